@@ -1,0 +1,17 @@
+#pragma once
+// Running helper programs (credential helpers) with captured output.
+#include <string>
+#include <vector>
+
+namespace minirun {
+
+struct ProcessResult {
+    int exit_code = -1;  // 128+signal when killed
+    std::string out;
+    std::string err;
+};
+
+// Runs argv[0] (searched in PATH) with `input` on stdin; output capped at 1 MiB each.
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input = {});
+
+}  // namespace minirun
