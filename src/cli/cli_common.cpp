@@ -1,0 +1,131 @@
+#include "cli_common.hpp"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/log.hpp"
+#include "minirun/image/reference.hpp"
+#include "minirun/image/store.hpp"
+#include "minirun/registry/client.hpp"
+
+namespace minirun::cli {
+
+void add_global_options(CLI::App& app, GlobalOptions& g) {
+    app.add_option("--storage", g.storage, "Image store directory (default $MINIRUN_STORAGE or /var/lib/minirun)")
+        ->envname("MINIRUN_STORAGE");
+    app.add_flag("--debug", g.debug, "Log HTTP requests and internal steps");
+    app.add_option("--insecure-registry", g.insecure_registries,
+                   "Allow plain http for this registry (repeatable; also /etc/minirun/config.json)");
+}
+
+std::string storage_root(const GlobalOptions& g) {
+    log::set_verbose(g.debug);
+    return g.storage.empty() ? image::Store::default_root().string() : g.storage;
+}
+
+std::vector<std::string> insecure_registries(const GlobalOptions& g) {
+    auto out = registry::configured_insecure_registries();
+    out.insert(out.end(), g.insecure_registries.begin(), g.insecure_registries.end());
+    return out;
+}
+
+namespace {
+
+std::string read_password(bool from_stdin) {
+    std::string pw;
+    if (from_stdin || !::isatty(STDIN_FILENO)) {
+        std::getline(std::cin, pw);
+    } else {
+        std::cerr << "Password: " << std::flush;
+        termios old{};
+        ::tcgetattr(STDIN_FILENO, &old);
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+        std::getline(std::cin, pw);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        std::cerr << "\n";
+    }
+    while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+    return pw;
+}
+
+// "localhost:5000", "https://index.docker.io/v1/", "docker.io" → registry as in references.
+std::string normalize_registry(std::string s) {
+    if (auto p = s.find("://"); p != std::string::npos) s = s.substr(p + 3);
+    s = s.substr(0, s.find('/'));
+    if (s.empty() || s == "index.docker.io" || s == "registry-1.docker.io") return "docker.io";
+    return s;
+}
+
+}  // namespace
+
+void add_login_commands(CLI::App& app, GlobalOptions& g) {
+    struct LoginArgs {
+        std::string server, user, password;
+        bool password_stdin = false;
+    };
+    static LoginArgs a;
+    auto* login = app.add_subcommand("login", "Log in to a registry (credentials saved in the Docker config.json)");
+    login->add_option("server", a.server, "Registry (default docker.io)");
+    login->add_option("-u,--username", a.user, "Username");
+    login->add_option("-p,--password", a.password, "Password (prefer --password-stdin)");
+    login->add_flag("--password-stdin", a.password_stdin, "Read the password from stdin");
+    login->callback([&g] {
+        storage_root(g);
+        std::string reg = normalize_registry(a.server.empty() ? "docker.io" : a.server);
+        registry::Credentials c;
+        c.username = a.user;
+        if (c.username.empty()) {
+            std::cerr << "Username: " << std::flush;
+            std::getline(std::cin, c.username);
+        }
+        c.password = a.password.empty() ? read_password(a.password_stdin) : a.password;
+        if (c.username.empty() || c.password.empty()) throw Error("login " + reg + ": username and password are required");
+        registry::RegistryOptions opts;
+        opts.insecure_registries = insecure_registries(g);
+        opts.credentials = c;
+        registry::RegistryClient client(reg, "", "pull", opts);
+        registry::HttpRequest req;
+        req.url = "/v2/";
+        registry::HttpResponse r;
+        try {
+            r = client.send(req);
+        } catch (const Error& e) {
+            throw Error(std::string("login ") + reg + ": " + e.what());
+        }
+        if (r.status != 200) throw Error("login " + reg + ": registry answered HTTP " + std::to_string(r.status));
+        std::string where = registry::store_credentials(reg, c);
+        std::cout << "Login Succeeded (credentials saved in " << where << ")\n";
+    });
+
+    static std::string logout_server;
+    auto* logout = app.add_subcommand("logout", "Remove saved credentials for a registry");
+    logout->add_option("server", logout_server, "Registry (default docker.io)");
+    logout->callback([&g] {
+        storage_root(g);
+        std::string reg = normalize_registry(logout_server.empty() ? "docker.io" : logout_server);
+        if (registry::erase_credentials(reg))
+            std::cout << "Removing login credentials for " << reg << "\n";
+        else
+            std::cout << "Not logged in to " << reg << "\n";
+    });
+}
+
+int run_app(CLI::App& app, int argc, char** argv, int error_code) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const std::exception& e) {
+        std::cerr << "Error: " << e.what() << "\n";
+        return error_code;
+    }
+    return 0;
+}
+
+}  // namespace minirun::cli

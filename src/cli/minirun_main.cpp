@@ -1,1 +1,223 @@
-int main() { return 0; }
+// minirun: pull images and (later) run them. A thin front end over the library.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli_common.hpp"
+#include "minirun/common/error.hpp"
+#include "minirun/image/reference.hpp"
+#include "minirun/image/store.hpp"
+#include "minirun/registry/progress.hpp"
+#include "minirun/registry/pull.hpp"
+
+using namespace minirun;
+using json = nlohmann::json;
+
+namespace {
+
+cli::GlobalOptions g;
+
+image::Store open_store() { return image::Store(cli::storage_root(g)); }
+
+image::ImageRecord require_image(const image::Store& store, const std::string& text) {
+    auto rec = store.lookup(text);
+    if (!rec) throw Error("image not found: " + text);
+    return *rec;
+}
+
+struct ImageInfo {
+    image::ImageRecord rec;
+    image::Manifest manifest;
+    json config;
+    int64_t size = 0;
+};
+
+ImageInfo load_info(const image::Store& store, const image::ImageRecord& rec) {
+    ImageInfo info{rec, image::parse_manifest(store.read_blob(rec.manifest.digest, image::kMaxManifestBytes)), {}, 0};
+    info.config = json::parse(store.read_blob(info.manifest.config.digest));
+    for (auto& l : info.manifest.layers) info.size += l.size;
+    return info;
+}
+
+std::string short_id(const std::string& digest) { return digest.substr(7, 12); }
+
+// "docker.io/library/alpine:3.20" → {"alpine", "3.20"} as docker images shows it.
+std::pair<std::string, std::string> repo_and_tag(const std::string& name) {
+    auto ref = image::Reference::parse(name);
+    std::string fam = ref.familiar();
+    std::string repo = fam.substr(0, fam.find_first_of("@"));
+    if (!ref.tag.empty()) repo = repo.substr(0, repo.size() - ref.tag.size() - 1);
+    return {repo, ref.tag.empty() ? "<none>" : ref.tag};
+}
+
+void add_pull(CLI::App& app) {
+    static std::string ref_text, platform;
+    static bool quiet = false;
+    auto* cmd = app.add_subcommand("pull", "Pull an image from a registry");
+    cmd->add_option("image", ref_text, "Image reference (e.g. alpine:3.20, localhost:5000/a/b@sha256:…)")->required();
+    cmd->add_option("--platform", platform, "os/arch[/variant] (default: this host's)");
+    cmd->add_flag("-q,--quiet", quiet, "No progress output");
+    cmd->callback([] {
+        auto store = open_store();
+        auto ref = image::Reference::parse(ref_text);
+        registry::PullOptions opts;
+        if (!platform.empty()) opts.platform = image::Platform::parse(platform);
+        opts.progress = quiet ? registry::ProgressMode::quiet : registry::ProgressMode::automatic;
+        opts.registry.insecure_registries = cli::insecure_registries(g);
+        if (!quiet) std::cerr << "Pulling " << ref.str() << "\n";
+        auto res = registry::pull_image(store, ref, opts);
+        if (quiet) {
+            std::cout << res.name << "\n";
+            return;
+        }
+        std::cout << "Pulled " << res.name << " (" << res.layers_downloaded << " layers downloaded, "
+                  << res.layers_present << " already present)\n";
+        std::cout << "Digest: " << res.digest << "\n";
+    });
+}
+
+void add_images(CLI::App& app) {
+    static std::string format;
+    static bool quiet = false;
+    auto* cmd = app.add_subcommand("images", "List images in the store");
+    cmd->add_option("--format", format, "table (default) or json");
+    cmd->add_flag("-q,--quiet", quiet, "Only image ids");
+    cmd->callback([] {
+        auto store = open_store();
+        json out = json::array();
+        std::vector<std::vector<std::string>> rows;
+        for (auto& rec : store.list_images()) {
+            ImageInfo info = load_info(store, rec);
+            auto [repo, tag] = repo_and_tag(rec.name);
+            std::string created = info.config.value("created", "");
+            out.push_back({{"Repository", repo},
+                           {"Tag", tag},
+                           {"Name", rec.name},
+                           {"ID", info.manifest.config.digest},
+                           {"Digest", rec.manifest.digest},
+                           {"Created", created},
+                           {"Size", info.size}});
+            rows.push_back({repo, tag, short_id(info.manifest.config.digest), created.substr(0, 19),
+                            registry::human_bytes(static_cast<double>(info.size))});
+        }
+        if (format == "json") {
+            std::cout << out.dump(2) << "\n";
+            return;
+        }
+        if (!format.empty() && format != "table") throw Error("images: unknown --format \"" + format + "\"");
+        if (quiet) {
+            for (auto& r : rows) std::cout << r[2] << "\n";
+            return;
+        }
+        std::printf("%-40s %-16s %-14s %-20s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
+        for (auto& r : rows)
+            std::printf("%-40s %-16s %-14s %-20s %s\n", r[0].c_str(), r[1].c_str(), r[2].c_str(), r[3].c_str(),
+                        r[4].c_str());
+    });
+}
+
+void add_inspect(CLI::App& app) {
+    static std::vector<std::string> names;
+    auto* cmd = app.add_subcommand("inspect", "Show an image's details as JSON");
+    cmd->add_option("image", names, "Image reference or id")->required();
+    cmd->callback([] {
+        auto store = open_store();
+        json out = json::array();
+        for (auto& n : names) {
+            ImageInfo info = load_info(store, require_image(store, n));
+            json tags = json::array(), digests = json::array();
+            for (auto& other : store.list_images()) {
+                if (other.manifest.digest != info.rec.manifest.digest) continue;
+                tags.push_back(other.name);
+                auto ref = image::Reference::parse(other.name);
+                auto rd = other.manifest.annotations.find(std::string(image::kRepoDigestAnnotation));
+                digests.push_back(ref.name() + "@" +
+                                  (rd != other.manifest.annotations.end() ? rd->second : other.manifest.digest));
+            }
+            json layers = json::array();
+            for (auto& l : info.manifest.layers) layers.push_back({{"Digest", l.digest}, {"Size", l.size}, {"MediaType", l.media_type}});
+            out.push_back({{"Id", info.manifest.config.digest},
+                           {"Digest", info.rec.manifest.digest},
+                           {"RepoTags", tags},
+                           {"RepoDigests", digests},
+                           {"Created", info.config.value("created", "")},
+                           {"Author", info.config.value("author", "")},
+                           {"Architecture", info.config.value("architecture", "")},
+                           {"Os", info.config.value("os", "")},
+                           {"Config", info.config.value("config", json::object())},
+                           {"RootFS", info.config.value("rootfs", json::object())},
+                           {"Layers", layers},
+                           {"ManifestMediaType", info.rec.manifest.media_type},
+                           {"Size", info.size}});
+        }
+        std::cout << out.dump(4) << "\n";
+    });
+}
+
+void add_tag(CLI::App& app) {
+    static std::string src, dst;
+    auto* cmd = app.add_subcommand("tag", "Give an image another name");
+    cmd->add_option("source", src, "Existing image")->required();
+    cmd->add_option("target", dst, "New reference")->required();
+    cmd->callback([] {
+        auto store = open_store();
+        auto rec = require_image(store, src);
+        auto ref = image::Reference::parse(dst);
+        if (!ref.digest.empty()) throw Error("tag " + dst + ": a tag cannot contain a digest");
+        image::Descriptor d = rec.manifest;
+        d.annotations.erase(std::string(image::kRefNameAnnotation));
+        store.set_image(ref.str(), d);
+    });
+}
+
+void add_rmi(CLI::App& app) {
+    static std::vector<std::string> names;
+    static bool force = false;
+    auto* cmd = app.add_subcommand("rmi", "Remove images, and the blobs and layers nothing else uses");
+    cmd->add_option("image", names, "Image reference or id")->required();
+    cmd->add_flag("-f,--force", force, "Remove every name of an image given by id");
+    cmd->callback([] {
+        auto store = open_store();
+        for (auto& n : names) {
+            auto rec = require_image(store, n);
+            std::vector<std::string> victims;
+            bool by_name = false;
+            try {
+                by_name = image::Reference::parse(n).str() == rec.name;
+            } catch (const Error&) {
+            }
+            if (by_name) {
+                victims.push_back(rec.name);
+            } else {
+                for (auto& o : store.list_images())
+                    if (o.manifest.digest == rec.manifest.digest) victims.push_back(o.name);
+                if (victims.size() > 1 && !force)
+                    throw Error("rmi " + n + ": image is referenced by " + std::to_string(victims.size()) +
+                                " names; remove them by name or use --force");
+            }
+            for (auto& v : victims) {
+                store.remove_image(v);
+                std::cout << "Untagged: " << v << "\n";
+            }
+        }
+        size_t removed = store.garbage_collect();
+        std::cout << "Deleted: " << removed << " unreferenced blobs and layers\n";
+    });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"minirun: pull and run OCI images without a daemon"};
+    app.set_version_flag("--version", "minirun 0.1.0");
+    app.require_subcommand(1);
+    cli::add_global_options(app, g);
+    add_pull(app);
+    add_images(app);
+    add_inspect(app);
+    add_tag(app);
+    add_rmi(app);
+    cli::add_login_commands(app, g);
+    return cli::run_app(app, argc, argv, 1);
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build, the tests and the benchmarks need. Idempotent.
+set -euo pipefail
+PACKAGES=(
+  # build
+  build-essential cmake ccache pkg-config git
+  libarchive-dev libcurl4-openssl-dev nlohmann-json3-dev libssl-dev libcli11-dev doctest-dev
+  zlib1g-dev libzstd-dev
+  # tests: real registry, peers as oracles, offline base images
+  docker-registry skopeo umoci oci-image-tool busybox-static apache2-utils
+  python3 python3-cryptography openssl curl jq procps iproute2
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian package starts a registry service on :5000; the tests start their own.
+if systemctl is-active --quiet docker-registry 2>/dev/null; then
+  systemctl disable --now docker-registry >/dev/null 2>&1 || true
+fi
+echo "deps: all ${#PACKAGES[@]} packages present"

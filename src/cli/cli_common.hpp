@@ -1,0 +1,29 @@
+#pragma once
+// Pieces both front ends share: global options, login/logout, error reporting.
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace minirun::cli {
+
+struct GlobalOptions {
+    std::string storage;
+    bool debug = false;
+    std::vector<std::string> insecure_registries;
+};
+
+void add_global_options(CLI::App& app, GlobalOptions& g);
+// Applies --debug and returns the storage root to use.
+std::string storage_root(const GlobalOptions& g);
+std::vector<std::string> insecure_registries(const GlobalOptions& g);
+
+// `login` and `logout` subcommands (identical in minirun and imgbuild).
+void add_login_commands(CLI::App& app, GlobalOptions& g);
+
+// Parses and runs the app, printing "Error: <message>" and returning `error_code` on failure.
+int run_app(CLI::App& app, int argc, char** argv, int error_code);
+
+}  // namespace minirun::cli
