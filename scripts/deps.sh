@@ -5,10 +5,12 @@ PACKAGES=(
   # build
   build-essential cmake ccache pkg-config git
   libarchive-dev libcurl4-openssl-dev nlohmann-json3-dev libssl-dev libcli11-dev doctest-dev
-  zlib1g-dev libzstd-dev
+  zlib1g-dev libzstd-dev libcap-dev libseccomp-dev
   # tests: real registry, peers as oracles, offline base images
   docker-registry skopeo umoci oci-image-tool busybox-static apache2-utils
-  python3 python3-cryptography openssl curl jq procps iproute2
+  python3 python3-cryptography openssl curl jq procps iproute2 bc time
+  # peers driving or compared with the runtime
+  podman crun runc containerd
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -6,6 +6,7 @@
 
 #include "cli_common.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/common/units.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 #include "minirun/registry/progress.hpp"
@@ -52,16 +53,19 @@ std::pair<std::string, std::string> repo_and_tag(const std::string& name) {
 }
 
 void add_pull(CLI::App& app) {
-    static std::string ref_text, platform;
+    static std::string ref_text, platform, max_layer;
     static bool quiet = false;
     auto* cmd = app.add_subcommand("pull", "Pull an image from a registry");
     cmd->add_option("image", ref_text, "Image reference (e.g. alpine:3.20, localhost:5000/a/b@sha256:…)")->required();
     cmd->add_option("--platform", platform, "os/arch[/variant] (default: this host's)");
     cmd->add_flag("-q,--quiet", quiet, "No progress output");
+    cmd->add_option("--max-layer-size", max_layer, "Refuse layers larger than this uncompressed (default 64g)")
+        ->envname("MINIRUN_MAX_LAYER_SIZE");
     cmd->callback([] {
         auto store = open_store();
         auto ref = image::Reference::parse(ref_text);
         registry::PullOptions opts;
+        if (!max_layer.empty()) opts.max_layer_bytes = parse_size(max_layer, "--max-layer-size");
         if (!platform.empty()) opts.platform = image::Platform::parse(platform);
         opts.progress = quiet ? registry::ProgressMode::quiet : registry::ProgressMode::automatic;
         opts.registry.insecure_registries = cli::insecure_registries(g);

@@ -65,3 +65,16 @@ start_registry token
 printf '{"auths":{"%s":{"auth":"%s"}}}' "$REGISTRY" "$(printf 'testuser:wrong' | base64)" >"$DOCKER_CONFIG/config.json"
 expect_error "token service refused the credentials" mr pull -q "$REGISTRY/busybox:latest"
 pass "token service refusing credentials"
+
+# The uncompressed-size cap stops a layer bigger than allowed, naming the layer.
+start_registry none
+"$IMAGES" seed "$REGISTRY" big >/dev/null 2>&1 || fail "seeding big"
+before=$(store_fingerprint)
+run_expect_fail mr pull -q --max-layer-size 50m "$REGISTRY/big:latest"
+assert_contains "$ERR" "exceeds"
+assert_contains "$ERR" "layer sha256:"
+assert_blobs_verified
+run_ok mr images --format json
+[[ $(jq length <<<"$OUT") == 0 ]] || fail "a capped pull named an image"
+[[ -z $(find "$STORE" -name '.tmp-*') ]] || fail "temp files left after a refused layer"
+pass "uncompressed size cap"
