@@ -307,7 +307,7 @@ void Extractor::set_xattrs(archive_entry* ae, int fd, int dir_fd, const std::str
     while (archive_entry_xattr_next(ae, &key, &value, &size) == ARCHIVE_OK) {
         // overlayfs state comes only from whiteout entries, never from a layer's attributes.
         if (std::string_view(key).starts_with(kOverlayXattrPrefix)) {
-            warn_once(warned_xattrs_, "layer " + opts_.layer_name + ": ignoring attribute " + key);
+            warn_once(warned_overlay_xattrs_, "layer " + opts_.layer_name + ": ignoring attribute " + key);
             continue;
         }
         int r = fd >= 0 ? ::fsetxattr(fd, key, value, size, 0)

@@ -58,6 +58,7 @@ private:
     std::vector<DirFixup> fixups_;
     bool warned_devices_ = false;
     bool warned_xattrs_ = false;
+    bool warned_overlay_xattrs_ = false;
     bool warned_types_ = false;
 };
 

@@ -26,6 +26,7 @@ public:
     // Reads a new chunk when the current one is used up; false once nothing is left.
     bool refill() {
         if (avail() > 0) return true;
+        if (eof_) return false;
         pos_ = len_ = 0;
         len_ = read_some(0);
         return len_ > 0;

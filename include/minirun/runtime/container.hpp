@@ -1,0 +1,76 @@
+#pragma once
+// The runtime's verbs: an OCI bundle in, a container out. Used by the runc-compatible
+// CLI (minirun-oci) and, in-process, by `minirun run` and imgbuild's RUN steps.
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "minirun/runtime/spec.hpp"
+#include "minirun/runtime/state.hpp"
+
+namespace minirun::runtime {
+
+struct CreateOptions {
+    std::string id;
+    std::string bundle = ".";
+    std::string pid_file;
+    std::string console_socket;
+    bool no_pivot = false;
+    bool no_new_keyring = false;
+    int preserve_fds = 0;
+    // For callers that supervise the container themselves: stdio for the init process.
+    int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
+};
+
+struct ExecOptions {
+    std::string id;
+    std::string process_file;          // --process
+    std::vector<std::string> args;     // otherwise: args, with the overrides below
+    std::vector<std::string> env;
+    std::string cwd;
+    std::string user;                  // uid[:gid]
+    std::vector<std::string> caps;
+    bool tty = false;
+    bool detach = false;
+    bool no_new_privs = false;
+    std::string pid_file;
+    std::string console_socket;
+    int preserve_fds = 0;
+};
+
+class Runtime {
+public:
+    explicit Runtime(std::string state_root);
+
+    // Creates the container and returns once it waits for `start`; returns the init pid.
+    pid_t create(const CreateOptions& opts);
+    void start(const std::string& id);
+    // create + start; waits for the exit unless detached. Returns the exit status
+    // (128+signal when killed), or 0 when detached.
+    int run(const CreateOptions& opts, bool detach);
+    ContainerState state(const std::string& id) const;
+    void kill(const std::string& id, int signal, bool all);
+    void remove(const std::string& id, bool force);
+    int exec(const ExecOptions& opts);
+    std::vector<ContainerState> list() const;
+    std::vector<pid_t> processes(const std::string& id) const;
+    void pause(const std::string& id);
+    void resume(const std::string& id);
+    void update(const std::string& id, const Resources& r);
+
+    const StateStore& store() const { return store_; }
+
+private:
+    StateStore store_;
+};
+
+// Waits for a child, returning its status as a shell would (128+signal when killed).
+int wait_status(pid_t pid);
+// Signal names and numbers: "KILL", "SIGKILL", "9" → 9; throws on unknown ones.
+int parse_signal(const std::string& text);
+// The JSON `features` prints.
+std::string features_json();
+
+}  // namespace minirun::runtime

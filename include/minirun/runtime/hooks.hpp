@@ -1,0 +1,14 @@
+#pragma once
+// OCI hooks: run with the container state on stdin, killed after their timeout.
+#include <string>
+#include <vector>
+
+#include "minirun/runtime/spec.hpp"
+
+namespace minirun::runtime {
+
+// Runs each hook in order; throws Error("<phase> hook <path>: <reason>") on a non-zero
+// exit or timeout.
+void run_hooks(const std::vector<Hook>& hooks, const std::string& phase, const std::string& state_json);
+
+}  // namespace minirun::runtime

@@ -1,0 +1,29 @@
+#pragma once
+// The last steps of a container process before execve: rlimits, identity,
+// capabilities, no_new_privs, seccomp, fds, and finding the executable.
+#include <string>
+
+#include "minirun/runtime/spec.hpp"
+
+namespace minirun::runtime {
+
+class SeccompFilter;
+
+// Throws Error naming the limit, e.g. when it exceeds the hard limit we can raise.
+void apply_rlimits(const std::vector<Rlimit>& limits);
+// Switches uid/gids keeping the configured capabilities, sets no_new_privs and loads
+// seccomp in the order that lets each step still succeed.
+void apply_identity(const Process& p, const SeccompFilter* filter, bool setgroups_allowed);
+// Marks every fd from `first_not_preserved` up close-on-exec (CVE-2024-21626).
+void cloexec_fds_from(int first_not_preserved);
+// Resolves args[0] with the PATH of the process env; throws the runc-style
+// `exec: "x": executable file not found in $PATH`.
+std::string find_executable(const Process& p);
+// Checks that the working directory is inside the root (CVE-2024-21626) and enters it.
+void enter_cwd(const std::string& cwd);
+// Capability names → numbers; unknown names are skipped with a warning (as runc).
+std::vector<int> capability_numbers(const std::vector<std::string>& names);
+// All capability names this kernel knows, "CAP_CHOWN" …
+std::vector<std::string> known_capabilities();
+
+}  // namespace minirun::runtime

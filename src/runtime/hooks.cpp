@@ -1,0 +1,69 @@
+#include "minirun/runtime/hooks.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+
+namespace minirun::runtime {
+
+namespace {
+
+std::vector<char*> c_strings(const std::vector<std::string>& v) {
+    std::vector<char*> out;
+    for (auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
+void run_hook(const Hook& h, const std::string& phase, const std::string& state) {
+    int in[2];
+    if (::pipe2(in, O_CLOEXEC) != 0) throw_errno("pipe");
+    fs::UniqueFd rd(in[0]), wr(in[1]);
+    std::vector<std::string> args = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
+    auto argv = c_strings(args);
+    auto envp = c_strings(h.env);
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork for " + phase + " hook");
+    if (pid == 0) {
+        ::dup2(rd.get(), 0);
+        ::execve(h.path.c_str(), argv.data(), envp.data());
+        ::_exit(127);
+    }
+    rd.reset();
+    ::signal(SIGPIPE, SIG_IGN);
+    fs::write_all(wr.get(), state.data(), state.size(), "hook stdin");
+    wr.reset();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(h.timeout.value_or(0));
+    int status = 0;
+    for (;;) {
+        pid_t r = ::waitpid(pid, &status, h.timeout ? WNOHANG : 0);
+        if (r == pid) break;
+        if (r < 0 && errno != EINTR) throw_errno("wait for " + phase + " hook");
+        if (h.timeout && std::chrono::steady_clock::now() >= deadline) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            throw Error(phase + " hook " + h.path + ": timed out after " + std::to_string(*h.timeout) + "s");
+        }
+        if (h.timeout) ::usleep(10000);
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+    throw Error(phase + " hook " + h.path + ": " +
+                (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                   : "killed by signal " + std::to_string(WTERMSIG(status))));
+}
+
+}  // namespace
+
+void run_hooks(const std::vector<Hook>& hooks, const std::string& phase, const std::string& state_json) {
+    for (auto& h : hooks) run_hook(h, phase, state_json);
+}
+
+}  // namespace minirun::runtime

@@ -1,0 +1,409 @@
+#include "minirun/runtime/mounts.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
+
+namespace minirun::runtime {
+
+namespace {
+
+using fs::UniqueFd;
+
+struct OptionEffect {
+    bool clear;
+    unsigned long flag;
+};
+
+const std::map<std::string, OptionEffect>& flag_options() {
+    static const std::map<std::string, OptionEffect> m{
+        {"ro", {false, MS_RDONLY}},         {"rw", {true, MS_RDONLY}},
+        {"nosuid", {false, MS_NOSUID}},     {"suid", {true, MS_NOSUID}},
+        {"nodev", {false, MS_NODEV}},       {"dev", {true, MS_NODEV}},
+        {"noexec", {false, MS_NOEXEC}},     {"exec", {true, MS_NOEXEC}},
+        {"sync", {false, MS_SYNCHRONOUS}},  {"async", {true, MS_SYNCHRONOUS}},
+        {"dirsync", {false, MS_DIRSYNC}},   {"remount", {false, MS_REMOUNT}},
+        {"mand", {false, MS_MANDLOCK}},     {"nomand", {true, MS_MANDLOCK}},
+        {"atime", {true, MS_NOATIME}},      {"noatime", {false, MS_NOATIME}},
+        {"diratime", {true, MS_NODIRATIME}}, {"nodiratime", {false, MS_NODIRATIME}},
+        {"relatime", {false, MS_RELATIME}}, {"norelatime", {true, MS_RELATIME}},
+        {"strictatime", {false, MS_STRICTATIME}}, {"nostrictatime", {true, MS_STRICTATIME}},
+        {"silent", {false, MS_SILENT}},     {"loud", {true, MS_SILENT}},
+        {"defaults", {false, 0}},
+    };
+    return m;
+}
+
+std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+int openat2_in_root(int root_fd, const std::string& path, uint64_t flags) {
+    open_how how{};
+    how.flags = flags | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    for (;;) {
+        long fd = ::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how);
+        if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);
+    }
+}
+
+std::vector<std::string> components(const std::string& path) {
+    std::vector<std::string> out;
+    size_t i = 0;
+    while (i < path.size()) {
+        size_t j = path.find('/', i);
+        if (j == std::string::npos) j = path.size();
+        std::string c = path.substr(i, j - i);
+        if (!c.empty() && c != ".") out.push_back(c);
+        i = j + 1;
+    }
+    return out;
+}
+
+void do_mount(const std::string& source, int target_fd, const std::string& dest, const char* type,
+              unsigned long flags, const std::string& data) {
+    std::string target = proc_fd_path(target_fd);
+    if (::mount(source.empty() ? nullptr : source.c_str(), target.c_str(), type, flags,
+                data.empty() ? nullptr : data.c_str()) != 0)
+        throw_errno("mount " + (source.empty() ? std::string(type ? type : "none") : source) + " on " + dest);
+}
+
+// Flags the kernel refuses to clear on a bind remount in a user namespace: keep them.
+unsigned long locked_flags(const std::string& target) {
+    struct statvfs sv {};
+    if (::statvfs(target.c_str(), &sv) != 0) return 0;
+    unsigned long f = 0;
+    if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+    if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+    if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+    return f;
+}
+
+bool source_is_dir(const Mount& m) {
+    struct stat st {};
+    if (::stat(m.source.c_str(), &st) != 0) return true;  // let the mount report it
+    return S_ISDIR(st.st_mode);
+}
+
+void mount_bind(const Mount& m, const MountFlags& f, int root_fd) {
+    UniqueFd target(open_in_root(root_fd, m.destination, true, !source_is_dir(m)));
+    std::string t = proc_fd_path(target.get());
+    unsigned long flags = MS_BIND | (f.recursive ? MS_REC : 0);
+    if (::mount(m.source.c_str(), t.c_str(), nullptr, flags, nullptr) != 0)
+        throw_errno("mount " + m.source + " on " + m.destination);
+    // Reopen: the fd still points at the covered directory, not the new mount.
+    target.reset(open_in_root(root_fd, m.destination, false, false));
+    if (!target) throw_errno("open " + m.destination + " after mounting");
+    t = proc_fd_path(target.get());
+    unsigned long extra = f.flags & ~(MS_REMOUNT | MS_BIND | MS_REC);
+    if (extra) {
+        unsigned long keep = locked_flags(t) & ~f.clear;
+        if (::mount(nullptr, t.c_str(), nullptr, MS_REMOUNT | MS_BIND | extra | keep, nullptr) != 0)
+            throw_errno("remount " + m.destination + " with its options");
+    }
+    if (f.propagation && ::mount(nullptr, t.c_str(), nullptr, f.propagation, nullptr) != 0)
+        throw_errno("set propagation of " + m.destination);
+}
+
+void mount_cgroup(const RootfsPlan& plan, const Mount& m, const MountFlags& f, int root_fd) {
+    unsigned long flags = f.flags & ~MS_RDONLY;
+    bool ro = f.flags & MS_RDONLY;
+    if (plan.cgroup_v1_dirs.empty()) {
+        // cgroup v2: the container's own cgroup is its root when it has a cgroup namespace.
+        bool cgroupns = plan.spec->has_namespace("cgroup");
+        UniqueFd target(open_in_root(root_fd, m.destination, true, false));
+        if (cgroupns) {
+            do_mount("cgroup2", target.get(), m.destination, "cgroup2", flags | (ro ? MS_RDONLY : 0), "");
+        } else {
+            Mount b{m.destination, "bind", plan.cgroup_v2_dir, {}};
+            MountFlags bf = f;
+            bf.recursive = true;
+            mount_bind(b, bf, root_fd);
+        }
+        return;
+    }
+    // v1 / hybrid: a tmpfs with one bind of the container's directory per hierarchy.
+    UniqueFd target(open_in_root(root_fd, m.destination, true, false));
+    do_mount("tmpfs", target.get(), m.destination, "tmpfs", flags, "mode=755");
+    for (auto& [name, dir] : plan.cgroup_v1_dirs) {
+        Mount b{m.destination + "/" + name, "bind", dir, {}};
+        MountFlags bf;
+        bf.flags = flags | (ro ? MS_RDONLY : 0);
+        bf.recursive = false;
+        mount_bind(b, bf, root_fd);
+    }
+    if (ro) {
+        UniqueFd again(open_in_root(root_fd, m.destination, false, false));
+        std::string t = proc_fd_path(again.get());
+        if (::mount(nullptr, t.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | flags, nullptr) != 0)
+            throw_errno("remount " + m.destination + " read-only");
+    }
+}
+
+void mount_one(const RootfsPlan& plan, const Mount& m, int root_fd) {
+    MountFlags f = parse_mount_options(m.options);
+    if (m.type == "bind" || f.bind) return mount_bind(m, f, root_fd);
+    if (m.type == "cgroup") return mount_cgroup(plan, m, f, root_fd);
+    UniqueFd target(open_in_root(root_fd, m.destination, true, false));
+    std::string data = f.data;
+    do_mount(m.source.empty() ? m.type : m.source, target.get(), m.destination, m.type.c_str(), f.flags, data);
+    if (f.propagation) {
+        UniqueFd again(open_in_root(root_fd, m.destination, false, false));
+        if (::mount(nullptr, proc_fd_path(again.get()).c_str(), nullptr, f.propagation, nullptr) != 0)
+            throw_errno("set propagation of " + m.destination);
+    }
+}
+
+struct DefaultDevice {
+    const char* path;
+    unsigned major, minor;
+};
+constexpr DefaultDevice kDefaultDevices[] = {
+    {"/dev/null", 1, 3}, {"/dev/zero", 1, 5}, {"/dev/full", 1, 7},
+    {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
+};
+
+void create_device(const Device& d, bool bind, int root_fd) {
+    if (bind) {
+        Mount m{d.path, "bind", d.path, {}};
+        MountFlags f;
+        f.flags = 0;
+        mount_bind(m, f, root_fd);
+        return;
+    }
+    std::string parent = d.path.substr(0, d.path.rfind('/'));
+    UniqueFd dir(open_in_root(root_fd, parent.empty() ? "/" : parent, true, false));
+    UniqueFd dirfd(openat2_in_root(root_fd, parent.empty() ? "/" : parent, O_DIRECTORY | O_RDONLY));
+    if (!dirfd) throw_errno("open " + parent);
+    std::string name = d.path.substr(d.path.rfind('/') + 1);
+    mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
+    ::unlinkat(dirfd.get(), name.c_str(), 0);
+    if (::mknodat(dirfd.get(), name.c_str(), type | (d.file_mode ? *d.file_mode & 07777 : 0666),
+                  makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor))) != 0)
+        throw_errno("create device " + d.path);
+    if (d.uid || d.gid) {
+        if (::fchownat(dirfd.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0), AT_SYMLINK_NOFOLLOW) != 0)
+            throw_errno("chown device " + d.path);
+    }
+    // mknod applies the umask; set the mode the config asked for.
+    if (::fchmodat(dirfd.get(), name.c_str(), d.file_mode ? *d.file_mode & 07777 : 0666, 0) != 0)
+        throw_errno("chmod device " + d.path);
+}
+
+void create_devices(const RootfsPlan& plan, int root_fd) {
+    std::vector<std::string> seen;
+    for (auto& d : plan.spec->linux.devices) {
+        create_device(d, plan.user_namespace, root_fd);
+        seen.push_back(d.path);
+    }
+    for (auto& dd : kDefaultDevices) {
+        if (std::find(seen.begin(), seen.end(), dd.path) != seen.end()) continue;
+        Device d{dd.path, "c", dd.major, dd.minor, 0666, 0, 0};
+        create_device(d, plan.user_namespace, root_fd);
+    }
+    UniqueFd dev(openat2_in_root(root_fd, "/dev", O_DIRECTORY | O_RDONLY));
+    if (!dev) throw_errno("open /dev");
+    const std::pair<const char*, const char*> links[] = {
+        {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}, {"pts/ptmx", "ptmx"}};
+    for (auto& [target, name] : links) {
+        if (std::string(name) == "core") {
+            struct stat st {};
+            if (::stat("/proc/kcore", &st) != 0) continue;
+        }
+        if (std::string(name) == "ptmx") ::unlinkat(dev.get(), name, 0);
+        if (::symlinkat(target, dev.get(), name) != 0 && errno != EEXIST) throw_errno(std::string("symlink /dev/") + name);
+    }
+}
+
+bool dev_is_mounted(const Spec& s) {
+    for (auto& m : s.mounts)
+        if (m.destination == "/dev") return true;
+    return false;
+}
+
+}  // namespace
+
+unsigned long parse_propagation(const std::string& v) {
+    static const std::map<std::string, unsigned long> m{
+        {"shared", MS_SHARED},       {"rshared", MS_SHARED | MS_REC},
+        {"slave", MS_SLAVE},         {"rslave", MS_SLAVE | MS_REC},
+        {"private", MS_PRIVATE},     {"rprivate", MS_PRIVATE | MS_REC},
+        {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC}};
+    auto it = m.find(v);
+    if (it == m.end()) throw Error("invalid propagation \"" + v + "\"");
+    return it->second;
+}
+
+MountFlags parse_mount_options(const std::vector<std::string>& options) {
+    MountFlags f;
+    for (auto& o : options) {
+        if (o == "bind" || o == "rbind") {
+            f.bind = true;
+            f.recursive = f.recursive || o == "rbind";
+            continue;
+        }
+        if (auto it = flag_options().find(o); it != flag_options().end()) {
+            if (it->second.clear) {
+                f.flags &= ~it->second.flag;
+                f.clear |= it->second.flag;
+            } else {
+                f.flags |= it->second.flag;
+            }
+            continue;
+        }
+        try {
+            f.propagation |= parse_propagation(o);
+            continue;
+        } catch (const Error&) {
+        }
+        if (o == "tmpcopyup" || o == "notmpcopyup" || o == "z" || o == "Z") continue;  // podman/selinux hints
+        if (o == "idmap" || o == "ridmap") throw Error("mount option \"" + o + "\" is not supported");
+        f.data += (f.data.empty() ? "" : ",") + o;
+    }
+    return f;
+}
+
+int open_in_root(int root_fd, const std::string& path, bool create, bool create_as_file) {
+    int fd = openat2_in_root(root_fd, path, O_PATH);
+    if (fd >= 0 || errno != ENOENT || !create) {
+        if (fd < 0) throw_errno("open " + path + " in the container root");
+        return fd;
+    }
+    // Walk and create what is missing; every step is resolved inside the root again.
+    auto parts = components(path);
+    UniqueFd cur(::dup(root_fd));
+    std::string sofar;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        bool last = i + 1 == parts.size();
+        std::string next = sofar + "/" + parts[i];
+        UniqueFd probe(openat2_in_root(root_fd, next, O_PATH));
+        if (!probe) {
+            if (errno != ENOENT) throw_errno("open " + next + " in the container root");
+            UniqueFd dir(openat2_in_root(root_fd, sofar.empty() ? "/" : sofar, O_DIRECTORY | O_RDONLY));
+            if (!dir) throw_errno("open " + (sofar.empty() ? "/" : sofar) + " in the container root");
+            if (last && create_as_file) {
+                UniqueFd f(::openat(dir.get(), parts[i].c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
+                if (!f && errno != EEXIST) throw_errno("create " + next);
+            } else if (::mkdirat(dir.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST) {
+                throw_errno("create directory " + next);
+            }
+            probe.reset(openat2_in_root(root_fd, next, O_PATH));
+            if (!probe) throw_errno("open " + next + " in the container root");
+        }
+        cur = std::move(probe);
+        sofar = next;
+    }
+    return cur.release();
+}
+
+void prepare_rootfs(const RootfsPlan& plan) {
+    const Spec& s = *plan.spec;
+    unsigned long prop = s.linux.rootfs_propagation.empty() ? (MS_SLAVE | MS_REC)
+                                                            : parse_propagation(s.linux.rootfs_propagation);
+    // Keep our mounts from leaking to the host, whatever the requested propagation.
+    if (::mount(nullptr, "/", nullptr, (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop, nullptr) != 0)
+        throw_errno("set propagation of /");
+    // The rootfs must be a mount point for pivot_root.
+    if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+        throw_errno("bind mount rootfs " + plan.rootfs);
+    UniqueFd root(::open(plan.rootfs.c_str(), O_DIRECTORY | O_PATH | O_CLOEXEC));
+    if (!root) throw_errno("open rootfs " + plan.rootfs);
+    for (auto& m : s.mounts) mount_one(plan, m, root.get());
+    if (!dev_is_mounted(s)) {
+        // No /dev mount asked for: devices still go into the image's /dev.
+        open_in_root(root.get(), "/dev", true, false);
+    }
+    create_devices(plan, root.get());
+    if (prop & MS_SHARED) {
+        if (::mount(nullptr, plan.rootfs.c_str(), nullptr, prop, nullptr) != 0)
+            throw_errno("set rootfs propagation");
+    }
+}
+
+void enter_rootfs(const std::string& rootfs, bool no_pivot) {
+    if (::chdir(rootfs.c_str()) != 0) throw_errno("chdir " + rootfs);
+    if (no_pivot) {
+        if (::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) != 0) throw_errno("move rootfs to /");
+        if (::chroot(".") != 0) throw_errno("chroot");
+        if (::chdir("/") != 0) throw_errno("chdir /");
+        return;
+    }
+    // pivot_root(".", "."): the old root ends up on top of the new one, then goes.
+    UniqueFd old_root(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    UniqueFd new_root(::open(".", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (::syscall(SYS_pivot_root, ".", ".") != 0) throw_errno("pivot_root");
+    if (::fchdir(old_root.get()) != 0) throw_errno("fchdir old root");
+    if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) throw_errno("make old root slave");
+    if (::umount2(".", MNT_DETACH) != 0) throw_errno("unmount old root");
+    if (::fchdir(new_root.get()) != 0) throw_errno("fchdir new root");
+    if (::chdir("/") != 0) throw_errno("chdir /");
+}
+
+namespace {
+
+bool is_real_dev_null(int fd) {
+    struct stat st {};
+    return ::fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
+}
+
+void mask_path(const std::string& path) {
+    UniqueFd target(openat2_in_root(AT_FDCWD, path, O_PATH | O_NOFOLLOW));
+    if (!target) {
+        if (errno == ENOENT) return;
+        throw_errno("open masked path " + path);
+    }
+    struct stat st {};
+    if (::fstat(target.get(), &st) != 0) throw_errno("stat " + path);
+    if (S_ISDIR(st.st_mode)) {
+        if (::mount("tmpfs", proc_fd_path(target.get()).c_str(), "tmpfs", MS_RDONLY, "size=0k") != 0)
+            throw_errno("mask " + path);
+        return;
+    }
+    UniqueFd null(::open("/dev/null", O_PATH | O_CLOEXEC | O_NOFOLLOW));
+    // The container could have planted something else there: mount only the real device.
+    if (!null || !is_real_dev_null(null.get())) throw Error("mask " + path + ": /dev/null is not the null device");
+    if (::mount(proc_fd_path(null.get()).c_str(), proc_fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) != 0)
+        throw_errno("mask " + path);
+}
+
+void readonly_path(const std::string& path) {
+    UniqueFd target(openat2_in_root(AT_FDCWD, path, O_PATH | O_NOFOLLOW));
+    if (!target) {
+        if (errno == ENOENT) return;
+        throw_errno("open read-only path " + path);
+    }
+    std::string t = proc_fd_path(target.get());
+    if (::mount(t.c_str(), t.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) throw_errno("bind " + path);
+    UniqueFd again(openat2_in_root(AT_FDCWD, path, O_PATH | O_NOFOLLOW));
+    std::string t2 = proc_fd_path(again.get());
+    if (::mount(nullptr, t2.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC | locked_flags(t2), nullptr) != 0)
+        throw_errno("make " + path + " read-only");
+}
+
+}  // namespace
+
+void finish_rootfs(const Spec& spec) {
+    for (auto& p : spec.linux.readonly_paths) readonly_path(p);
+    for (auto& p : spec.linux.masked_paths) mask_path(p);
+    if (spec.root_readonly) {
+        if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags("/"), nullptr) != 0)
+            throw_errno("remount / read-only");
+    }
+}
+
+}  // namespace minirun::runtime

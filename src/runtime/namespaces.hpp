@@ -1,0 +1,28 @@
+#pragma once
+// Namespace plumbing shared by create and exec.
+#include <sched.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "minirun/common/fs.hpp"
+#include "minirun/runtime/spec.hpp"
+
+namespace minirun::runtime {
+
+int namespace_flag(const std::string& type);  // "network" → CLONE_NEWNET; throws on unknown
+const char* proc_ns_name(const std::string& type);  // "network" → "net"
+
+struct NamespaceJoin {
+    int flag;
+    std::string type;
+    fs::UniqueFd fd;
+};
+
+// Orders joins as setns needs: user first, mount last.
+void order_joins(std::vector<NamespaceJoin>& joins);
+void join_all(std::vector<NamespaceJoin>& joins);
+long clone3_process(unsigned long flags);  // fork-like: 0 in the child
+
+}  // namespace minirun::runtime

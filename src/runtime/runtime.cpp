@@ -1,0 +1,286 @@
+// The runtime verbs over create.cpp's init: start, run, state, kill, delete, list,
+// ps, pause/resume, update.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "create_internal.hpp"
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
+#include "minirun/runtime/cgroups.hpp"
+#include "minirun/runtime/container.hpp"
+#include "minirun/runtime/hooks.hpp"
+#include "minirun/runtime/seccomp.hpp"
+#include "sync_channel.hpp"
+
+namespace minirun::runtime {
+
+namespace stdfs = std::filesystem;
+
+namespace {
+
+Spec load_saved_spec(const StateStore& store, const std::string& id) {
+    return parse_spec(fs::read_file(store.config_path(id), 16 << 20));
+}
+
+void write_pid_file(const std::string& path, pid_t pid) {
+    if (path.empty()) return;
+    fs::write_file_atomic(stdfs::absolute(path), std::to_string(pid), 0644);
+}
+
+bool wait_gone(pid_t pid, unsigned long long start, std::chrono::milliseconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (process_alive(pid, start)) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+pid_t g_forward_pid = 0;
+void forward_signal(int sig) {
+    if (g_forward_pid > 0) ::kill(g_forward_pid, sig);
+}
+
+}  // namespace
+
+int wait_status(pid_t pid) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int parse_signal(const std::string& text) {
+    if (text.empty()) throw Error("empty signal");
+    if (std::isdigit(static_cast<unsigned char>(text[0]))) {
+        int n = std::atoi(text.c_str());
+        if (n <= 0 || n >= NSIG) throw Error("invalid signal " + text);
+        return n;
+    }
+    std::string name = text;
+    for (auto& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+    for (int s = 1; s < SIGRTMIN; ++s) {
+        const char* abbrev = sigabbrev_np(s);
+        if (abbrev && name == abbrev) return s;
+    }
+    if (name.rfind("RTMIN", 0) == 0 || name.rfind("RTMAX", 0) == 0) {
+        int off = name.size() > 5 ? std::atoi(name.c_str() + 5) : 0;
+        return name[2] == 'M' && name[3] == 'I' ? SIGRTMIN + std::abs(off) : SIGRTMAX - std::abs(off);
+    }
+    throw Error("unknown signal \"" + text + "\"");
+}
+
+Runtime::Runtime(std::string state_root) : store_(std::move(state_root)) {}
+
+namespace {
+
+// As runc: whatever the rules say, mknod is allowed and the default devices and the
+// config's own devices are usable.
+Resources with_default_devices(const Spec& spec) {
+    Resources r = *spec.linux.resources;
+    if (r.devices.empty()) return r;
+    auto allow = [&](const char* type, std::optional<int64_t> major, std::optional<int64_t> minor, const char* access) {
+        r.devices.push_back(DeviceRule{true, type, major, minor, access});
+    };
+    allow("c", std::nullopt, std::nullopt, "m");
+    allow("b", std::nullopt, std::nullopt, "m");
+    for (auto [major, minor] : {std::pair{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {10, 200}})
+        allow("c", major, minor, "rwm");
+    allow("c", 136, std::nullopt, "rwm");  // /dev/pts/*
+    for (auto& d : spec.linux.devices) allow(d.type == "b" ? "b" : "c", d.major, d.minor, "rwm");
+    return r;
+}
+
+struct CreateResult {
+    CreatedProcess proc;
+    ContainerState state;
+};
+
+CreateResult do_create(StateStore& store, const CreateOptions& opts) {
+    store.reserve(opts.id);
+    std::optional<Cgroup> cgroup;
+    CreatedProcess proc;
+    try {
+        std::string bundle = stdfs::canonical(opts.bundle).string();
+        std::string config_text = fs::read_file(bundle + "/config.json", 16 << 20);
+        Spec spec = parse_spec(config_text);
+        fs::write_file_atomic(store.config_path(opts.id), config_text, 0600);
+        if (!spec.process) throw Error("config.json: process is required");
+        if (!spec.process->apparmor_profile.empty() && !stdfs::exists("/sys/kernel/security/apparmor"))
+            log::warn("apparmor profile " + spec.process->apparmor_profile + " ignored: AppArmor is not enabled");
+        if (!spec.process->selinux_label.empty() && !stdfs::exists("/sys/fs/selinux/enforce"))
+            log::warn("SELinux label ignored: SELinux is not enabled");
+        cgroup = Cgroup::create(spec.linux.cgroups_path, opts.id);
+        if (spec.linux.resources) cgroup->apply(with_default_devices(spec));
+        std::optional<SeccompFilter> filter;
+        if (spec.linux.seccomp) filter = SeccompFilter::build(*spec.linux.seccomp);
+        ContainerState state;
+        state.id = opts.id;
+        state.bundle = bundle;
+        state.created = rfc3339_now();
+        state.annotations = spec.annotations;
+        state.cgroup_path = spec.linux.cgroups_path;
+        proc = create_process(store, opts, spec, bundle, *cgroup, filter ? &*filter : nullptr);
+        state.rootfs = proc.rootfs;
+        finish_create(store, proc, spec, state, *cgroup);
+        write_pid_file(opts.pid_file, proc.pid);
+        return {std::move(proc), state};
+    } catch (...) {
+        if (proc.pid > 0) {
+            ::kill(proc.pid, SIGKILL);
+            ::waitpid(proc.pid, nullptr, 0);
+        }
+        if (cgroup) {
+            try {
+                cgroup->destroy(true);
+            } catch (const Error& e) {
+                log::warn(e.what());
+            }
+        }
+        store.remove(opts.id);
+        throw;
+    }
+}
+
+}  // namespace
+
+pid_t Runtime::create(const CreateOptions& opts) { return do_create(store_, opts).proc.pid; }
+
+void Runtime::start(const std::string& id) {
+    ContainerState s = store_.load(id);
+    if (s.status != "created") throw Error("cannot start container " + id + ": it is " + s.status + ", not created");
+    fs::UniqueFd fifo(::open(store_.fifo_path(id).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) throw_errno("open exec fifo of " + id);
+    // The init writes one byte once it sees us, then runs startContainer hooks and execs.
+    for (;;) {
+        pollfd p{fifo.get(), POLLIN, 0};
+        int r = ::poll(&p, 1, 100);
+        if (r > 0) {
+            char b;
+            ssize_t n = ::read(fifo.get(), &b, 1);
+            if (n == 1) break;
+            if (n == 0 || (p.revents & POLLHUP)) throw Error("container " + id + " init exited before starting");
+        }
+        if (r < 0 && errno != EINTR) throw_errno("wait for container " + id);
+        if (!process_alive(s.pid, s.pid_start_time)) throw Error("container " + id + " init exited before starting");
+    }
+    ::unlink(store_.fifo_path(id).c_str());
+    try {
+        Spec spec = load_saved_spec(store_, id);
+        s.status = "running";
+        run_hooks(spec.hooks.poststart, "poststart", state_to_json(s));
+    } catch (const Error& e) {
+        log::warn(e.what());
+    }
+}
+
+int Runtime::run(const CreateOptions& opts, bool detach) {
+    CreateResult created = do_create(store_, opts);
+    start(opts.id);
+    SyncChannel ch{created.proc.sync.get()};
+    // EOF: the init exec'd; a message: it failed on the way.
+    if (auto msg = ch.recv(); msg && msg->rfind(kErrorPrefix, 0) == 0) {
+        int status = wait_status(created.proc.pid);
+        remove(opts.id, true);
+        throw Error(msg->substr(kErrorPrefix.size()) + " (status " + std::to_string(status) + ")");
+    }
+    if (detach) return 0;
+    g_forward_pid = created.proc.pid;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) ::signal(sig, forward_signal);
+    int status = wait_status(created.proc.pid);
+    g_forward_pid = 0;
+    remove(opts.id, true);
+    return status;
+}
+
+ContainerState Runtime::state(const std::string& id) const { return store_.load(id); }
+
+void Runtime::kill(const std::string& id, int signal, bool all) {
+    ContainerState s = store_.load(id);
+    if (all) {
+        Cgroup::open(s.cgroup_path, id).kill_all(signal);
+        return;
+    }
+    if (s.status == "stopped") throw Error("container " + id + " is not running");
+    if (::kill(s.pid, signal) != 0) throw_errno("kill container " + id);
+}
+
+void Runtime::remove(const std::string& id, bool force) {
+    if (!store_.exists(id)) {
+        if (force) return;
+        throw Error("container " + id + " does not exist");
+    }
+    ContainerState s = store_.load(id);
+    if ((s.status == "running" || s.status == "paused") && !force)
+        throw Error("cannot delete container " + id + " that is not stopped: " + s.status);
+    std::optional<Cgroup> cg;
+    try {
+        cg = Cgroup::open(s.cgroup_path, id);
+    } catch (const Error&) {
+    }
+    if (s.status != "stopped") {
+        if (cg && s.status == "paused") cg->thaw();
+        ::kill(s.pid, SIGKILL);
+        if (cg) cg->kill_all(SIGKILL);
+        if (!wait_gone(s.pid, s.pid_start_time, std::chrono::seconds(10)))
+            throw Error("container " + id + " did not stop after SIGKILL");
+    }
+    if (cg) cg->destroy(true);
+    try {
+        Spec spec = load_saved_spec(store_, id);
+        s.status = "stopped";
+        run_hooks(spec.hooks.poststop, "poststop", state_to_json(s));
+    } catch (const Error& e) {
+        log::warn(e.what());
+    }
+    store_.remove(id);
+}
+
+std::vector<ContainerState> Runtime::list() const {
+    std::vector<ContainerState> out;
+    for (auto& id : store_.ids()) {
+        try {
+            out.push_back(store_.load(id));
+        } catch (const Error& e) {
+            log::warn(e.what());
+        }
+    }
+    return out;
+}
+
+std::vector<pid_t> Runtime::processes(const std::string& id) const {
+    ContainerState s = store_.load(id);
+    return Cgroup::open(s.cgroup_path, id).pids();
+}
+
+void Runtime::pause(const std::string& id) {
+    ContainerState s = store_.load(id);
+    if (s.status != "running") throw Error("container " + id + " is not running");
+    Cgroup::open(s.cgroup_path, id).freeze();
+}
+
+void Runtime::resume(const std::string& id) {
+    ContainerState s = store_.load(id);
+    if (s.status != "paused") throw Error("container " + id + " is not paused");
+    Cgroup::open(s.cgroup_path, id).thaw();
+}
+
+void Runtime::update(const std::string& id, const Resources& r) {
+    ContainerState s = store_.load(id);
+    Cgroup::open(s.cgroup_path, id).apply(r);
+}
+
+}  // namespace minirun::runtime
