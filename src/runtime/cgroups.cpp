@@ -120,8 +120,11 @@ bool dir_exists(const std::string& dir) {
 
 }  // namespace
 
-Cgroup Cgroup::resolve(const std::string& path, const std::string& id) {
-    CgroupMounts mounts = parse_cgroup_mounts(fs::read_file("/proc/self/mountinfo"));
+namespace {
+CgroupMounts host_mounts() { return parse_cgroup_mounts(fs::read_file("/proc/self/mountinfo")); }
+}  // namespace
+
+Cgroup Cgroup::resolve(const CgroupMounts& mounts, const std::string& path, const std::string& id) {
     Cgroup cg;
     cg.layout_ = layout_of(mounts);
     cg.path_ = normalize_cgroup_path(path, id);
@@ -137,8 +140,12 @@ Cgroup Cgroup::resolve(const std::string& path, const std::string& id) {
     return cg;
 }
 
-Cgroup Cgroup::create(const std::string& path, const std::string& id) {
-    Cgroup cg = resolve(path, id);
+Cgroup Cgroup::create(const std::string& path, const std::string& id) { return create(host_mounts(), path, id); }
+
+Cgroup Cgroup::open(const std::string& path, const std::string& id) { return open(host_mounts(), path, id); }
+
+Cgroup Cgroup::create(const CgroupMounts& mounts, const std::string& path, const std::string& id) {
+    Cgroup cg = resolve(mounts, path, id);
     std::vector<std::string> made;
     try {
         std::set<std::string> done;
@@ -166,8 +173,8 @@ Cgroup Cgroup::create(const std::string& path, const std::string& id) {
     return cg;
 }
 
-Cgroup Cgroup::open(const std::string& path, const std::string& id) {
-    Cgroup cg = resolve(path, id);
+Cgroup Cgroup::open(const CgroupMounts& mounts, const std::string& path, const std::string& id) {
+    Cgroup cg = resolve(mounts, path, id);
     std::erase_if(cg.v1_dirs_, [](const auto& kv) { return !dir_exists(kv.second); });
     if (!cg.v2_dir_.empty() && !dir_exists(cg.v2_dir_)) {
         cg.v2_dir_.clear();

@@ -44,7 +44,7 @@ struct InitContext {
     RootfsPlan plan;
     const SeccompFilter* filter = nullptr;
     SyncChannel sync;
-    std::string fifo_path;
+    int fifo_fd = -1;  // opened O_RDWR by the runtime: the init may not reach the state dir
     bool no_pivot = false;
     bool no_new_keyring = false;
     bool new_userns = false;
@@ -110,14 +110,11 @@ void init_steps(InitContext& c) {
     if (reply.rfind("hooks-done:", 0) != 0) throw Error("unexpected message from runtime");
     std::string state = reply.substr(11);
     run_hooks(c.spec->hooks.create_container, "createContainer", state);
-    fs::UniqueFd fifo;
-    if (!c.fifo_path.empty()) {
-        fifo.reset(::open(c.fifo_path.c_str(), O_PATH | O_CLOEXEC));
-        if (!fifo) throw_errno("open exec fifo");
-    }
+    fs::UniqueFd fifo(c.fifo_fd);
     enter_rootfs(c.plan.rootfs, c.no_pivot);
+    make_cwd(proc.cwd);  // before the root may become read-only
+    write_sysctls(c.spec->linux.sysctl);  // before /proc/sys becomes read-only
     finish_rootfs(*c.spec);
-    write_sysctls(c.spec->linux.sysctl);
     if (proc.terminal) {
         setup_console(c.console_fd, proc.console_size);
         ::close(c.console_fd);
@@ -132,11 +129,12 @@ void init_steps(InitContext& c) {
     c.sync.send("ready");
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     if (fifo) {
-        // Blocks until `start` opens the fifo for reading (runc's protocol).
-        std::string self = "/proc/self/fd/" + std::to_string(fifo.get());
-        fs::UniqueFd w(::open(self.c_str(), O_WRONLY | O_CLOEXEC));
-        if (!w) throw_errno("open exec fifo for writing");
-        fs::write_all(w.get(), "0", 1, "exec fifo");
+        // Blocks until `start` writes its byte. Holding the fifo open read-write keeps
+        // it from ever reporting EOF, and lets `start` see ENXIO once we are gone.
+        char b;
+        while (::read(fifo.get(), &b, 1) < 0)
+            if (errno != EINTR) throw_errno("wait for start");
+        fifo.reset();
     }
     run_hooks(c.spec->hooks.start_container, "startContainer", state);
     apply_identity(proc, c.filter, !c.new_userns || true);
@@ -227,7 +225,6 @@ CreatedProcess create_process(const StateStore& store, const CreateOptions& opts
     if (detect_cgroup_layout() == CgroupLayout::v2) c.plan.cgroup_v2_dir = cgroup.v2_path();
     else c.plan.cgroup_v1_dirs = v1_mounts_for(cgroup);
     c.filter = filter;
-    c.fifo_path = store.fifo_path(opts.id);
     c.no_pivot = opts.no_pivot;
     c.no_new_keyring = opts.no_new_keyring;
     c.preserve_fds = opts.preserve_fds;
@@ -267,7 +264,11 @@ CreatedProcess create_process(const StateStore& store, const CreateOptions& opts
         own_pidns.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
         if (::setns(target_pidns.get(), CLONE_NEWPID) != 0) throw_errno("join pid namespace");
     }
-    if (::mkfifo(c.fifo_path.c_str(), 0622) != 0) throw_errno("create exec fifo");
+    std::string fifo_path = store.fifo_path(opts.id);
+    if (::mkfifo(fifo_path.c_str(), 0622) != 0) throw_errno("create exec fifo");
+    fs::UniqueFd fifo(::open(fifo_path.c_str(), O_RDWR | O_CLOEXEC));
+    if (!fifo) throw_errno("open exec fifo");
+    c.fifo_fd = fifo.get();
 
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");

@@ -278,12 +278,27 @@ MountFlags parse_mount_options(const std::vector<std::string>& options) {
     return f;
 }
 
-int open_in_root(int root_fd, const std::string& path, bool create, bool create_as_file) {
+namespace {
+
+// A dangling symlink on the way: continue along its target, still inside the root.
+std::string through_symlink(int dir_fd, const std::string& name, const std::string& sofar,
+                            const std::vector<std::string>& rest) {
+    char buf[4096];
+    ssize_t n = ::readlinkat(dir_fd, name.c_str(), buf, sizeof buf - 1);
+    if (n < 0) return {};
+    std::string target(buf, static_cast<size_t>(n));
+    std::string path = target[0] == '/' ? target : sofar + "/" + target;
+    for (auto& r : rest) path += "/" + r;
+    return path;
+}
+
+int open_in_root_depth(int root_fd, const std::string& path, bool create, bool create_as_file, int depth) {
     int fd = openat2_in_root(root_fd, path, O_PATH);
     if (fd >= 0 || errno != ENOENT || !create) {
         if (fd < 0) throw_errno("open " + path + " in the container root");
         return fd;
     }
+    if (depth > 40) throw Error("open " + path + " in the container root: too many levels of symbolic links");
     // Walk and create what is missing; every step is resolved inside the root again.
     auto parts = components(path);
     UniqueFd cur(::dup(root_fd));
@@ -296,6 +311,13 @@ int open_in_root(int root_fd, const std::string& path, bool create, bool create_
             if (errno != ENOENT) throw_errno("open " + next + " in the container root");
             UniqueFd dir(openat2_in_root(root_fd, sofar.empty() ? "/" : sofar, O_DIRECTORY | O_RDONLY));
             if (!dir) throw_errno("open " + (sofar.empty() ? "/" : sofar) + " in the container root");
+            struct stat st {};
+            if (::fstatat(dir.get(), parts[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+                std::vector<std::string> rest(parts.begin() + static_cast<long>(i) + 1, parts.end());
+                std::string redirected = through_symlink(dir.get(), parts[i], sofar, rest);
+                if (redirected.empty()) throw_errno("read symlink " + next);
+                return open_in_root_depth(root_fd, redirected, create, create_as_file, depth + 1);
+            }
             if (last && create_as_file) {
                 UniqueFd f(::openat(dir.get(), parts[i].c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
                 if (!f && errno != EEXIST) throw_errno("create " + next);
@@ -309,6 +331,12 @@ int open_in_root(int root_fd, const std::string& path, bool create, bool create_
         sofar = next;
     }
     return cur.release();
+}
+
+}  // namespace
+
+int open_in_root(int root_fd, const std::string& path, bool create, bool create_as_file) {
+    return open_in_root_depth(root_fd, path, create, create_as_file, 0);
 }
 
 void prepare_rootfs(const RootfsPlan& plan) {

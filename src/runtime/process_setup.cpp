@@ -169,19 +169,16 @@ std::string find_executable(const Process& p) {
     throw Error("exec: \"" + name + "\": executable file not found in $PATH");
 }
 
+void make_cwd(const std::string& cwd) {
+    struct stat st {};
+    if (cwd.empty() || ::stat(cwd.c_str(), &st) == 0) return;
+    for (size_t i = 1; i <= cwd.size(); ++i)
+        if (i == cwd.size() || cwd[i] == '/') ::mkdir(cwd.substr(0, i).c_str(), 0755);
+}
+
 void enter_cwd(const std::string& cwd) {
     if (cwd.empty() || cwd[0] != '/') throw Error("process.cwd \"" + cwd + "\" is not absolute");
-    if (::chdir(cwd.c_str()) != 0) {
-        // Docker/runc create a missing working directory.
-        std::string sofar;
-        for (size_t i = 1; i <= cwd.size(); ++i) {
-            if (i == cwd.size() || cwd[i] == '/') {
-                sofar = cwd.substr(0, i);
-                ::mkdir(sofar.c_str(), 0755);
-            }
-        }
-        if (::chdir(cwd.c_str()) != 0) throw_errno("chdir to cwd " + cwd);
-    }
+    if (::chdir(cwd.c_str()) != 0) throw_errno("chdir to cwd " + cwd);
     char buf[4096];
     // A cwd inherited from outside the root shows up as "(unreachable)/…".
     if (!::getcwd(buf, sizeof buf) || buf[0] != '/') throw Error("working directory " + cwd + " is outside the container root");

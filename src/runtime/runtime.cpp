@@ -1,7 +1,6 @@
 // The runtime verbs over create.cpp's init: start, run, state, kill, delete, list,
 // ps, pause/resume, update.
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -162,21 +161,13 @@ pid_t Runtime::create(const CreateOptions& opts) { return do_create(store_, opts
 void Runtime::start(const std::string& id) {
     ContainerState s = store_.load(id);
     if (s.status != "created") throw Error("cannot start container " + id + ": it is " + s.status + ", not created");
-    fs::UniqueFd fifo(::open(store_.fifo_path(id).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fifo) throw_errno("open exec fifo of " + id);
-    // The init writes one byte once it sees us, then runs startContainer hooks and execs.
-    for (;;) {
-        pollfd p{fifo.get(), POLLIN, 0};
-        int r = ::poll(&p, 1, 100);
-        if (r > 0) {
-            char b;
-            ssize_t n = ::read(fifo.get(), &b, 1);
-            if (n == 1) break;
-            if (n == 0 || (p.revents & POLLHUP)) throw Error("container " + id + " init exited before starting");
-        }
-        if (r < 0 && errno != EINTR) throw_errno("wait for container " + id);
-        if (!process_alive(s.pid, s.pid_start_time)) throw Error("container " + id + " init exited before starting");
+    // The init blocks reading the fifo; no reader left means it died.
+    fs::UniqueFd fifo(::open(store_.fifo_path(id).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) {
+        if (errno == ENXIO) throw Error("container " + id + " init exited before starting");
+        throw_errno("open exec fifo of " + id);
     }
+    if (::write(fifo.get(), "0", 1) != 1) throw_errno("signal container " + id + " to start");
     ::unlink(store_.fifo_path(id).c_str());
     try {
         Spec spec = load_saved_spec(store_, id);

@@ -187,9 +187,9 @@ bool one_of(const std::string& s, std::initializer_list<std::string_view> allowe
 // --- process -----------------------------------------------------------------------
 
 constexpr std::array<std::string_view, 16> kRlimits = {
-    "RLIMIT_AS",     "RLIMIT_CORE",   "RLIMIT_CPU",    "RLIMIT_DATA",       "RLIMIT_FSIZE",  "RLIMIT_LOCKS",
-    "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE",     "RLIMIT_NPROC",  "RLIMIT_RSS",
-    "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK"};
+    "RLIMIT_AS",      "RLIMIT_CORE",     "RLIMIT_CPU",    "RLIMIT_DATA",   "RLIMIT_FSIZE",      "RLIMIT_LOCKS",
+    "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",   "RLIMIT_NOFILE", "RLIMIT_NPROC",      "RLIMIT_RSS",
+    "RLIMIT_RTPRIO",  "RLIMIT_RTTIME",   "RLIMIT_SIGPENDING", "RLIMIT_STACK"};
 
 Process parse_process_object(const json& j, const std::string& path) {
     Process p;
@@ -354,16 +354,15 @@ Resources parse_resources_object(const json& j, const std::string& path) {
 
 // --- linux -------------------------------------------------------------------------
 
-constexpr std::array<std::string_view, 8> kNamespaceTypes = {"pid",  "network", "mount",  "ipc",
-                                                             "uts",  "user",    "cgroup", "time"};
+constexpr std::array<std::string_view, 8> kNamespaceTypes = {"pid", "network", "mount", "ipc",
+                                                             "uts", "user",    "cgroup", "time"};
 
 constexpr std::array<std::string_view, 9> kSeccompActions = {
     "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",
     "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW",        "SCMP_ACT_LOG",         "SCMP_ACT_NOTIFY"};
 
-constexpr std::array<std::string_view, 7> kSeccompOps = {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",
-                                                         "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
-                                                         "SCMP_CMP_MASKED_EQ"};
+constexpr std::array<std::string_view, 7> kSeccompOps = {
+    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"};
 
 template <std::size_t N>
 bool contains(const std::array<std::string_view, N>& a, const std::string& s) {
@@ -652,9 +651,10 @@ std::string default_spec_json(bool rootless) {
         lin["resources"] = {{"devices", ojson::array({{{"allow", false}, {"access", "rwm"}}})}};
     }
     lin["namespaces"] = namespaces;
-    lin["maskedPaths"] = {"/proc/acpi",        "/proc/asound",     "/proc/kcore",        "/proc/keys",
-                            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-                            "/sys/firmware",     "/proc/scsi",       "/sys/devices/virtual/tpm"};
+    // runc's list; current runc also masks the TPM event log.
+    lin["maskedPaths"] = {"/proc/acpi",       "/proc/asound",      "/proc/kcore",       "/proc/keys",
+                          "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+                          "/sys/firmware",    "/proc/scsi",        "/sys/devices/virtual/tpm"};
     lin["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
 
     ojson spec = {

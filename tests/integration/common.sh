@@ -41,3 +41,33 @@ start_proxy() {
   [[ -s $dir/port ]] || fail "fault proxy did not start"
   PROXY="127.0.0.1:$(cat "$dir/port")"
 }
+
+OCI=${MINIRUN_OCI_BIN:-$(dirname "$MINIRUN")/minirun-oci}
+OCI_ROOT=$(mktemp_dir)
+oci() { "$OCI" --root "$OCI_ROOT" "$@"; }
+
+# make_bundle DIR: the busybox fixture unpacked by umoci, with our default config.
+make_bundle() {
+  local dir=$1
+  mkdir -p "$dir"
+  umoci unpack --image "$("$IMAGES" path busybox):latest" "$dir/u" >/dev/null 2>&1 || fail "umoci unpack busybox"
+  mv "$dir/u/rootfs" "$dir/rootfs"
+  rm -rf "$dir/u"
+  (cd "$dir" && "$OCI" spec) || fail "minirun-oci spec"
+  config "$dir" '.process.terminal=false | .root.readonly=false'
+}
+
+# config DIR JQ: edits DIR/config.json in place.
+config() {
+  local tmp
+  tmp=$(mktemp "$1/.cfg.XXXXXX")
+  jq "$2" "$1/config.json" >"$tmp" || fail "jq: $2"
+  mv "$tmp" "$1/config.json"
+}
+
+# Removes any container this test created, by id (never others).
+oci_cleanup_all() {
+  local id
+  for id in $("$OCI" --root "$OCI_ROOT" list -q 2>/dev/null); do "$OCI" --root "$OCI_ROOT" delete -f "$id" >/dev/null 2>&1; done
+}
+on_exit oci_cleanup_all

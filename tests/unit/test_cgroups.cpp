@@ -110,7 +110,7 @@ TEST_CASE("cgroup: layout detection from mountinfo text") {
 TEST_CASE("cgroup: host layout matches this machine's mountinfo") {
     auto mounts = parse_cgroup_mounts(fs::read_file("/proc/self/mountinfo"));
     CgroupLayout layout = detect_cgroup_layout();
-    MESSAGE("cgroup layout: " << to_string(layout));
+    MESSAGE("cgroup layout: " << std::string(to_string(layout)));
     CHECK(layout == layout_of(mounts));
     if (layout != CgroupLayout::v1) CHECK(mounts.v2.has_value());
 }
@@ -310,14 +310,18 @@ TEST_CASE("cgroup: processes join, freeze, thaw and are killed") {
 
     // SIGTERM goes through freeze → signal → thaw; the cgroup must end up thawed.
     cg.kill_all(SIGTERM);
-    int st = a.wait();
-    CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM));
+    for (Sleeper* s : {&a, &b}) {
+        int st = s->wait();
+        CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM));
+    }
     CHECK_FALSE(cg.frozen());
 
     // SIGKILL on a paused container must still land.
+    Sleeper c;
+    cg.add_process(c.pid);
     cg.freeze();
     cg.kill_all(SIGKILL);
-    st = b.wait();
+    int st = c.wait();
     CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL));
     CHECK(wait_empty(cg));
 
@@ -421,4 +425,123 @@ TEST_CASE("cgroup: v2 device rules via a BPF program") {
         CHECK(p.run() == 2);  // c 1:* r covers O_RDONLY of both
     }
     CHECK_THROWS_AS(apply_device_bpf(cg.v2_path(), {{true, "x", 1, 3, "rwm"}}), Error);
+}
+
+namespace {
+// A plain directory standing in for cgroupfs: the files a kernel would create are
+// made up front (empty), so apply() can be checked for pure v1/v2 on any host.
+struct FakeTree {
+    stdfs::path root = stdfs::temp_directory_path() / ("minirun-fakecg-" + fs::unique_suffix());
+    FakeTree() { stdfs::create_directories(root); }
+    ~FakeTree() { stdfs::remove_all(root); }
+    std::string dir(const std::string& rel) const {
+        stdfs::create_directories(root / rel);
+        return (root / rel).string();
+    }
+    void touch(const std::string& rel, const std::vector<std::string>& files, const std::string& content = "") const {
+        std::string d = dir(rel);
+        for (auto& f : files) fs::write_file_atomic(d + "/" + f, content);
+    }
+    std::string get(const std::string& rel) const { return cgroupfs::trim(fs::read_file(root / rel)); }
+};
+}  // namespace
+
+TEST_CASE("cgroup: pure v2 conversions against a fake tree") {
+    FakeTree t;
+    t.touch("", {"cgroup.subtree_control"});
+    t.touch("", {"cgroup.controllers"}, "cpuset cpu io memory hugetlb pids\n");
+    t.touch("mr", {"cgroup.subtree_control"});
+    t.touch("mr", {"cgroup.controllers"}, "cpuset cpu io memory hugetlb pids\n");
+    t.touch("mr/c1", {"memory.max", "memory.low", "memory.swap.max", "cpu.weight", "cpu.max", "cpuset.cpus",
+                      "cpuset.mems", "pids.max", "io.weight", "hugetlb.2MB.max", "cgroup.procs", "memory.events"});
+    CgroupMounts mounts;
+    mounts.v2 = CgroupMount{t.root.string(), {}};
+    Cgroup cg = Cgroup::create(mounts, "mr/c1", "");
+    CHECK(cg.layout() == CgroupLayout::v2);
+    CHECK(cg.v2_path() == (t.root / "mr/c1").string());
+    CHECK(cg.dir_for("memory") == cg.v2_path());
+    CHECK(cg.dir_for("freezer").empty());
+    CHECK(t.get("cgroup.subtree_control").find('+') == 0);  // delegation was attempted at the root
+
+    Resources r;
+    r.memory = MemoryResources{};
+    r.memory->limit = 100;
+    r.memory->swap = 300;
+    r.memory->reservation = -1;
+    r.cpu = CpuResources{};
+    r.cpu->shares = 1024;
+    r.cpu->quota = -1;
+    r.cpu->period = 50000;
+    r.cpu->cpus = "1";
+    r.pids_limit = 0;
+    r.block_io = BlockIoResources{};
+    r.block_io->weight = 1000;
+    r.hugepage_limits.push_back({"2MB", 2097152});
+    r.unified["memory.high"] = "12345";  // not pre-created: must fail naming the file
+    CHECK_THROWS_WITH_AS(cg.apply(r), doctest::Contains("memory.high"), Error);
+    CHECK(t.get("mr/c1/memory.max") == "100");
+    CHECK(t.get("mr/c1/memory.swap.max") == "200");
+    CHECK(t.get("mr/c1/memory.low") == "max");
+    CHECK(t.get("mr/c1/cpu.weight") == "39");
+    CHECK(t.get("mr/c1/cpu.max") == "max 50000");
+    CHECK(t.get("mr/c1/cpuset.cpus") == "1");
+    CHECK(t.get("mr/c1/pids.max") == "max");
+    CHECK(t.get("mr/c1/io.weight") == "10000");
+    CHECK(t.get("mr/c1/hugetlb.2MB.max") == "2097152");
+
+    Resources rt;
+    rt.cpu = CpuResources{};
+    rt.cpu->realtime_runtime = 1000;
+    CHECK_THROWS_WITH_AS(cg.apply(rt), doctest::Contains("cpu.rt"), Error);
+    Resources bad_swap;
+    bad_swap.memory = MemoryResources{};
+    bad_swap.memory->swap = 10;
+    CHECK_THROWS_AS(cg.apply(bad_swap), Error);
+
+    fs::write_file_atomic(cg.v2_path() + "/memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n");
+    CHECK(cg.oom_killed());
+    CHECK(cg.stats().oom_kill_count == 2);
+    CHECK(cg.stats().memory_limit == 100);
+}
+
+TEST_CASE("cgroup: pure v1 fake tree: co-mounts and cpuset inheritance") {
+    FakeTree t;
+    t.touch("cpuset", {"cpuset.cpus"}, "0-3\n");
+    t.touch("cpuset", {"cpuset.mems"}, "0\n");
+    t.touch("cpuset/mr", {"cpuset.cpus", "cpuset.mems"});
+    t.touch("cpuset/mr/c1", {"cpuset.cpus", "cpuset.mems"});
+    t.touch("cpu,cpuacct/mr/c1", {"cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us", "cgroup.procs"});
+    t.touch("pids/mr/c1", {"pids.max", "cgroup.procs"});
+    CgroupMounts mounts;
+    mounts.v1.push_back({(t.root / "cpuset").string(), {"cpuset"}});
+    mounts.v1.push_back({(t.root / "cpu,cpuacct").string(), {"cpu", "cpuacct"}});
+    mounts.v1.push_back({(t.root / "pids").string(), {"pids"}});
+    Cgroup cg = Cgroup::create(mounts, "/mr/c1", "");
+    CHECK(cg.layout() == CgroupLayout::v1);
+    CHECK(cg.v2_path().empty());
+    CHECK(cg.dir_for("cpu") == cg.dir_for("cpuacct"));
+    CHECK(t.get("cpuset/mr/cpuset.cpus") == "0-3");  // every level, not just the leaf
+    CHECK(t.get("cpuset/mr/c1/cpuset.cpus") == "0-3");
+    CHECK(t.get("cpuset/mr/c1/cpuset.mems") == "0");
+
+    Resources r;
+    r.cpu = CpuResources{};
+    r.cpu->shares = 256;
+    r.cpu->quota = -1;
+    r.pids_limit = 7;
+    cg.apply(r);
+    CHECK(t.get("cpu,cpuacct/mr/c1/cpu.shares") == "256");
+    CHECK(t.get("cpu,cpuacct/mr/c1/cpu.cfs_quota_us") == "-1");
+    CHECK(t.get("pids/mr/c1/pids.max") == "7");
+
+    Resources mem;
+    mem.memory = MemoryResources{};
+    mem.memory->limit = 1;
+    CHECK_THROWS_WITH_AS(cg.apply(mem), doctest::Contains("memory controller is not available"), Error);
+    Resources u;
+    u.unified["memory.max"] = "1";
+    CHECK_THROWS_WITH_AS(cg.apply(u), doctest::Contains("cgroup v2"), Error);
+    Resources huge;
+    huge.hugepage_limits.push_back({"2MB", 1});
+    CHECK_THROWS_WITH_AS(cg.apply(huge), doctest::Contains("hugetlb.2MB"), Error);
 }

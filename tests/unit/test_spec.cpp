@@ -547,6 +547,7 @@ TEST_CASE("spec: validation errors name the field") {
         {with(R"({"process":{"args":null}})"), "config.json: process.args: must be a non-empty array of strings"},
         {with(R"({"process":{"args":["sh",1]}})"), "config.json: process.args: must be a non-empty array of strings"},
         {with(R"({"process":{"args":"sh"}})"), "config.json: process.args: must be a non-empty array of strings"},
+        {with(R"({"process":{"args":["","x"]}})"), "config.json: process.args[0]: must not be empty"},
         {with(R"({"process":{"cwd":"relative/dir"}})"), "config.json: process.cwd: must be an absolute path"},
         {with(R"({"process":{"terminal":"yes"}})"), "config.json: process.terminal: expected a boolean"},
         {with(R"({"process":{"env":["PATH=/bin","NOEQUALS"]}})"),

@@ -72,6 +72,9 @@ public:
     static Cgroup create(const std::string& path, const std::string& id);
     // An existing cgroup (state/kill/delete/update); throws if it is missing everywhere.
     static Cgroup open(const std::string& path, const std::string& id);
+    // The same against already parsed mounts (tests point these at a fake tree).
+    static Cgroup create(const CgroupMounts& mounts, const std::string& path, const std::string& id);
+    static Cgroup open(const CgroupMounts& mounts, const std::string& path, const std::string& id);
 
     // Writes limits. Unsupported fields throw an Error naming the file; blockIO
     // weight and memsw/swap (kernel lacks the file) only warn.
@@ -110,7 +113,7 @@ public:
     std::map<std::string, std::string> paths() const;
 
 private:
-    static Cgroup resolve(const std::string& path, const std::string& id);
+    static Cgroup resolve(const CgroupMounts& mounts, const std::string& path, const std::string& id);
     std::vector<std::string> all_dirs() const;  // distinct dirs: v1 hierarchies then v2
     void freeze_v1(const std::string& dir);
     void freeze_v2();

@@ -19,6 +19,8 @@ void cloexec_fds_from(int first_not_preserved);
 // Resolves args[0] with the PATH of the process env; throws the runc-style
 // `exec: "x": executable file not found in $PATH`.
 std::string find_executable(const Process& p);
+// Creates a missing working directory, as Docker and runc do.
+void make_cwd(const std::string& cwd);
 // Checks that the working directory is inside the root (CVE-2024-21626) and enters it.
 void enter_cwd(const std::string& cwd);
 // Capability names → numbers; unknown names are skipped with a warning (as runc).

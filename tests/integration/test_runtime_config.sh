@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Each config.json field, checked from inside a busybox container by what it sees.
+source "$(dirname "$0")/common.sh"
+require_root
+require_cmd umoci jq
+
+B=$(mktemp_dir)/bundle
+make_bundle "$B"
+base=$(cat "$B/config.json")
+reset_config() { printf '%s' "$base" >"$B/config.json"; }
+inside() { # SCRIPT: run it in a fresh container, output in $OUT
+  config "$B" --arg s "$1" '.process.args=["sh","-c",$s]'
+  run_ok oci run "c$RANDOM" --bundle "$B"
+}
+config_arg() { local tmp; tmp=$(mktemp "$B/.c.XXXXXX"); jq "$@" "$B/config.json" >"$tmp" && mv "$tmp" "$B/config.json"; }
+config() { if [[ $2 == --arg ]]; then config_arg --arg "$3" "$4" "$5"; else local tmp; tmp=$(mktemp "$1/.c.XXXXXX"); jq "$2" "$1/config.json" >"$tmp" && mv "$tmp" "$1/config.json"; fi; }
+
+# process: args, env, cwd, user, additionalGids, umask, rlimits, capabilities, NNP, oomScoreAdj
+reset_config
+config "$B" '.process.env += ["GREETING=hello world"] | .process.cwd="/newdir/sub" | .process.user={uid:1000,gid:1000,additionalGids:[10,20],umask:23}
+  | .process.rlimits=[{type:"RLIMIT_NOFILE",soft:512,hard:1024}] | .process.noNewPrivileges=true | .process.oomScoreAdj=500
+  | .process.capabilities={bounding:["CAP_NET_RAW","CAP_CHOWN"],effective:["CAP_NET_RAW"],permitted:["CAP_NET_RAW"],inheritable:["CAP_NET_RAW"],ambient:["CAP_NET_RAW"]}'
+inside 'echo "env=$GREETING"; echo "cwd=$(pwd)"; echo "id=$(id -u):$(id -g)"; echo "groups=$(id -G)"; touch /tmp/f; echo "mode=$(stat -c %a /tmp/f)"; echo "nofile=$(ulimit -Sn)/$(ulimit -Hn)"; grep -E "^(Cap|NoNewPrivs)" /proc/self/status; echo "oom=$(cat /proc/self/oom_score_adj)"'
+assert_contains "$OUT" "env=hello world"
+assert_contains "$OUT" "cwd=/newdir/sub" "missing cwd created"
+assert_contains "$OUT" "id=1000:1000"
+assert_contains "$OUT" "groups=1000 10 20"
+assert_contains "$OUT" "mode=640" "umask 027"
+assert_contains "$OUT" "nofile=512/1024"
+assert_contains "$OUT" "CapEff:	0000000000002000" "CAP_NET_RAW effective"
+assert_contains "$OUT" "CapBnd:	0000000000002001" "bounding NET_RAW+CHOWN"
+assert_contains "$OUT" "CapAmb:	0000000000002000"
+assert_contains "$OUT" "NoNewPrivs:	1"
+assert_contains "$OUT" "oom=500"
+pass "process fields"
+
+# An rlimit above what this host lets us raise: a clear error naming the limit.
+reset_config
+config "$B" '.process.rlimits=[{type:"RLIMIT_NOFILE",soft:1048576,hard:1048576}] | .process.args=["true"]'
+hard=$(ulimit -Hn)
+if (( hard < 1048576 )); then
+  run_expect_fail oci run rl1 --bundle "$B"
+  assert_contains "$ERR" "setrlimit RLIMIT_NOFILE"
+  assert_contains "$ERR" "exceeds the hard limit $hard"
+  pass "rlimit above the hard limit refused with a clear error"
+fi
+
+# root.readonly, hostname, domainname, default capabilities
+reset_config
+config "$B" '.root.readonly=true | .hostname="box1" | .domainname="example.test"'
+inside 'touch /x 2>&1; echo "host=$(hostname) dom=$(cat /proc/sys/kernel/domainname)"; grep CapEff /proc/self/status'
+assert_contains "$OUT" "Read-only file system"
+assert_contains "$OUT" "host=box1 dom=example.test"
+assert_contains "$OUT" "CapEff:	00000000200004" "runc spec's default caps (AUDIT_WRITE, KILL, NET_BIND_SERVICE)"
+pass "readonly root, hostname, domainname"
+
+# mounts: ro bind, rbind, tmpfs with options, missing destinations created, proc error reported
+host=$(mktemp_dir)
+echo "from the host" >"$host/file"
+reset_config
+config "$B" --arg h "$host" '.mounts += [{destination:"/data/ro",type:"bind",source:$h,options:["rbind","ro","nosuid"]},
+  {destination:"/data/rw",type:"bind",source:$h,options:["bind"]},
+  {destination:"/scratch",type:"tmpfs",source:"tmpfs",options:["size=1m","mode=1777","noexec"]},
+  {destination:"/etc/host-file",type:"bind",source:($h+"/file"),options:["bind","ro"]}]'
+inside 'cat /data/ro/file; touch /data/ro/x 2>&1; touch /data/rw/y && echo rw-ok; cat /etc/host-file; grep " /scratch " /proc/self/mountinfo; stat -c %a /scratch'
+assert_contains "$OUT" "from the host"
+assert_contains "$OUT" "Read-only file system"
+assert_contains "$OUT" "rw-ok"
+assert_file "$host/y" "write through the rw bind"
+assert_contains "$OUT" "noexec"
+assert_contains "$OUT" "1777"
+assert_not_contains "$(grep -c /data /proc/self/mountinfo)" "1" "container mounts leaked to the host"
+pass "bind (ro, rw, file), tmpfs options"
+
+reset_config
+config "$B" '.mounts += [{destination:"/proc2",type:"proc",source:"proc",options:["bogus_option=1"]}] | .process.args=["true"]'
+run_expect_fail oci run m1 --bundle "$B"
+assert_contains "$ERR" "mount proc on /proc2: invalid argument" "child errors reach the caller with errno and step"
+pass "an error in the child names the step and errno"
+
+# A symlink in the rootfs pointing out of it cannot redirect a mount to the host.
+reset_config
+outside=$(mktemp_dir)
+ln -s "$outside" "$B/rootfs/evil"
+config "$B" '.mounts += [{destination:"/evil/sub",type:"tmpfs",source:"tmpfs",options:[]}]'
+inside 'grep -c " /evil/sub " /proc/self/mountinfo || true'
+assert_no_file "$outside/sub" "mount destination escaped the rootfs"
+rm "$B/rootfs/evil"
+pass "mount destinations resolved inside the rootfs (symlink to the host)"
+
+# masked and readonly paths, sysctl, devices
+reset_config
+config "$B" '.linux.maskedPaths=["/proc/timer_list","/proc/acpi","/proc/kcore"] | .linux.readonlyPaths=["/proc/sys"]
+  | .linux.sysctl={"net.ipv4.ip_forward":"1","kernel.msgmax":"12345"}
+  | .linux.devices=[{path:"/dev/mynull",type:"c",major:1,minor:3,fileMode:432,uid:0,gid:0}]'
+inside 'echo "timer=[$(head -c 10 /proc/timer_list)]"; ls /proc/acpi | wc -l; (echo 1 > /proc/sys/kernel/msgmax) 2>&1; echo "fwd=$(cat /proc/sys/net/ipv4/ip_forward) msgmax=$(cat /proc/sys/kernel/msgmax)"; ls -l /dev/mynull; echo x > /dev/mynull && echo dev-ok'
+assert_contains "$OUT" "timer=[]"
+assert_contains "$OUT" "Read-only file system"
+assert_contains "$OUT" "fwd=1 msgmax=12345"
+assert_contains "$OUT" "crw-rw----"
+assert_contains "$OUT" "dev-ok"
+pass "masked paths, read-only paths, sysctl, devices"
+
+# cgroup resources, seen from inside through the cgroup mount
+reset_config
+config "$B" '.linux.resources.memory={limit:67108864} | .linux.resources.pids={limit:42} | .linux.resources.cpu={quota:50000,period:100000,shares:512}'
+inside 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max'
+assert_contains "$OUT" "67108864"
+assert_contains "$OUT" "42"
+assert_contains "$OUT" "50000"
+pass "cgroup limits (memory, pids, cpu)"
+
+# seccomp: a denial with a chosen errno, and an argument filter
+reset_config
+config "$B" '.linux.seccomp={defaultAction:"SCMP_ACT_ALLOW",architectures:["SCMP_ARCH_X86_64"],syscalls:[
+  {names:["mkdir","mkdirat"],action:"SCMP_ACT_ERRNO",errnoRet:1},
+  {names:["unshare"],action:"SCMP_ACT_ERRNO",errnoRet:13}]}'
+inside 'mkdir /tmp/d 2>&1; unshare -U true 2>&1; echo after'
+assert_contains "$OUT" "Operation not permitted"
+assert_contains "$OUT" "Permission denied"
+assert_contains "$OUT" "after"
+pass "seccomp denials"
+
+# namespaces: join a network namespace by path; a user namespace with mappings
+ns=minirun-test-$$
+ip netns add "$ns"
+on_exit "ip netns delete $ns"
+ip -n "$ns" link add dummy7 type veth peer name dummy8
+reset_config
+config "$B" --arg p "/var/run/netns/$ns" '(.linux.namespaces[] | select(.type=="network")) .path = $p'
+inside 'ls /sys/class/net'
+assert_contains "$OUT" "dummy7"
+pass "joined network namespace by path"
+
+reset_config
+config "$B" '.linux.namespaces += [{type:"user"}] | .linux.uidMappings=[{containerID:0,hostID:100000,size:65536}] | .linux.gidMappings=[{containerID:0,hostID:100000,size:65536}]
+  | .mounts |= map(select(.destination != "/sys" and .destination != "/sys/fs/cgroup"))'
+chown -R 100000:100000 "$B/rootfs"
+chmod 0711 "$TEST_TMPDIR" "$(dirname "$B")" "$B"  # the mapped root must reach its rootfs
+inside 'cat /proc/self/uid_map; id -u'
+chown -R 0:0 "$B/rootfs"
+assert_contains "$OUT" "100000"
+pass "user namespace with uid/gid mappings"
+
+# hooks receive the state on stdin; a failing hook fails create
+hooks=$(mktemp_dir)
+for h in prestart createRuntime poststart poststop; do
+  printf '#!/bin/sh\ncat > %s/%s.json\n' "$hooks" "$h" >"$hooks/$h.sh"
+  chmod +x "$hooks/$h.sh"
+done
+reset_config
+config "$B" --arg d "$hooks" '.hooks={prestart:[{path:($d+"/prestart.sh")}],createRuntime:[{path:($d+"/createRuntime.sh")}],poststart:[{path:($d+"/poststart.sh")}],poststop:[{path:($d+"/poststop.sh")}]} | .process.args=["true"]'
+run_ok oci run hk1 --bundle "$B"
+for h in prestart createRuntime poststart poststop; do
+  [[ $(jq -r .id "$hooks/$h.json") == hk1 ]] || fail "$h hook did not get the state"
+done
+[[ $(jq -r .status "$hooks/poststop.json") == stopped ]] || fail "poststop state"
+[[ $(jq -r .pid "$hooks/createRuntime.json") -gt 0 ]] || fail "createRuntime state has no pid"
+config "$B" '.hooks={createRuntime:[{path:"/bin/false"}]}'
+run_expect_fail oci run hk2 --bundle "$B"
+assert_contains "$ERR" "createRuntime hook /bin/false: exit status 1"
+config "$B" '.hooks={prestart:[{path:"/bin/sleep",args:["sleep","5"],timeout:1}]}'
+run_expect_fail oci run hk3 --bundle "$B"
+assert_contains "$ERR" "timed out after 1s"
+pass "hooks: state on stdin, failures and timeouts"
