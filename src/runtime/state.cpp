@@ -1,6 +1,7 @@
 #include "minirun/runtime/state.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
 #include "minirun/runtime/cgroups.hpp"
 
 namespace minirun::runtime {
@@ -111,7 +113,13 @@ unsigned long long process_start_time(pid_t pid) {
         if (!p) return 0;
         ++p;
     }
-    return std::strtoull(p, nullptr, 10);
+    unsigned long long start = std::strtoull(p, nullptr, 10);
+    // An exiting process (its memory gone, waiting for its pid namespace to drain) has
+    // an empty cmdline: it is no longer running anything.
+    fs::UniqueFd cmdline(::open(("/proc/" + std::to_string(pid) + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC));
+    char c;
+    if (!cmdline || ::read(cmdline.get(), &c, 1) != 1) return 0;
+    return start;
 }
 
 bool process_alive(pid_t pid, unsigned long long start_time) {
@@ -124,8 +132,9 @@ std::string compute_status(const StateStore& store, const ContainerState& s) {
     struct stat st {};
     if (::stat(store.fifo_path(s.id).c_str(), &st) == 0) return "created";
     try {
-        if (!s.cgroup_path.empty() && Cgroup::open(s.cgroup_path, s.id).frozen()) return "paused";
-    } catch (const Error&) {
+        if (Cgroup::open(s.cgroup_path, s.id).frozen()) return "paused";
+    } catch (const Error& e) {
+        log::debug(std::string("status of ") + s.id + ": " + e.what());
     }
     return "running";
 }
