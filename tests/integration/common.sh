@@ -7,6 +7,7 @@ source "$MINIRUN_SOURCE_DIR/tests/fixtures/lib.sh"
 MINIRUN=${MINIRUN_BIN:?}
 IMAGES="$MINIRUN_SOURCE_DIR/tests/fixtures/images.sh"
 export DOCKER_CONFIG=$(mktemp_dir)   # never touch the real ~/.docker
+echo "{}" >"$DOCKER_CONFIG/config.json"
 unset REGISTRY_AUTH_FILE
 STORE=$(mktemp_dir)
 
