@@ -247,6 +247,8 @@ void download_layer(LayerContext& ctx, const Descriptor& layer, const std::strin
 
 PullResult pull_image(Store& store, const image::Reference& ref, const PullOptions& opts) {
     const std::string name = ref.str();
+    // A failed streaming unpack closes its pipe: writes must fail with EPIPE, not kill us.
+    ::signal(SIGPIPE, SIG_IGN);
     try {
         Store::PullGuard guard(store);
         store.sweep_leftovers();
