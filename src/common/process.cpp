@@ -24,6 +24,13 @@ void make_pipe(int fds[2]) {
 }
 }  // namespace
 
+std::vector<char*> to_exec_array(const std::vector<std::string>& v) {
+    std::vector<char*> out;
+    for (auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input) {
     if (argv.empty()) throw Error("run_process: empty command");
     int in[2], out[2], err[2];
@@ -37,9 +44,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0);
     posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
     posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
+    std::vector<char*> args = to_exec_array(argv);
     pid_t pid = 0;
     int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&fa);

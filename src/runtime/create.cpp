@@ -19,6 +19,7 @@
 
 #include "create_internal.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/common/process.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/runtime/cgroups.hpp"
@@ -54,13 +55,6 @@ struct InitContext {
     int stdio[3] = {-1, -1, -1};
     std::vector<NamespaceJoin>* joins = nullptr;
 };
-
-std::vector<char*> c_strings(const std::vector<std::string>& v) {
-    std::vector<char*> out;
-    for (auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-    out.push_back(nullptr);
-    return out;
-}
 
 void reset_signals() {
     struct sigaction sa {};
@@ -139,8 +133,8 @@ void init_steps(InitContext& c) {
     run_hooks(c.spec->hooks.start_container, "startContainer", state);
     apply_identity(proc, c.filter, !c.new_userns || true);
     reset_signals();
-    auto argv = c_strings(proc.args);
-    auto envp = c_strings(proc.env);
+    auto argv = to_exec_array(proc.args);
+    auto envp = to_exec_array(proc.env);
     ::execve(exe.c_str(), argv.data(), envp.data());
     int err = errno;
     throw Error(errno_message("exec " + exe, err) + (err == ENOENT || err == EACCES ? "" : ""));

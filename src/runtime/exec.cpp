@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "minirun/common/error.hpp"
+#include "minirun/common/process.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/runtime/cgroups.hpp"
@@ -25,13 +26,6 @@
 namespace minirun::runtime {
 
 namespace {
-
-std::vector<char*> c_strings(const std::vector<std::string>& v) {
-    std::vector<char*> out;
-    for (auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-    out.push_back(nullptr);
-    return out;
-}
 
 // runc's rules: the container's process is the template, flags override it.
 Process exec_process(const ExecOptions& o, const Spec& spec) {
@@ -140,8 +134,8 @@ int Runtime::exec(const ExecOptions& o) {
             struct sigaction sa {};
             sa.sa_handler = SIG_DFL;
             for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &sa, nullptr);
-            auto argv = c_strings(proc.args);
-            auto envp = c_strings(proc.env);
+            auto argv = to_exec_array(proc.args);
+            auto envp = to_exec_array(proc.env);
             ::execve(exe.c_str(), argv.data(), envp.data());
             throw_errno("exec " + exe);
         } catch (const std::exception& e) {

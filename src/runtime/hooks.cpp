@@ -10,26 +10,20 @@
 #include <chrono>
 
 #include "minirun/common/error.hpp"
+#include "minirun/common/process.hpp"
 #include "minirun/common/fs.hpp"
 
 namespace minirun::runtime {
 
 namespace {
 
-std::vector<char*> c_strings(const std::vector<std::string>& v) {
-    std::vector<char*> out;
-    for (auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-    out.push_back(nullptr);
-    return out;
-}
-
 void run_hook(const Hook& h, const std::string& phase, const std::string& state) {
     int in[2];
     if (::pipe2(in, O_CLOEXEC) != 0) throw_errno("pipe");
     fs::UniqueFd rd(in[0]), wr(in[1]);
     std::vector<std::string> args = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
-    auto argv = c_strings(args);
-    auto envp = c_strings(h.env);
+    auto argv = to_exec_array(args);
+    auto envp = to_exec_array(h.env);
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork for " + phase + " hook");
     if (pid == 0) {

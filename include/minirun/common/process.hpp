@@ -11,6 +11,9 @@ struct ProcessResult {
     std::string err;
 };
 
+// A NULL-terminated char* array over `v` for exec*(); valid while `v` lives.
+std::vector<char*> to_exec_array(const std::vector<std::string>& v);
+
 // Runs argv[0] (searched in PATH) with `input` on stdin; output capped at 1 MiB each.
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input = {});
 
