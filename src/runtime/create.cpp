@@ -16,6 +16,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
+#include <utility>
 
 #include "create_internal.hpp"
 #include "minirun/common/error.hpp"
@@ -205,6 +207,35 @@ std::vector<std::pair<std::string, std::string>> v1_mounts_for(const Cgroup& cg)
     return out;
 }
 
+// Moves a process into its cgroup, on a helper thread when asked; wait() rethrows.
+class CgroupJoin {
+public:
+    CgroupJoin(Cgroup& cg, pid_t pid, bool background) {
+        if (!background) {
+            cg.add_process(pid);
+            return;
+        }
+        thread_ = std::thread([this, &cg, pid] {
+            try {
+                cg.add_process(pid);
+            } catch (...) {
+                error_ = std::current_exception();
+            }
+        });
+    }
+    ~CgroupJoin() {
+        if (thread_.joinable()) thread_.join();
+    }
+    void wait() {
+        if (thread_.joinable()) thread_.join();
+        if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    }
+
+private:
+    std::thread thread_;
+    std::exception_ptr error_;
+};
+
 }  // namespace
 
 CreatedProcess create_process(const StateStore& store, const CreateOptions& opts, const Spec& spec,
@@ -285,7 +316,11 @@ void finish_create(const StateStore& store, CreatedProcess& created, const Spec&
     SyncChannel ch{created.sync.get()};
     pid_t pid = created.pid;
     if (spec.has_namespace("user") && !spec.find_namespace("user")->path.size()) write_id_maps(pid, spec);
-    cgroup.add_process(pid);
+    // The first cgroup.procs write on v1 waits for an RCU grace period (~10 ms here). The
+    // init's mount setup does not need its cgroup, so the move overlaps with it and is
+    // awaited before any hook or user code runs. A new cgroup namespace is rooted where
+    // the init is when it unshares, so then the move must come first.
+    CgroupJoin join(cgroup, pid, /*background=*/!spec.has_namespace("cgroup"));
     if (spec.process->oom_score_adj) {
         std::string v = std::to_string(*spec.process->oom_score_adj);
         fs::UniqueFd fd(::open(("/proc/" + std::to_string(pid) + "/oom_score_adj").c_str(), O_WRONLY | O_CLOEXEC));
@@ -302,6 +337,7 @@ void finish_create(const StateStore& store, CreatedProcess& created, const Spec&
         }
         if (msg->rfind(kErrorPrefix, 0) == 0) throw Error(msg->substr(kErrorPrefix.size()));
         if (*msg == "hooks") {
+            join.wait();
             std::string st = state_to_json(state);
             run_hooks(spec.hooks.prestart, "prestart", st);
             run_hooks(spec.hooks.create_runtime, "createRuntime", st);
@@ -311,6 +347,7 @@ void finish_create(const StateStore& store, CreatedProcess& created, const Spec&
         if (*msg == "ready") break;
         throw Error("unexpected message from container init: " + *msg);
     }
+    join.wait();
     state.pid_start_time = process_start_time(pid);
     state.status = "created";
     store.save(state);
