@@ -1,7 +1,9 @@
 #include "minirun/common/fs.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,6 +99,17 @@ std::string read_file(const stdfs::path& path, uint64_t max_size) {
         if (out.size() > max_size) throw Error(path.string() + ": file too large");
     }
     return out;
+}
+
+std::string read_file_in_root(const stdfs::path& root, const std::string& path, uint64_t max_size) {
+    UniqueFd rootfd(::open(root.c_str(), O_DIRECTORY | O_PATH | O_CLOEXEC));
+    if (!rootfd) throw_errno("open " + root.string());
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, rootfd.get(), path.c_str(), &how, sizeof how)));
+    if (!fd) throw_errno("open " + path + " in " + root.string());
+    return read_file("/proc/self/fd/" + std::to_string(fd.get()), max_size);
 }
 
 void fsync_dir(const stdfs::path& dir) {

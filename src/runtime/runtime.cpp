@@ -178,20 +178,30 @@ void Runtime::start(const std::string& id) {
     }
 }
 
-int Runtime::run(const CreateOptions& opts, bool detach) {
+StartedContainer Runtime::create_and_start(const CreateOptions& opts) {
     CreateResult created = do_create(store_, opts);
     start(opts.id);
+    StartedContainer out;
+    out.pid = created.proc.pid;
     SyncChannel ch{created.proc.sync.get()};
     // EOF: the init exec'd; a message: it failed on the way.
     if (auto msg = ch.recv(); msg && msg->rfind(kErrorPrefix, 0) == 0) {
-        int status = wait_status(created.proc.pid);
+        out.exec_status = wait_status(created.proc.pid);
+        out.exec_error = msg->substr(kErrorPrefix.size());
+    }
+    return out;
+}
+
+int Runtime::run(const CreateOptions& opts, bool detach) {
+    StartedContainer c = create_and_start(opts);
+    if (c.exec_error) {
         remove(opts.id, true);
-        throw Error(msg->substr(kErrorPrefix.size()) + " (status " + std::to_string(status) + ")");
+        throw Error(*c.exec_error + " (status " + std::to_string(c.exec_status) + ")");
     }
     if (detach) return 0;
-    g_forward_pid = created.proc.pid;
+    g_forward_pid = c.pid;
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) ::signal(sig, forward_signal);
-    int status = wait_status(created.proc.pid);
+    int status = wait_status(c.pid);
     g_forward_pid = 0;
     remove(opts.id, true);
     return status;

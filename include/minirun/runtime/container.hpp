@@ -40,6 +40,14 @@ struct ExecOptions {
     int preserve_fds = 0;
 };
 
+// An init started by create_and_start: the caller is its parent and reaps it.
+struct StartedContainer {
+    pid_t pid = 0;
+    // Set when the init failed to exec the process (126/127 as a shell would report).
+    std::optional<std::string> exec_error;
+    int exec_status = 0;
+};
+
 class Runtime {
 public:
     explicit Runtime(std::string state_root);
@@ -50,6 +58,8 @@ public:
     // create + start; waits for the exit unless detached. Returns the exit status
     // (128+signal when killed), or 0 when detached.
     int run(const CreateOptions& opts, bool detach);
+    // create + start for in-process callers that supervise the init themselves.
+    StartedContainer create_and_start(const CreateOptions& opts);
     ContainerState state(const std::string& id) const;
     void kill(const std::string& id, int signal, bool all);
     void remove(const std::string& id, bool force);

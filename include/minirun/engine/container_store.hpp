@@ -1,0 +1,85 @@
+#pragma once
+// Containers made from images (`minirun run`): their records under <storage>/containers/<id>/.
+//   container.json  this record (atomic writes)
+//   config.json     the OCI bundle config the runtime starts
+//   rootfs/ upper/ work/   the overlay (rootfs is the mount point)
+//   hosts hostname resolv.conf   bind-mounted into the container
+//   container.log   JSON lines (json-file driver)
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace minirun::engine {
+
+struct RestartPolicy {
+    std::string name = "no";  // no, on-failure, always, unless-stopped
+    int max_retries = 0;      // on-failure:N (0 = unlimited)
+    // Throws Error for anything else ("--restart sometimes").
+    static RestartPolicy parse(const std::string& text);
+    std::string str() const;
+};
+
+struct ContainerRecord {
+    std::string id;
+    std::string name;
+    std::string image;     // as typed
+    std::string image_name;  // fully qualified reference
+    std::string image_id;  // config digest
+    std::string created;
+    std::vector<std::string> command;  // the process args
+    std::string status = "created";    // created running restarting exited dead
+    pid_t pid = 0;
+    unsigned long long pid_start = 0;
+    pid_t supervisor_pid = 0;
+    unsigned long long supervisor_start = 0;
+    int exit_code = 0;
+    bool oom_killed = false;
+    std::string error;
+    std::string started_at, finished_at;
+    int restart_count = 0;
+    RestartPolicy restart;
+    bool auto_remove = false;
+    bool stop_requested = false;  // stop/kill by the user: no restart (unless-stopped stays down)
+    std::string network = "bridge";
+    std::string ip;
+    std::vector<std::string> ports;  // "0.0.0.0:8080->80/tcp"
+    std::map<std::string, std::string> labels;
+    std::string stop_signal = "SIGTERM";
+    int stop_timeout = 10;
+    std::string log_driver = "json-file";
+    std::map<std::string, std::string> log_opts;
+    bool tty = false;
+    bool interactive = false;
+    std::vector<std::string> mounts;  // "src:dst[:ro]" as given, for inspect
+    std::vector<std::string> volumes;  // named volumes used
+    std::string hostname;
+};
+
+class ContainerStore {
+public:
+    explicit ContainerStore(std::filesystem::path storage_root);
+    std::filesystem::path dir(const std::string& id) const;
+    void save(const ContainerRecord& r) const;
+    ContainerRecord load(const std::string& id) const;
+    std::vector<ContainerRecord> list() const;
+    // A name, a full id or a unique id prefix; throws "no such container: X" or "ambiguous".
+    ContainerRecord find(const std::string& name_or_id) const;
+    bool name_in_use(const std::string& name) const;
+    void remove(const std::string& id) const;
+    // New random 64-hex id and a free Docker-style name when none is given.
+    static std::string new_id();
+    std::string free_name() const;
+    const std::filesystem::path& root() const { return root_; }
+
+private:
+    std::filesystem::path root_;
+};
+
+// Serialisation, used by `inspect` and `ps --format json`.
+std::string record_to_json(const ContainerRecord& r, int indent = -1);
+
+}  // namespace minirun::engine

@@ -1,0 +1,95 @@
+#pragma once
+// `minirun run` and the container lifecycle: containers from images, started in-process
+// through the runtime core, each detached one watched by a small supervisor process.
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "minirun/engine/container_store.hpp"
+#include "minirun/registry/client.hpp"
+
+namespace minirun::engine {
+
+struct RunRequest {
+    std::string image;
+    std::vector<std::string> command;  // after the image
+    std::string name;
+    bool detach = false, interactive = false, tty = false, remove = false;
+    std::vector<std::string> env, env_files, publish, volumes, mounts, tmpfs, labels, cap_add, cap_drop,
+        security_opts, log_opts;
+    bool publish_all = false;
+    std::string workdir, user, hostname, memory, cpus, restart = "no", network = "bridge";
+    std::optional<std::string> entrypoint;
+    std::optional<int64_t> pids_limit;
+    bool read_only = false, privileged = false, init = false;
+    std::string stop_signal;
+    std::optional<int> stop_timeout;
+    std::string log_driver = "json-file";
+    std::string pull = "missing";  // missing | always | never
+    std::string platform;
+    bool quiet_pull = false;
+};
+
+struct ExecRequest {
+    std::string container;
+    std::vector<std::string> command, env;
+    bool interactive = false, tty = false, detach = false;
+    std::string user, workdir;
+};
+
+struct PsRow {
+    ContainerRecord rec;
+    std::string status_text;  // "Up 3 minutes", "Exited (0) 2 seconds ago"
+    bool running = false;
+};
+
+class Engine {
+public:
+    Engine(std::filesystem::path storage, registry::RegistryOptions registry);
+
+    // Returns the exit status for the shell: the container's, or 125/126/127 as Docker.
+    int run(const RunRequest& req);
+    void start(const std::string& container);
+    void stop(const std::string& container, std::optional<int> timeout);
+    void restart(const std::string& container, std::optional<int> timeout);
+    void kill(const std::string& container, const std::string& signal);
+    void remove(const std::string& container, bool force, bool volumes);
+    int wait(const std::string& container);
+    int exec(const ExecRequest& req);
+    std::vector<PsRow> ps(bool all) const;
+    std::string inspect(const std::string& container) const;
+    void logs(const std::string& container, bool follow, bool timestamps, long tail, const std::string& since) const;
+    std::string stats(const std::vector<std::string>& containers, bool json) const;
+    std::string top(const std::string& container) const;
+    std::vector<std::string> prune();
+
+    // The supervisor's loop (runs in its own session); public for the detached child.
+    void supervise(const std::string& id, int ready_fd);
+
+    ContainerStore& containers() { return containers_; }
+    // Fresh view of a record with its live status (a dead supervisor does not lie).
+    ContainerRecord refresh(const ContainerRecord& r) const;
+
+private:
+    struct Prepared;
+    struct Attach {
+        bool foreground = false;
+    };
+    // Starts the container once and watches it until it exits; returns its status.
+    // `on_started` receives "ok" or "error:<status>:<message>".
+    int run_once(ContainerRecord& rec, const Attach& attach, int notify_fd);
+    int run_foreground(ContainerRecord& rec);
+    Prepared prepare(const RunRequest& req);
+    void start_prepared(ContainerRecord& rec);
+    void cleanup(ContainerRecord& rec, bool remove_dir);
+    void connect_network(ContainerRecord& rec);
+    void disconnect_network(ContainerRecord& rec);
+
+    std::filesystem::path storage_;
+    registry::RegistryOptions registry_;
+    ContainerStore containers_;
+};
+
+}  // namespace minirun::engine

@@ -1,0 +1,38 @@
+#pragma once
+// What `run` takes from an image: its config (Entrypoint, Cmd, Env, WorkingDir, User,
+// ExposedPorts, Volumes, StopSignal, Labels) and its layers, from the store.
+#include <map>
+#include <string>
+#include <vector>
+
+namespace minirun::image {
+class Store;
+struct ImageRecord;
+}  // namespace minirun::image
+
+namespace minirun::engine {
+
+struct ImageConfig {
+    std::vector<std::string> entrypoint, cmd, env;
+    std::string working_dir, user, stop_signal;
+    std::vector<std::string> exposed_ports;  // "80/tcp"
+    std::vector<std::string> volumes;        // "/data"
+    std::map<std::string, std::string> labels;
+    std::vector<std::string> diff_ids;       // bottom first
+    std::string id;                          // config digest
+};
+
+ImageConfig load_image_config(const image::Store& store, const image::ImageRecord& rec);
+// Parses the "config" part of an image config JSON document (exposed for tests).
+ImageConfig parse_image_config_json(const std::string& text);
+
+// Resolves "user[:group]" (names or numbers) against the rootfs's /etc/passwd and
+// /etc/group: uid, gid (the user's primary group unless given) and supplementary groups.
+struct ResolvedUser {
+    unsigned uid = 0, gid = 0;
+    std::vector<unsigned> additional_gids;
+    std::string home = "/";
+};
+ResolvedUser resolve_user(const std::string& rootfs, const std::string& spec);
+
+}  // namespace minirun::engine

@@ -1,0 +1,20 @@
+#pragma once
+// A container's root filesystem: an overlay of the shared, read-only unpacked layers
+// with a per-container upper dir; a private copy only where overlay is unavailable.
+#include <string>
+#include <vector>
+
+namespace minirun::image {
+class Store;
+}
+
+namespace minirun::engine {
+
+// Mounts <container_dir>/rootfs. diff_ids are bottom layer first.
+void mount_rootfs(const image::Store& store, const std::vector<std::string>& diff_ids, const std::string& container_dir);
+void unmount_rootfs(const std::string& container_dir);
+bool rootfs_mounted(const std::string& container_dir);
+// Seeds a new named volume from the image's content at `path` (Docker's behaviour).
+void seed_volume(const std::string& rootfs, const std::string& path, const std::string& volume_dir);
+
+}  // namespace minirun::engine

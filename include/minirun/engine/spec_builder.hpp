@@ -1,0 +1,43 @@
+#pragma once
+// Image config + `run` flags → the OCI runtime config.json, with Docker's defaults:
+// its 14 capabilities, masked and read-only /proc and /sys paths, its seccomp profile.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "minirun/engine/image_config.hpp"
+#include "minirun/runtime/spec.hpp"
+
+namespace minirun::engine {
+
+struct RunSettings {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string cwd = "/";
+    ResolvedUser user;
+    bool tty = false;
+    std::string hostname;
+    bool read_only = false;
+    bool privileged = false;
+    bool no_new_privileges = false;
+    bool seccomp_unconfined = false;
+    std::vector<std::string> cap_add, cap_drop;
+    std::optional<int64_t> memory;
+    std::optional<double> cpus;
+    std::optional<int64_t> pids_limit;
+    std::vector<runtime::Mount> mounts;  // volumes, binds, tmpfs, /etc/hosts …
+    bool host_network = false;
+    std::string netns_path;  // join this network namespace (empty: a new, empty one)
+    std::string cgroups_path;
+    std::map<std::string, std::string> annotations;
+    std::vector<runtime::Rlimit> rlimits;
+};
+
+// Docker's default capability set.
+const std::vector<std::string>& docker_default_capabilities();
+// Applies --cap-add/--cap-drop ("ALL" and names with or without CAP_) to the defaults.
+std::vector<std::string> effective_capabilities(const RunSettings& s);
+std::string build_config_json(const RunSettings& s);
+
+}  // namespace minirun::engine

@@ -1,0 +1,212 @@
+#include "minirun/engine/container_store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+
+namespace minirun::engine {
+
+namespace stdfs = std::filesystem;
+using json = nlohmann::json;
+
+RestartPolicy RestartPolicy::parse(const std::string& text) {
+    RestartPolicy p;
+    auto colon = text.find(':');
+    p.name = text.substr(0, colon);
+    if (p.name != "no" && p.name != "on-failure" && p.name != "always" && p.name != "unless-stopped")
+        throw Error("invalid --restart \"" + text + "\": use no, on-failure[:N], always or unless-stopped");
+    if (colon != std::string::npos) {
+        if (p.name != "on-failure") throw Error("invalid --restart \"" + text + "\": only on-failure takes a count");
+        try {
+            size_t used = 0;
+            p.max_retries = std::stoi(text.substr(colon + 1), &used);
+            if (used != text.size() - colon - 1 || p.max_retries < 0) throw std::invalid_argument("");
+        } catch (const std::exception&) {
+            throw Error("invalid --restart \"" + text + "\": the count must be a non-negative number");
+        }
+    }
+    return p;
+}
+
+std::string RestartPolicy::str() const {
+    return name == "on-failure" && max_retries ? name + ":" + std::to_string(max_retries) : name;
+}
+
+namespace {
+
+json to_json(const ContainerRecord& r) {
+    return json{{"Id", r.id},
+                {"Name", r.name},
+                {"Image", r.image},
+                {"ImageName", r.image_name},
+                {"ImageID", r.image_id},
+                {"Created", r.created},
+                {"Command", r.command},
+                {"State",
+                 {{"Status", r.status},
+                  {"Running", r.status == "running"},
+                  {"Pid", r.pid},
+                  {"PidStart", r.pid_start},
+                  {"SupervisorPid", r.supervisor_pid},
+                  {"SupervisorStart", r.supervisor_start},
+                  {"ExitCode", r.exit_code},
+                  {"OOMKilled", r.oom_killed},
+                  {"Error", r.error},
+                  {"StartedAt", r.started_at},
+                  {"FinishedAt", r.finished_at},
+                  {"StopRequested", r.stop_requested}}},
+                {"RestartCount", r.restart_count},
+                {"HostConfig",
+                 {{"RestartPolicy", {{"Name", r.restart.name}, {"MaximumRetryCount", r.restart.max_retries}}},
+                  {"AutoRemove", r.auto_remove},
+                  {"NetworkMode", r.network},
+                  {"PortBindings", r.ports},
+                  {"Binds", r.mounts},
+                  {"LogConfig", {{"Type", r.log_driver}, {"Config", r.log_opts}}}}},
+                {"Config",
+                 {{"Labels", r.labels},
+                  {"StopSignal", r.stop_signal},
+                  {"StopTimeout", r.stop_timeout},
+                  {"Tty", r.tty},
+                  {"OpenStdin", r.interactive},
+                  {"Hostname", r.hostname}}},
+                {"NetworkSettings", {{"Network", r.network}, {"IPAddress", r.ip}, {"Ports", r.ports}}},
+                {"Volumes", r.volumes}};
+}
+
+ContainerRecord from_json(const json& j) {
+    ContainerRecord r;
+    r.id = j.value("Id", "");
+    r.name = j.value("Name", "");
+    r.image = j.value("Image", "");
+    r.image_name = j.value("ImageName", "");
+    r.image_id = j.value("ImageID", "");
+    r.created = j.value("Created", "");
+    r.command = j.value("Command", std::vector<std::string>{});
+    const json st = j.value("State", json::object());
+    r.status = st.value("Status", "created");
+    r.pid = st.value("Pid", 0);
+    r.pid_start = st.value("PidStart", 0ull);
+    r.supervisor_pid = st.value("SupervisorPid", 0);
+    r.supervisor_start = st.value("SupervisorStart", 0ull);
+    r.exit_code = st.value("ExitCode", 0);
+    r.oom_killed = st.value("OOMKilled", false);
+    r.error = st.value("Error", "");
+    r.started_at = st.value("StartedAt", "");
+    r.finished_at = st.value("FinishedAt", "");
+    r.stop_requested = st.value("StopRequested", false);
+    r.restart_count = j.value("RestartCount", 0);
+    const json hc = j.value("HostConfig", json::object());
+    const json rp = hc.value("RestartPolicy", json::object());
+    r.restart.name = rp.value("Name", "no");
+    r.restart.max_retries = rp.value("MaximumRetryCount", 0);
+    r.auto_remove = hc.value("AutoRemove", false);
+    r.network = hc.value("NetworkMode", "bridge");
+    r.ports = hc.value("PortBindings", std::vector<std::string>{});
+    r.mounts = hc.value("Binds", std::vector<std::string>{});
+    const json lc = hc.value("LogConfig", json::object());
+    r.log_driver = lc.value("Type", "json-file");
+    r.log_opts = lc.value("Config", std::map<std::string, std::string>{});
+    const json cfg = j.value("Config", json::object());
+    r.labels = cfg.value("Labels", std::map<std::string, std::string>{});
+    r.stop_signal = cfg.value("StopSignal", "SIGTERM");
+    r.stop_timeout = cfg.value("StopTimeout", 10);
+    r.tty = cfg.value("Tty", false);
+    r.interactive = cfg.value("OpenStdin", false);
+    r.hostname = cfg.value("Hostname", "");
+    r.ip = j.value("NetworkSettings", json::object()).value("IPAddress", "");
+    r.volumes = j.value("Volumes", std::vector<std::string>{});
+    return r;
+}
+
+}  // namespace
+
+std::string record_to_json(const ContainerRecord& r, int indent) { return to_json(r).dump(indent); }
+
+ContainerStore::ContainerStore(stdfs::path storage_root) : root_(std::move(storage_root) / "containers") {
+    fs::mkdir_p(root_);
+}
+
+stdfs::path ContainerStore::dir(const std::string& id) const { return root_ / id; }
+
+void ContainerStore::save(const ContainerRecord& r) const {
+    fs::mkdir_p(dir(r.id));
+    fs::write_file_atomic(dir(r.id) / "container.json", to_json(r).dump(), 0600);
+}
+
+ContainerRecord ContainerStore::load(const std::string& id) const {
+    auto path = dir(id) / "container.json";
+    json j = json::parse(fs::read_file(path, 4 << 20), nullptr, false);
+    if (j.is_discarded()) throw Error("container " + id + ": corrupt record " + path.string());
+    return from_json(j);
+}
+
+std::vector<ContainerRecord> ContainerStore::list() const {
+    std::vector<ContainerRecord> out;
+    std::error_code ec;
+    for (auto& e : stdfs::directory_iterator(root_, ec)) {
+        if (!stdfs::exists(e.path() / "container.json")) continue;
+        try {
+            out.push_back(load(e.path().filename()));
+        } catch (const Error&) {
+        }
+    }
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.created > b.created; });
+    return out;
+}
+
+ContainerRecord ContainerStore::find(const std::string& key) const {
+    if (key.empty()) throw Error("no such container: (empty)");
+    std::optional<ContainerRecord> found;
+    for (auto& r : list()) {
+        if (r.name == key || r.id == key) return r;
+        if (r.id.rfind(key, 0) == 0) {
+            if (found) throw Error("container id prefix \"" + key + "\" is ambiguous");
+            found = r;
+        }
+    }
+    if (!found) throw Error("no such container: " + key);
+    return *found;
+}
+
+bool ContainerStore::name_in_use(const std::string& name) const {
+    for (auto& r : list())
+        if (r.name == name) return true;
+    return false;
+}
+
+void ContainerStore::remove(const std::string& id) const {
+    std::error_code ec;
+    stdfs::remove_all(dir(id), ec);
+    if (ec) throw Error("remove container " + id + ": " + ec.message());
+}
+
+std::string ContainerStore::new_id() {
+    std::random_device rd;
+    static const char* hex = "0123456789abcdef";
+    std::string id;
+    for (int i = 0; i < 64; ++i) id += hex[rd() & 15];
+    return id;
+}
+
+std::string ContainerStore::free_name() const {
+    static const char* adjectives[] = {"brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen",
+                                       "lucid", "merry", "nifty", "proud", "quiet", "rapid", "sharp", "witty"};
+    static const char* nouns[] = {"turing", "hopper", "lovelace", "ritchie", "thompson", "torvalds", "knuth",
+                                  "dijkstra", "liskov", "hamilton", "kernighan", "stallman", "pike", "wirth"};
+    std::random_device rd;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        std::string n = std::string(adjectives[rd() % 16]) + "_" + nouns[rd() % 14];
+        if (attempt > 10) n += "_" + std::to_string(rd() % 1000);
+        if (!name_in_use(n)) return n;
+    }
+    return "c_" + new_id().substr(0, 12);
+}
+
+}  // namespace minirun::engine

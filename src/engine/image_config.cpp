@@ -1,0 +1,148 @@
+#include "minirun/engine/image_config.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/image/manifest.hpp"
+#include "minirun/image/store.hpp"
+
+namespace minirun::engine {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::vector<std::string> strings(const json& j, const char* key) {
+    std::vector<std::string> out;
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_array()) return out;
+    for (auto& v : *it)
+        if (v.is_string()) out.push_back(v.get<std::string>());
+    return out;
+}
+
+std::vector<std::string> keys(const json& j, const char* key) {
+    std::vector<std::string> out;
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_object()) return out;
+    for (auto& [k, v] : it->items()) out.push_back(k);
+    return out;
+}
+
+bool is_number(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
+
+// Lines of a colon-separated database file inside the rootfs (missing file → none).
+std::vector<std::vector<std::string>> read_db(const std::string& rootfs, const char* file) {
+    std::vector<std::vector<std::string>> rows;
+    std::string text;
+    try {
+        // Resolve like the container would: a symlinked /etc/passwd must stay inside.
+        text = fs::read_file_in_root(rootfs, file);
+    } catch (const Error&) {
+        return rows;
+    }
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        std::vector<std::string> cols;
+        std::string col;
+        std::istringstream ls(line);
+        while (std::getline(ls, col, ':')) cols.push_back(col);
+        if (!line.empty() && line.back() == ':') cols.emplace_back();
+        rows.push_back(cols);
+    }
+    return rows;
+}
+
+}  // namespace
+
+ImageConfig parse_image_config_json(const std::string& text) {
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) throw Error("image config is not valid JSON");
+    ImageConfig c;
+    const json cfg = j.value("config", json::object());
+    c.entrypoint = strings(cfg, "Entrypoint");
+    c.cmd = strings(cfg, "Cmd");
+    c.env = strings(cfg, "Env");
+    c.working_dir = cfg.value("WorkingDir", "");
+    c.user = cfg.value("User", "");
+    c.stop_signal = cfg.value("StopSignal", "");
+    c.exposed_ports = keys(cfg, "ExposedPorts");
+    c.volumes = keys(cfg, "Volumes");
+    if (auto l = cfg.find("Labels"); l != cfg.end() && l->is_object())
+        for (auto& [k, v] : l->items())
+            if (v.is_string()) c.labels[k] = v.get<std::string>();
+    const json rootfs = j.value("rootfs", json::object());
+    c.diff_ids = strings(rootfs, "diff_ids");
+    return c;
+}
+
+ImageConfig load_image_config(const image::Store& store, const image::ImageRecord& rec) {
+    image::Manifest m = image::parse_manifest(store.read_blob(rec.manifest.digest, image::kMaxManifestBytes));
+    ImageConfig c = parse_image_config_json(store.read_blob(m.config.digest));
+    c.id = m.config.digest;
+    for (auto& d : c.diff_ids)
+        if (!store.has_layer(d)) throw Error("image " + rec.name + ": layer " + d + " is not unpacked; pull it again");
+    return c;
+}
+
+ResolvedUser resolve_user(const std::string& rootfs, const std::string& spec) {
+    ResolvedUser u;
+    if (spec.empty()) return u;
+    std::string user = spec.substr(0, spec.find(':'));
+    std::string group = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
+    auto passwd = read_db(rootfs, "/etc/passwd");
+    auto groups = read_db(rootfs, "/etc/group");
+    bool found = false;
+    for (auto& row : passwd) {
+        if (row.size() < 4) continue;
+        if (row[0] == user || (is_number(user) && row[2] == user)) {
+            u.uid = static_cast<unsigned>(std::stoul(row[2]));
+            u.gid = static_cast<unsigned>(std::stoul(row[3]));
+            if (row.size() > 5 && !row[5].empty()) u.home = row[5];
+            found = true;
+            break;
+        }
+    }
+    if (!found) {
+        if (!is_number(user)) throw Error("unable to find user " + user + ": no matching entries in passwd file");
+        u.uid = static_cast<unsigned>(std::stoul(user));
+    }
+    if (!group.empty()) {
+        bool gfound = false;
+        for (auto& row : groups) {
+            if (row.size() < 3) continue;
+            if (row[0] == group || (is_number(group) && row[2] == group)) {
+                u.gid = static_cast<unsigned>(std::stoul(row[2]));
+                gfound = true;
+                break;
+            }
+        }
+        if (!gfound) {
+            if (!is_number(group)) throw Error("unable to find group " + group + ": no matching entries in group file");
+            u.gid = static_cast<unsigned>(std::stoul(group));
+        }
+    }
+    // Supplementary groups: every group listing the user by name (Docker's behaviour).
+    std::string name = found ? user : "";
+    for (auto& row : passwd)
+        if (row.size() >= 3 && row[2] == std::to_string(u.uid)) name = row[0];
+    for (auto& row : groups) {
+        if (row.size() < 4 || name.empty()) continue;
+        std::istringstream members(row[3]);
+        std::string m;
+        while (std::getline(members, m, ','))
+            if (m == name) {
+                unsigned g = static_cast<unsigned>(std::stoul(row[2]));
+                if (g != u.gid) u.additional_gids.push_back(g);
+            }
+    }
+    return u;
+}
+
+}  // namespace minirun::engine

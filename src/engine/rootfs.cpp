@@ -1,0 +1,85 @@
+#include "minirun/engine/rootfs.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
+#include "minirun/common/process.hpp"
+#include "minirun/image/store.hpp"
+
+namespace minirun::engine {
+
+namespace stdfs = std::filesystem;
+
+namespace {
+
+// Overlay options are limited to one page: with the layers dir as cwd, each lowerdir is
+// just its 64-hex name.
+void mount_overlay(const image::Store& store, const std::vector<std::string>& diff_ids, const std::string& dir) {
+    std::string lower;
+    for (auto it = diff_ids.rbegin(); it != diff_ids.rend(); ++it)
+        lower += (lower.empty() ? "" : ":") + store.layer_dir(*it).filename().string();
+    std::string opts = "lowerdir=" + lower + ",upperdir=" + dir + "/upper,workdir=" + dir + "/work";
+    fs::UniqueFd cwd(::open(".", O_DIRECTORY | O_PATH | O_CLOEXEC));
+    if (::chdir(store.layer_dir(diff_ids.front()).parent_path().c_str()) != 0) throw_errno("chdir to layers");
+    int rc = ::mount("overlay", (dir + "/rootfs").c_str(), "overlay", 0, opts.c_str());
+    int err = errno;
+    if (cwd) (void)!::fchdir(cwd.get());
+    if (rc != 0) throw_errno("mount overlay rootfs for " + dir, err);
+}
+
+void copy_layers(const image::Store& store, const std::vector<std::string>& diff_ids, const std::string& dir) {
+    // No overlay (e.g. an overlay upper on overlay): a private copy, whiteouts applied.
+    for (auto& id : diff_ids) {
+        auto r = run_process({"cp", "-a", "--reflink=auto", store.layer_dir(id).string() + "/.", dir + "/rootfs/"});
+        if (r.exit_code != 0) throw Error("copy layer " + id + ": " + r.err);
+        auto wh = run_process({"find", dir + "/rootfs", "-type", "c", "-empty"});
+        // Char devices 0:0 are whiteouts: remove them and what they hide (already gone).
+        std::istringstream in(wh.out);
+        for (std::string p; std::getline(in, p);) {
+            struct stat st {};
+            if (::lstat(p.c_str(), &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == 0) ::unlink(p.c_str());
+        }
+    }
+}
+
+}  // namespace
+
+void mount_rootfs(const image::Store& store, const std::vector<std::string>& diff_ids, const std::string& dir) {
+    for (auto sub : {"rootfs", "upper", "work"}) fs::mkdir_p(dir + "/" + sub);
+    if (diff_ids.empty()) return;  // FROM scratch with nothing: an empty root
+    try {
+        mount_overlay(store, diff_ids, dir);
+    } catch (const Error& e) {
+        log::warn(std::string(e.what()) + "; using a private copy of the layers");
+        copy_layers(store, diff_ids, dir);
+    }
+}
+
+bool rootfs_mounted(const std::string& dir) {
+    struct stat a {}, b {};
+    return ::stat((dir + "/rootfs").c_str(), &a) == 0 && ::stat(dir.c_str(), &b) == 0 && a.st_dev != b.st_dev;
+}
+
+void unmount_rootfs(const std::string& dir) {
+    if (!rootfs_mounted(dir)) return;
+    if (::umount2((dir + "/rootfs").c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+        throw_errno("unmount " + dir + "/rootfs");
+}
+
+void seed_volume(const std::string& rootfs, const std::string& path, const std::string& volume_dir) {
+    std::string src = rootfs + path;
+    struct stat st {};
+    if (::lstat(src.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
+    auto r = run_process({"cp", "-a", src + "/.", volume_dir + "/"});
+    if (r.exit_code != 0) throw Error("seed volume from " + path + ": " + r.err);
+}
+
+}  // namespace minirun::engine

@@ -1,0 +1,161 @@
+// Engine pieces that need no root: restart policies, image configs, users, the OCI
+// config `run` generates, and the json-file log driver.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/engine/container_store.hpp"
+#include "minirun/engine/image_config.hpp"
+#include "minirun/engine/logs.hpp"
+#include "minirun/engine/spec_builder.hpp"
+#include "minirun/runtime/spec.hpp"
+
+using namespace minirun;
+using namespace minirun::engine;
+namespace stdfs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+struct TempDir {
+    stdfs::path p = stdfs::temp_directory_path() / ("minirun-engine-" + fs::unique_suffix());
+    TempDir() { stdfs::create_directories(p); }
+    ~TempDir() { stdfs::remove_all(p); }
+};
+}  // namespace
+
+TEST_CASE("engine: restart policies as Docker spells them") {
+    CHECK(RestartPolicy::parse("no").name == "no");
+    CHECK(RestartPolicy::parse("always").name == "always");
+    CHECK(RestartPolicy::parse("unless-stopped").name == "unless-stopped");
+    auto p = RestartPolicy::parse("on-failure:3");
+    CHECK(p.name == "on-failure");
+    CHECK(p.max_retries == 3);
+    CHECK(p.str() == "on-failure:3");
+    CHECK_THROWS_WITH_AS(RestartPolicy::parse("sometimes"), doctest::Contains("--restart \"sometimes\""), Error);
+    CHECK_THROWS_AS(RestartPolicy::parse("always:3"), Error);
+    CHECK_THROWS_AS(RestartPolicy::parse("on-failure:x"), Error);
+    CHECK_THROWS_AS(RestartPolicy::parse("on-failure:-1"), Error);
+}
+
+TEST_CASE("engine: image config fields") {
+    auto c = parse_image_config_json(R"({"config":{"Entrypoint":["/entry"],"Cmd":["a","b"],"Env":["A=1"],
+        "WorkingDir":"/app","User":"app","StopSignal":"SIGQUIT","ExposedPorts":{"80/tcp":{}},"Volumes":{"/data":{}},
+        "Labels":{"k":"v"}},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]}})");
+    CHECK(c.entrypoint == std::vector<std::string>{"/entry"});
+    CHECK(c.cmd == std::vector<std::string>{"a", "b"});
+    CHECK(c.working_dir == "/app");
+    CHECK(c.user == "app");
+    CHECK(c.stop_signal == "SIGQUIT");
+    CHECK(c.exposed_ports == std::vector<std::string>{"80/tcp"});
+    CHECK(c.volumes == std::vector<std::string>{"/data"});
+    CHECK(c.labels.at("k") == "v");
+    CHECK_THROWS_AS(parse_image_config_json("nope"), Error);
+}
+
+TEST_CASE("engine: users and groups resolved through the image's files") {
+    TempDir t;
+    stdfs::create_directories(t.p / "etc");
+    std::ofstream(t.p / "etc/passwd") << "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
+    std::ofstream(t.p / "etc/group") << "root:x:0:\napp:x:1000:\nwheel:x:10:app\naudio:x:29:other,app\n";
+    auto u = resolve_user(t.p, "app");
+    CHECK(u.uid == 1000);
+    CHECK(u.gid == 1000);
+    CHECK(u.home == "/home/app");
+    CHECK(u.additional_gids == std::vector<unsigned>{10, 29});
+    auto g = resolve_user(t.p, "app:wheel");
+    CHECK(g.gid == 10);
+    auto n = resolve_user(t.p, "4242:4343");
+    CHECK(n.uid == 4242);
+    CHECK(n.gid == 4343);
+    CHECK(resolve_user(t.p, "").uid == 0);
+    CHECK_THROWS_WITH_AS(resolve_user(t.p, "nobody"), doctest::Contains("unable to find user nobody"), Error);
+    CHECK_THROWS_WITH_AS(resolve_user(t.p, "app:staff"), doctest::Contains("unable to find group staff"), Error);
+}
+
+TEST_CASE("engine: a symlinked /etc/passwd is read inside the rootfs") {
+    TempDir t;
+    stdfs::create_directories(t.p / "etc");
+    stdfs::create_directories(t.p / "real");
+    std::ofstream(t.p / "real/passwd") << "svc:x:77:77::/:/bin/sh\n";
+    stdfs::create_symlink("/real/passwd", t.p / "etc/passwd");  // absolute: must resolve in the root
+    CHECK(resolve_user(t.p, "svc").uid == 77);
+}
+
+TEST_CASE("engine: run's OCI config has Docker's defaults") {
+    RunSettings s;
+    s.args = {"sh"};
+    s.env = {"PATH=/bin"};
+    s.memory = 64 << 20;
+    s.cpus = 1.5;
+    s.pids_limit = 50;
+    s.netns_path = "/x/netns";
+    s.cgroups_path = "/minirun/abc";
+    s.cap_drop = {"NET_RAW"};
+    s.cap_add = {"sys_admin"};
+    runtime::Spec spec = runtime::parse_spec(build_config_json(s));
+    auto caps = spec.process->capabilities->effective;
+    CHECK(caps.size() == 14);  // 14 defaults - NET_RAW + SYS_ADMIN
+    CHECK(std::find(caps.begin(), caps.end(), "CAP_SYS_ADMIN") != caps.end());
+    CHECK(std::find(caps.begin(), caps.end(), "CAP_NET_RAW") == caps.end());
+    CHECK(spec.linux.resources->memory->limit == 64 << 20);
+    CHECK(*spec.linux.resources->cpu->quota == 150000);
+    CHECK(*spec.linux.resources->pids_limit == 50);
+    CHECK(spec.find_namespace("network")->path == "/x/netns");
+    CHECK(spec.linux.seccomp.has_value());
+    CHECK(spec.linux.seccomp->default_action == "SCMP_ACT_ERRNO");
+    CHECK(std::find(spec.linux.masked_paths.begin(), spec.linux.masked_paths.end(), "/proc/kcore") != spec.linux.masked_paths.end());
+    CHECK_THROWS_WITH_AS(([] {
+                             RunSettings bad;
+                             bad.cap_add = {"CAP_MAKE_COFFEE"};
+                             return effective_capabilities(bad);
+                         })(),
+                         doctest::Contains("unknown capability"), Error);
+    RunSettings priv;
+    priv.args = {"sh"};
+    priv.privileged = true;
+    runtime::Spec ps = runtime::parse_spec(build_config_json(priv));
+    CHECK_FALSE(ps.linux.seccomp.has_value());
+    CHECK(ps.linux.masked_paths.empty());
+    RunSettings host;
+    host.args = {"sh"};
+    host.host_network = true;
+    CHECK_FALSE(runtime::parse_spec(build_config_json(host)).has_namespace("network"));
+}
+
+TEST_CASE("engine: json-file logs in Docker's format, rotated by size") {
+    TempDir t;
+    std::string path = (t.p / "c.log").string();
+    {
+        auto sink = make_log_sink("json-file", {{"max-size", "1k"}, {"max-file", "3"}}, path, "id", "name");
+        LineSplitter out(*sink, "stdout");
+        std::string chunk = "hello\nwor";
+        out.feed(chunk.data(), chunk.size());
+        out.feed("ld\n", 3);
+        for (int i = 0; i < 20; ++i) sink->write("stderr", "line " + std::to_string(i));
+    }
+    CHECK(stdfs::exists(path + ".1"));
+    CHECK_FALSE(stdfs::exists(path + ".2"));
+    CHECK(stdfs::file_size(path) <= 1024);
+    std::ifstream first(path + ".1");
+    std::string line;
+    std::getline(first, line);
+    json j = json::parse(line);
+    CHECK(j["log"] == "hello\n");
+    CHECK(j["stream"] == "stdout");
+    CHECK(j["time"].get<std::string>().find('T') != std::string::npos);
+    {
+        // Past max-file, the oldest file goes.
+        auto sink = make_log_sink("json-file", {{"max-size", "1k"}, {"max-file", "3"}}, path, "id", "name");
+        for (int i = 0; i < 100; ++i) sink->write("stderr", "line " + std::to_string(i));
+    }
+    CHECK(stdfs::exists(path + ".2"));
+    CHECK_FALSE(stdfs::exists(path + ".3"));
+    CHECK_THROWS_WITH_AS(make_log_sink("journald", {}, path, "i", "n"), doctest::Contains("unknown log driver"), Error);
+    CHECK_THROWS_WITH_AS(validate_log_options("json-file", {{"syslog-address", "x"}}), doctest::Contains("unknown log option"), Error);
+    CHECK_THROWS_WITH_AS(validate_log_options("syslog", {{"syslog-address", "http://x"}}), doctest::Contains("udp://host:port"), Error);
+}
