@@ -50,12 +50,12 @@ void TempFile::truncate(uint64_t size) {
     if (::lseek(fd_.get(), static_cast<off_t>(size), SEEK_SET) < 0) throw_errno("seek " + path_.string());
 }
 
-void TempFile::commit(const stdfs::path& final_path) {
-    if (::fsync(fd_.get()) != 0) throw_errno("fsync " + path_.string());
+void TempFile::commit(const stdfs::path& final_path, bool durable) {
+    if (durable && ::fsync(fd_.get()) != 0) throw_errno("fsync " + path_.string());
     fd_.reset();
     if (::rename(path_.c_str(), final_path.c_str()) != 0) throw_errno("rename to " + final_path.string());
     committed_ = true;
-    fsync_dir(final_path.parent_path());
+    if (durable) fsync_dir(final_path.parent_path());
 }
 
 void write_all(int fd, const void* data, size_t size, const std::string& what) {
@@ -71,11 +71,11 @@ void write_all(int fd, const void* data, size_t size, const std::string& what) {
     }
 }
 
-void write_file_atomic(const stdfs::path& path, std::string_view data, mode_t mode) {
+void write_file_atomic(const stdfs::path& path, std::string_view data, mode_t mode, bool durable) {
     stdfs::path dir = path.parent_path().empty() ? stdfs::path(".") : path.parent_path();
     TempFile tmp(dir, mode);
     tmp.write(data);
-    tmp.commit(path);
+    tmp.commit(path, durable);
 }
 
 std::string read_file(const stdfs::path& path, uint64_t max_size) {

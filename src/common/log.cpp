@@ -1,6 +1,7 @@
 #include "minirun/common/log.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 
 namespace minirun::log {
@@ -13,7 +14,11 @@ void set_verbose(bool on) { g_verbose = on; }
 bool verbose() { return g_verbose; }
 
 void debug(const std::string& msg) {
-    if (g_verbose) std::fprintf(stderr, "debug: %s\n", msg.c_str());
+    if (!g_verbose) return;
+    // Milliseconds since the first debug line: enough to see where time goes.
+    static const auto start = std::chrono::steady_clock::now();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "debug: [%8.3f ms] %s\n", ms, msg.c_str());
 }
 
 void warn(const std::string& msg) { std::fprintf(stderr, "warning: %s\n", msg.c_str()); }

@@ -34,7 +34,7 @@ Spec load_saved_spec(const StateStore& store, const std::string& id) {
 
 void write_pid_file(const std::string& path, pid_t pid) {
     if (path.empty()) return;
-    fs::write_file_atomic(stdfs::absolute(path), std::to_string(pid), 0644);
+    fs::write_file_atomic(stdfs::absolute(path), std::to_string(pid), 0644, false);
 }
 
 bool wait_gone(pid_t pid, unsigned long long start, std::chrono::milliseconds limit) {
@@ -109,21 +109,29 @@ struct CreateResult {
 };
 
 CreateResult do_create(StateStore& store, const CreateOptions& opts) {
+    log::debug("create " + opts.id + ": start");
     store.reserve(opts.id);
+    log::debug("reserved");
     std::optional<Cgroup> cgroup;
     CreatedProcess proc;
     try {
         std::string bundle = stdfs::canonical(opts.bundle).string();
         std::string config_text = fs::read_file(bundle + "/config.json", 16 << 20);
+        log::debug("config read");
         Spec spec = parse_spec(config_text);
-        fs::write_file_atomic(store.config_path(opts.id), config_text, 0600);
+        log::debug("config parsed");
+        fs::write_file_atomic(store.config_path(opts.id), config_text, 0600, false);
+        log::debug("config saved");
         if (!spec.process) throw Error("config.json: process is required");
         if (!spec.process->apparmor_profile.empty() && !stdfs::exists("/sys/kernel/security/apparmor"))
             log::warn("apparmor profile " + spec.process->apparmor_profile + " ignored: AppArmor is not enabled");
         if (!spec.process->selinux_label.empty() && !stdfs::exists("/sys/fs/selinux/enforce"))
             log::warn("SELinux label ignored: SELinux is not enabled");
+        log::debug("config parsed");
         cgroup = Cgroup::create(spec.linux.cgroups_path, opts.id);
+        log::debug("cgroup created");
         if (spec.linux.resources) cgroup->apply(with_default_devices(spec));
+        log::debug("cgroup limits applied");
         std::optional<SeccompFilter> filter;
         if (spec.linux.seccomp) filter = SeccompFilter::build(*spec.linux.seccomp);
         ContainerState state;
@@ -133,8 +141,10 @@ CreateResult do_create(StateStore& store, const CreateOptions& opts) {
         state.annotations = spec.annotations;
         state.cgroup_path = spec.linux.cgroups_path;
         proc = create_process(store, opts, spec, bundle, *cgroup, filter ? &*filter : nullptr);
+        log::debug("init cloned");
         state.rootfs = proc.rootfs;
         finish_create(store, proc, spec, state, *cgroup);
+        log::debug("init ready");
         write_pid_file(opts.pid_file, proc.pid);
         return {std::move(proc), state};
     } catch (...) {
@@ -201,9 +211,12 @@ int Runtime::run(const CreateOptions& opts, bool detach) {
     if (detach) return 0;
     g_forward_pid = c.pid;
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) ::signal(sig, forward_signal);
+    log::debug("started");
     int status = wait_status(c.pid);
+    log::debug("exited");
     g_forward_pid = 0;
     remove(opts.id, true);
+    log::debug("removed");
     return status;
 }
 

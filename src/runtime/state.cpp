@@ -55,7 +55,8 @@ bool StateStore::exists(const std::string& id) const {
 }
 
 void StateStore::save(const ContainerState& s) const {
-    fs::write_file_atomic(dir(s.id) + "/state.json", state_to_json(s, false), 0600);
+    // Runtime state lives on tmpfs and dies with the boot: atomic, not durable.
+    fs::write_file_atomic(dir(s.id) + "/state.json", state_to_json(s, false), 0600, false);
 }
 
 ContainerState StateStore::load(const std::string& id) const {

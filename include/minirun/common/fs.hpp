@@ -43,7 +43,8 @@ public:
     const stdfs::path& path() const { return path_; }
     void write(std::string_view data);
     void truncate(uint64_t size);
-    void commit(const stdfs::path& final_path);
+    // durable: fsync the data and the directory (skip for state that dies with the boot).
+    void commit(const stdfs::path& final_path, bool durable = true);
 
 private:
     UniqueFd fd_;
@@ -53,7 +54,7 @@ private:
 
 inline constexpr std::string_view kTempPrefix = ".tmp-";
 
-void write_file_atomic(const stdfs::path& path, std::string_view data, mode_t mode = 0644);
+void write_file_atomic(const stdfs::path& path, std::string_view data, mode_t mode = 0644, bool durable = true);
 // Reads a whole file, refusing one larger than max_size (untrusted inputs).
 std::string read_file(const stdfs::path& path, uint64_t max_size = 64ull << 20);
 // Reads `path` as seen from inside `root` (symlinks cannot leave it: openat2 RESOLVE_IN_ROOT).
