@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
+#include "minirun_containers.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/units.hpp"
 #include "minirun/image/reference.hpp"
@@ -126,6 +127,7 @@ void add_inspect(CLI::App& app) {
     auto* cmd = app.add_subcommand("inspect", "Show a container's or an image's details as JSON");
     cmd->add_option("name", names, "Container name or id, image reference or id")->required();
     cmd->callback([] {
+        if (names.size() == 1 && cli::inspect_container(g, names[0])) return;
         auto store = open_store();
         json out = json::array();
         for (auto& n : names) {
@@ -223,5 +225,9 @@ int main(int argc, char** argv) {
     add_tag(app);
     add_rmi(app);
     cli::add_login_commands(app, g);
-    return cli::run_app(app, argc, argv, 1);
+    int exit_code = 0;
+    cli::set_raw_args(argc, argv);
+    cli::add_container_commands(app, g, exit_code);
+    int rc = cli::run_app(app, argc, argv, 1);
+    return rc != 0 ? rc : exit_code;
 }

@@ -196,6 +196,8 @@ int main(int argc, char** argv) {
     exec->add_option("--preserve-fds", exec_opts.preserve_fds);
     exec->add_option("--apparmor,--process-label", [](const CLI::results_t&) { return true; })->expected(1);
     exec->add_option("id", exec_opts.id)->required();
+    for (auto* o : exec->get_options())
+        if (!o->get_positional()) o->allow_extra_args(false);
     exec->prefix_command();
     exec->callback([&] {
         exec_opts.args = exec->remaining();

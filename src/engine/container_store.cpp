@@ -135,8 +135,11 @@ ContainerStore::ContainerStore(stdfs::path storage_root) : root_(std::move(stora
 
 stdfs::path ContainerStore::dir(const std::string& id) const { return root_ / id; }
 
-void ContainerStore::save(const ContainerRecord& r) const {
-    fs::mkdir_p(dir(r.id));
+bool ContainerStore::exists(const std::string& id) const { return stdfs::exists(dir(id) / "container.json"); }
+
+void ContainerStore::save(const ContainerRecord& r, bool create) const {
+    if (create) fs::mkdir_p(dir(r.id));
+    else if (!stdfs::exists(dir(r.id))) throw Error("container " + r.name + " was removed");
     fs::write_file_atomic(dir(r.id) / "container.json", to_json(r).dump(), 0600);
 }
 

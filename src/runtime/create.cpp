@@ -335,7 +335,11 @@ void finish_create(const StateStore& store, CreatedProcess& created, const Spec&
             int status = wait_status(pid);
             throw Error("container init exited during setup (status " + std::to_string(status) + ")");
         }
-        if (msg->rfind(kErrorPrefix, 0) == 0) throw Error(msg->substr(kErrorPrefix.size()));
+        if (msg->rfind(kErrorPrefix, 0) == 0) {
+            int status = wait_status(pid);
+            created.pid = 0;  // reaped
+            throw InitError(msg->substr(kErrorPrefix.size()), status);
+        }
         if (*msg == "hooks") {
             join.wait();
             std::string st = state_to_json(state);

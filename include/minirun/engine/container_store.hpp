@@ -63,7 +63,10 @@ class ContainerStore {
 public:
     explicit ContainerStore(std::filesystem::path storage_root);
     std::filesystem::path dir(const std::string& id) const;
-    void save(const ContainerRecord& r) const;
+    // Writes the record; only `create` may make its directory, so a supervisor finishing
+    // late cannot bring back a container that `rm` removed.
+    void save(const ContainerRecord& r, bool create = false) const;
+    bool exists(const std::string& id) const;
     ContainerRecord load(const std::string& id) const;
     std::vector<ContainerRecord> list() const;
     // A name, a full id or a unique id prefix; throws "no such container: X" or "ambiguous".

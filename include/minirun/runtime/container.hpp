@@ -7,10 +7,19 @@
 #include <string>
 #include <vector>
 
+#include "minirun/common/error.hpp"
 #include "minirun/runtime/spec.hpp"
 #include "minirun/runtime/state.hpp"
 
 namespace minirun::runtime {
+
+// The container's init failed before exec; `status` is its exit status (127 when the
+// executable is missing, 126 when it cannot be executed, 1 otherwise).
+class InitError : public Error {
+public:
+    InitError(const std::string& msg, int status) : Error(msg), status(status) {}
+    int status;
+};
 
 struct CreateOptions {
     std::string id;

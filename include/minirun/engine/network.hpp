@@ -1,0 +1,111 @@
+#pragma once
+// Container networking with Docker's semantics: bridge networks, veth pairs, IPAM,
+// outbound NAT and published ports (iptables), /etc/hosts and resolv.conf.
+//
+// State lives under one directory (e.g. <storage>/networks):
+//   .lock          flock held by every change (two `minirun run` at once are safe)
+//   <name>.json    one network: its subnet, bridge and endpoints (IPAM = the endpoints' addresses)
+// Devices and rules are derived from that state and created on demand: a network's bridge
+// appears at its first connect (after a reboot too), not at `network create`.
+//
+// Netfilter layout (all rules carry a comment so they can be found again):
+//   nat    PREROUTING/OUTPUT  -m addrtype --dst-type LOCAL -j MINIRUN-DNAT      "minirun"
+//   nat    POSTROUTING        -j MINIRUN-POSTROUTING                             "minirun"
+//   filter FORWARD            -j MINIRUN-FORWARD (first)                         "minirun"
+//   raw    PREROUTING         -j MINIRUN-PREROUTING (first)                      "minirun"
+//   per network  "minirun-net:<name>": MASQUERADE of the subnet, of 127/8 to the bridge and of
+//                hairpin connections; forward accepts; isolation from other minirun bridges;
+//                a raw DROP of 127/8 arriving on the bridge (route_localnet hardening)
+//   per container "minirun:<container_id>": DNAT per published port and its forward accept
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace minirun::engine {
+
+struct PortMapping {
+    std::string host_ip;  // "" = every host address
+    uint16_t host_port = 0;  // 0 = pick a free one at connect
+    uint16_t container_port = 0;
+    std::string protocol = "tcp";  // tcp, udp or sctp
+    bool operator==(const PortMapping&) const = default;
+};
+
+// Docker's -p syntax: [ip:]host:container[/proto], [ip:]:container (random host port),
+// container (random host port). Throws Error naming the value: invalid -p "x": ...
+PortMapping parse_port_mapping(const std::string& text);
+// "0.0.0.0:8080->80/tcp" as `docker ps` shows it.
+std::string format_port_mapping(const PortMapping& p);
+
+struct NetworkInfo {
+    std::string name, id, driver = "bridge", bridge, subnet, gateway;
+    std::vector<std::string> containers;  // ids of the attached containers
+    std::string created;                  // RFC 3339
+};
+
+struct Attachment {
+    std::string network, ip, gateway, mac;
+    int prefix_len = 16;
+    std::string host_veth;
+    std::vector<PortMapping> ports;  // host ports resolved (no zeros)
+};
+
+struct NetworkConfig {
+    // The default network's subnet; empty: $MINIRUN_BRIDGE_SUBNET, else 172.17.0.0/16
+    // (or the next free pool entry when a host route already covers it).
+    std::string default_subnet;
+};
+
+class Networks {
+public:
+    explicit Networks(std::filesystem::path state_dir, NetworkConfig config = {});
+
+    // A user-defined bridge network; subnet auto-picked (172.18.0.0/16, 172.19…, then
+    // 192.168.x.0/20) or the given CIDR (validated, must not overlap another network).
+    NetworkInfo create(const std::string& name, const std::string& subnet = "");
+    // Refuses "bridge"/"host"/"none" and networks with attached containers; deletes the
+    // bridge and the network's rules. Accepts a name, an id or a unique id prefix.
+    void remove(const std::string& name);
+    // Sorted by name; includes "bridge" (created lazily), "host" and "none".
+    std::vector<NetworkInfo> list();
+    NetworkInfo inspect(const std::string& name);
+
+    // A network namespace bind-mounted at netns_path (as `ip netns add`), lo up.
+    // Idempotent: an existing namespace mount is kept.
+    static void create_netns(const std::string& netns_path);
+    // Unmounts and unlinks; idempotent.
+    static void delete_netns(const std::string& netns_path);
+
+    // Attaches the container's namespace: bridge up with the gateway address, veth pair
+    // (host end "mr<8 hex>h" on the bridge, the other end eth0 in the namespace), an
+    // address (the previous one on a reconnect), default route, outbound NAT and the
+    // published ports (host_port 0 = a free port). Reconnecting the same container to the
+    // same network replaces its previous endpoint. "host" returns without doing anything
+    // (ports are ignored, as Docker does); "none" leaves the namespace with lo only.
+    // `aliases` (e.g. the hostname) are resolvable by peers on user-defined networks.
+    Attachment connect(const std::string& network, const std::string& container_id,
+                       const std::string& container_name, const std::string& netns_path,
+                       const std::vector<PortMapping>& ports, const std::vector<std::string>& aliases = {});
+    // Removes the veth, the container's rules and frees its address; idempotent.
+    void disconnect(const std::string& container_id);
+
+    // /etc/hosts for a container: the localhost lines, its own address with its short id
+    // and name, and on a user-defined network every peer by name (not on "bridge").
+    std::string hosts_file(const std::string& container_id);
+    // (container id, hosts text) for every container on the network: rewrite them all
+    // when a container connects or disconnects.
+    std::vector<std::pair<std::string, std::string>> hosts_files_for(const std::string& network);
+    // The host's resolv.conf with loopback (and IPv6) nameservers removed, 8.8.8.8 and
+    // 8.8.4.4 when none remain (Docker's rule); systemd-resolved's stub is looked through.
+    static std::string resolv_conf();
+
+    const std::filesystem::path& state_dir() const { return state_dir_; }
+
+private:
+    std::filesystem::path state_dir_;
+    NetworkConfig config_;
+};
+
+}  // namespace minirun::engine

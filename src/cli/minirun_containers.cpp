@@ -1,0 +1,329 @@
+// minirun's container commands (run, ps, logs, stop, …, network): flags → engine calls.
+#include "minirun_containers.hpp"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli_common.hpp"
+#include "minirun/common/error.hpp"
+#include "minirun/engine/engine.hpp"
+#if __has_include("minirun/engine/network.hpp")
+#include "minirun/engine/network.hpp"
+#define MINIRUN_HAVE_BRIDGE 1
+#endif
+#include "minirun/image/store.hpp"
+
+namespace minirun::cli {
+
+using json = nlohmann::json;
+
+namespace {
+
+// Repeatable options (-e, -v, -p) take one value per occurrence, as in Docker: the
+// image and its command must never be swallowed as extra values.
+void one_value_each(CLI::App* c) {
+    for (auto* o : c->get_options())
+        if (o->get_positional() == false) o->allow_extra_args(false);
+}
+
+std::vector<std::string> g_raw_args;
+
+engine::Engine open_engine(GlobalOptions& g) {
+    registry::RegistryOptions ro;
+    ro.insecure_registries = insecure_registries(g);
+    return engine::Engine(storage_root(g), ro);
+}
+
+void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
+    static engine::RunRequest r;
+    static std::string entrypoint;
+    static int64_t pids = 0;
+    static int stop_timeout = -1;
+    auto* c = app.add_subcommand("run", "Run a command in a new container");
+    c->set_help_flag("--help", "Print this help");  // -h is --hostname, as in Docker
+    c->add_flag("-d,--detach", r.detach, "Run in the background and print the container ID");
+    c->add_flag("-i,--interactive", r.interactive, "Keep stdin open");
+    c->add_flag("-t,--tty", r.tty, "Allocate a pseudo-TTY");
+    c->add_flag("--rm", r.remove, "Remove the container when it exits");
+    c->add_option("--name", r.name, "Container name");
+    c->add_option("-e,--env", r.env, "Set an environment variable (KEY=VALUE, or KEY to copy ours)");
+    c->add_option("--env-file", r.env_files, "Read environment variables from a file");
+    c->add_option("-p,--publish", r.publish, "Publish a port: [ip:]host:container[/tcp|udp]");
+    c->add_flag("-P,--publish-all", r.publish_all, "Publish all exposed ports to random host ports");
+    c->add_option("-v,--volume", r.volumes, "Bind mount or named volume: src:dst[:ro]");
+    c->add_option("--mount", r.mounts, "type=bind|volume|tmpfs,source=…,target=…[,readonly]");
+    c->add_option("--tmpfs", r.tmpfs, "Mount a tmpfs: /path[:options]");
+    c->add_option("-w,--workdir", r.workdir, "Working directory inside the container");
+    c->add_option("-u,--user", r.user, "user[:group] (names or ids)");
+    c->add_option("--entrypoint", entrypoint, "Override the image's entrypoint");
+    c->add_option("-h,--hostname", r.hostname, "Container host name");
+    c->add_option("-m,--memory", r.memory, "Memory limit (e.g. 512m)");
+    c->add_option("--cpus", r.cpus, "Number of CPUs (e.g. 1.5)");
+    c->add_option("--pids-limit", pids, "Limit the number of processes");
+    c->add_option("--restart", r.restart, "no | on-failure[:N] | always | unless-stopped");
+    c->add_option("--network,--net", r.network, "bridge (default) | host | none | NAME");
+    c->add_flag("--read-only", r.read_only, "Mount the root filesystem read-only");
+    c->add_option("--cap-add", r.cap_add, "Add a capability");
+    c->add_option("--cap-drop", r.cap_drop, "Drop a capability");
+    c->add_flag("--privileged", r.privileged, "All capabilities, no seccomp or masked paths");
+    c->add_flag("--init", r.init, "Run a reaper as PID 1");
+    c->add_option("--stop-signal", r.stop_signal, "Signal to stop the container");
+    c->add_option("--stop-timeout", stop_timeout, "Seconds to wait before killing on stop");
+    c->add_option("-l,--label", r.labels, "KEY=VALUE metadata");
+    c->add_option("--log-driver", r.log_driver, "json-file | syslog | none");
+    c->add_option("--log-opt", r.log_opts, "Log driver option KEY=VALUE");
+    c->add_option("--security-opt", r.security_opts, "no-new-privileges | seccomp=unconfined");
+    c->add_option("--pull", r.pull, "missing | always | never");
+    c->add_option("--platform", r.platform, "os/arch[/variant] when pulling");
+    c->add_flag("-q,--quiet", r.quiet_pull, "No pull progress");
+    c->add_option("image", r.image, "Image")->required();
+    one_value_each(c);
+    c->prefix_command();
+    c->callback([&g, &exit_code, c] {
+        r.command = c->remaining();
+        // prefix_command() lets unknown flags through as the command: refuse any that
+        // came before the image, as Docker does.
+        const auto& argv = raw_args();
+        auto image_pos = std::find(argv.begin(), argv.end(), r.image);
+        for (auto& a : r.command)
+            if (a.size() > 1 && a[0] == '-' && std::find(argv.begin(), image_pos, a) != image_pos) {
+                std::cerr << "Error: unknown flag: " << a << "\n";
+                exit_code = 125;
+                return;
+            }
+        if (c->count("--entrypoint")) r.entrypoint = entrypoint;
+        if (pids != 0) r.pids_limit = pids;
+        if (stop_timeout >= 0) r.stop_timeout = stop_timeout;
+        try {
+            exit_code = open_engine(g).run(r);
+        } catch (const std::exception& e) {
+            std::cerr << "Error: " << e.what() << "\n";
+            exit_code = 125;
+        }
+    });
+}
+
+void add_ps(CLI::App& app, GlobalOptions& g) {
+    static bool all = false, quiet = false;
+    static std::string format;
+    auto* c = app.add_subcommand("ps", "List containers");
+    c->add_flag("-a,--all", all, "Include stopped containers");
+    c->add_flag("-q,--quiet", quiet, "Only IDs");
+    c->add_option("--format", format, "table (default) or json");
+    c->callback([&g] {
+        auto rows = open_engine(g).ps(all);
+        if (quiet) {
+            for (auto& r : rows) std::cout << r.rec.id.substr(0, 12) << "\n";
+            return;
+        }
+        if (format == "json") {
+            json out = json::array();
+            for (auto& r : rows) {
+                json j = json::parse(engine::record_to_json(r.rec));
+                j["Status"] = r.status_text;
+                out.push_back(j);
+            }
+            std::cout << out.dump(2) << "\n";
+            return;
+        }
+        std::printf("%-12s  %-28s  %-24s  %-26s  %-30s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS", "NAMES");
+        for (auto& r : rows) {
+            std::string cmd;
+            for (auto& a : r.rec.command) cmd += (cmd.empty() ? "" : " ") + a;
+            if (cmd.size() > 22) cmd = cmd.substr(0, 21) + "…";
+            std::string ports;
+            for (auto& p : r.rec.ports) ports += (ports.empty() ? "" : ", ") + p;
+            std::printf("%-12s  %-28s  %-24s  %-26s  %-30s  %s\n", r.rec.id.substr(0, 12).c_str(), r.rec.image.c_str(),
+                        ("\"" + cmd + "\"").c_str(), r.status_text.c_str(), ports.c_str(), r.rec.name.c_str());
+        }
+    });
+}
+
+void add_simple(CLI::App& app, GlobalOptions& g) {
+    static std::vector<std::string> stop_names, start_names, restart_names, kill_names, rm_names, wait_names;
+    static int stop_t = -1, restart_t = -1;
+    static std::string kill_sig = "KILL";
+    static bool rm_force = false, rm_volumes = false;
+    auto* stop = app.add_subcommand("stop", "Stop running containers (signal, then SIGKILL after a timeout)");
+    stop->add_option("-t,--time", stop_t, "Seconds to wait before killing");
+    stop->add_option("container", stop_names)->required();
+    stop->callback([&g] {
+        auto e = open_engine(g);
+        for (auto& n : stop_names) {
+            e.stop(n, stop_t >= 0 ? std::optional<int>(stop_t) : std::nullopt);
+            std::cout << n << "\n";
+        }
+    });
+    auto* start = app.add_subcommand("start", "Start stopped containers");
+    start->add_option("container", start_names)->required();
+    start->callback([&g] {
+        auto e = open_engine(g);
+        for (auto& n : start_names) {
+            e.start(n);
+            std::cout << n << "\n";
+        }
+    });
+    auto* restart = app.add_subcommand("restart", "Restart containers");
+    restart->add_option("-t,--time", restart_t, "Seconds to wait before killing");
+    restart->add_option("container", restart_names)->required();
+    restart->callback([&g] {
+        auto e = open_engine(g);
+        for (auto& n : restart_names) {
+            e.restart(n, restart_t >= 0 ? std::optional<int>(restart_t) : std::nullopt);
+            std::cout << n << "\n";
+        }
+    });
+    auto* kill = app.add_subcommand("kill", "Send a signal to containers (default KILL)");
+    kill->add_option("-s,--signal", kill_sig, "Signal name or number");
+    kill->add_option("container", kill_names)->required();
+    kill->callback([&g] {
+        auto e = open_engine(g);
+        for (auto& n : kill_names) {
+            e.kill(n, kill_sig);
+            std::cout << n << "\n";
+        }
+    });
+    auto* rm = app.add_subcommand("rm", "Remove containers");
+    rm->add_flag("-f,--force", rm_force, "Kill a running container first");
+    rm->add_flag("-v,--volumes", rm_volumes, "Remove its anonymous volumes");
+    rm->add_option("container", rm_names)->required();
+    rm->callback([&g] {
+        auto e = open_engine(g);
+        for (auto& n : rm_names) {
+            e.remove(n, rm_force, rm_volumes);
+            std::cout << n << "\n";
+        }
+    });
+    auto* wait = app.add_subcommand("wait", "Wait for containers to stop; print their exit codes");
+    wait->add_option("container", wait_names)->required();
+    wait->callback([&g] {
+        auto e = open_engine(g);
+        for (auto& n : wait_names) std::cout << e.wait(n) << "\n";
+    });
+}
+
+void add_logs_exec(CLI::App& app, GlobalOptions& g, int& exit_code) {
+    static std::string name, since;
+    static bool follow = false, timestamps = false;
+    static std::string tail = "all";
+    auto* logs = app.add_subcommand("logs", "Show a container's output");
+    logs->add_flag("-f,--follow", follow, "Follow new output");
+    logs->add_flag("-t,--timestamps", timestamps, "Show timestamps");
+    logs->add_option("-n,--tail", tail, "Lines from the end (number or all)");
+    logs->add_option("--since", since, "RFC 3339 time or duration (10m, 2h)");
+    logs->add_option("container", name)->required();
+    logs->callback([&g] {
+        long n = tail == "all" ? -1 : std::stol(tail);
+        open_engine(g).logs(name, follow, timestamps, n, since);
+    });
+    static engine::ExecRequest x;
+    auto* exec = app.add_subcommand("exec", "Run a command in a running container");
+    exec->add_flag("-i,--interactive", x.interactive, "Keep stdin open");
+    exec->add_flag("-t,--tty", x.tty, "Allocate a pseudo-TTY");
+    exec->add_flag("-d,--detach", x.detach, "Run in the background");
+    exec->add_option("-e,--env", x.env, "Set an environment variable");
+    exec->add_option("-u,--user", x.user, "user[:group]");
+    exec->add_option("-w,--workdir", x.workdir, "Working directory");
+    exec->add_option("container", x.container)->required();
+    one_value_each(exec);
+    exec->prefix_command();
+    exec->callback([&g, &exit_code, exec] {
+        x.command = exec->remaining();
+        if (x.command.empty()) throw Error("exec: no command given");
+        exit_code = open_engine(g).exec(x);
+    });
+}
+
+void add_info(CLI::App& app, GlobalOptions& g) {
+    static std::vector<std::string> stats_names;
+    static bool no_stream = false;
+    static std::string stats_format, top_name;
+    auto* stats = app.add_subcommand("stats", "CPU, memory and pids of running containers");
+    stats->add_flag("--no-stream", no_stream, "Print one sample and exit");
+    stats->add_option("--format", stats_format, "table or json");
+    stats->add_option("container", stats_names);
+    stats->callback([&g] {
+        auto e = open_engine(g);
+        do {
+            std::cout << e.stats(stats_names, stats_format == "json") << std::flush;
+        } while (!no_stream);
+    });
+    auto* top = app.add_subcommand("top", "Processes of a container");
+    top->add_option("container", top_name)->required();
+    top->callback([&g] { std::cout << open_engine(g).top(top_name); });
+    auto* container = app.add_subcommand("container", "Manage containers");
+    container->require_subcommand(1);
+    container->add_subcommand("prune", "Remove all stopped containers")->callback([&g] {
+        auto removed = open_engine(g).prune();
+        std::cout << "Deleted Containers:\n";
+        for (auto& id : removed) std::cout << id << "\n";
+    });
+}
+
+#ifdef MINIRUN_HAVE_BRIDGE
+void add_network(CLI::App& app, GlobalOptions& g) {
+    static std::string name, subnet;
+    auto* net = app.add_subcommand("network", "Manage networks");
+    net->require_subcommand(1);
+    auto nets = [&g] { return engine::Networks(std::filesystem::path(storage_root(g)) / "networks"); };
+    auto* create = net->add_subcommand("create", "Create a bridge network");
+    create->add_option("--subnet", subnet, "CIDR, e.g. 10.89.0.0/24");
+    create->add_option("name", name)->required();
+    create->callback([nets] { std::cout << nets().create(name, subnet).id << "\n"; });
+    net->add_subcommand("ls", "List networks")->alias("list")->callback([nets] {
+        std::printf("%-14s %-20s %-8s %s\n", "NETWORK ID", "NAME", "DRIVER", "SUBNET");
+        for (auto& n : nets().list())
+            std::printf("%-14s %-20s %-8s %s\n", n.id.substr(0, 12).c_str(), n.name.c_str(), n.driver.c_str(), n.subnet.c_str());
+    });
+    static std::string rm_name, inspect_name;
+    auto* rm = net->add_subcommand("rm", "Remove a network");
+    rm->add_option("name", rm_name)->required();
+    rm->callback([nets] {
+        nets().remove(rm_name);
+        std::cout << rm_name << "\n";
+    });
+    auto* inspect = net->add_subcommand("inspect", "Show a network");
+    inspect->add_option("name", inspect_name)->required();
+    inspect->callback([nets] {
+        auto n = nets().inspect(inspect_name);
+        std::cout << json::array({{{"Name", n.name}, {"Id", n.id}, {"Driver", n.driver}, {"Bridge", n.bridge},
+                                   {"Subnet", n.subnet}, {"Gateway", n.gateway}, {"Containers", n.containers},
+                                   {"Created", n.created}}})
+                         .dump(4)
+                  << "\n";
+    });
+}
+
+#else
+void add_network(CLI::App&, GlobalOptions&) {}
+#endif
+
+}  // namespace
+
+void set_raw_args(int argc, char** argv) { g_raw_args.assign(argv, argv + argc); }
+const std::vector<std::string>& raw_args() { return g_raw_args; }
+
+void add_container_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
+    add_run(app, g, exit_code);
+    add_ps(app, g);
+    add_simple(app, g);
+    add_logs_exec(app, g, exit_code);
+    add_info(app, g);
+    add_network(app, g);
+}
+
+bool inspect_container(GlobalOptions& g, const std::string& name) {
+    engine::Engine e = open_engine(g);
+    try {
+        std::cout << e.inspect(name) << "\n";
+        return true;
+    } catch (const Error& err) {
+        if (std::string(err.what()).rfind("no such container", 0) == 0) return false;
+        throw;
+    }
+}
+
+}  // namespace minirun::cli

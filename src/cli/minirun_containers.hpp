@@ -1,0 +1,22 @@
+#pragma once
+// minirun's container subcommands.
+#include <string>
+#include <vector>
+
+#include "cli_common.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace minirun::cli {
+
+// The command line as typed (for checks CLI11 cannot express).
+void set_raw_args(int argc, char** argv);
+const std::vector<std::string>& raw_args();
+// `exit_code` receives run/exec's status (the container's, or 125/126/127).
+void add_container_commands(CLI::App& app, GlobalOptions& g, int& exit_code);
+// `inspect NAME` for a container; false when no container has that name or id.
+bool inspect_container(GlobalOptions& g, const std::string& name);
+
+}  // namespace minirun::cli

@@ -1,0 +1,77 @@
+#include "bridge_glue.hpp"
+
+#include "minirun/common/error.hpp"
+#include "minirun/engine/container_store.hpp"
+
+#if __has_include("minirun/engine/network.hpp")
+#include "minirun/engine/network.hpp"
+#define MINIRUN_HAVE_BRIDGE 1
+#endif
+
+namespace minirun::engine {
+
+#ifdef MINIRUN_HAVE_BRIDGE
+
+namespace {
+std::string render(const PortMapping& p) { return format_port_mapping(p); }
+PortMapping from_rendered(const std::string& s) {
+    auto arrow = s.find("->");
+    return parse_port_mapping(s.substr(0, arrow) + ":" + s.substr(arrow + 2));
+}
+}  // namespace
+
+void check_network_exists(const std::filesystem::path& storage, const std::string& network) {
+    if (network == "bridge" || network == "host" || network == "none") return;
+    Networks(storage / "networks").inspect(network);
+}
+
+std::vector<std::string> normalize_ports(const std::vector<std::string>& publish) {
+    std::vector<std::string> out;
+    for (auto& p : publish) out.push_back(render(parse_port_mapping(p)));
+    return out;
+}
+
+BridgeAttachment bridge_attach(const std::filesystem::path& storage, const ContainerRecord& rec,
+                               const std::string& netns_path,
+                               const std::function<void(const std::string&, const std::string&)>& peer_hosts) {
+    Networks nets(storage / "networks");
+    std::vector<PortMapping> ports;
+    for (auto& p : rec.ports) ports.push_back(from_rendered(p));
+    Attachment a = nets.connect(rec.network, rec.id, rec.name, netns_path, ports);
+    BridgeAttachment out{a.ip, {}, nets.hosts_file(rec.id)};
+    for (auto& p : a.ports) out.ports.push_back(render(p));
+    for (auto& [id, text] : nets.hosts_files_for(rec.network)) peer_hosts(id, text);
+    return out;
+}
+
+void bridge_detach(const std::filesystem::path& storage, const ContainerRecord& rec,
+                   const std::function<void(const std::string&, const std::string&)>& peer_hosts) {
+    Networks nets(storage / "networks");
+    nets.disconnect(rec.id);
+    for (auto& [id, text] : nets.hosts_files_for(rec.network)) peer_hosts(id, text);
+}
+
+#else
+
+// Built without the bridge module: host and none networks only, said plainly.
+void check_network_exists(const std::filesystem::path&, const std::string& network) {
+    if (network == "host" || network == "none" || network == "bridge") return;
+    throw Error("network " + network + " not found");
+}
+
+std::vector<std::string> normalize_ports(const std::vector<std::string>& publish) {
+    if (!publish.empty()) throw Error("-p needs bridge networking, which this build does not include");
+    return {};
+}
+
+BridgeAttachment bridge_attach(const std::filesystem::path&, const ContainerRecord&, const std::string&,
+                               const std::function<void(const std::string&, const std::string&)>&) {
+    throw Error("bridge networking is not in this build: use --network none or --network host");
+}
+
+void bridge_detach(const std::filesystem::path&, const ContainerRecord&,
+                   const std::function<void(const std::string&, const std::string&)>&) {}
+
+#endif
+
+}  // namespace minirun::engine

@@ -1,0 +1,31 @@
+#pragma once
+// The engine's view of bridge networking (default bridge and user networks), kept in
+// one place so run/start/stop do not depend on how networks are built.
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace minirun::engine {
+
+struct ContainerRecord;
+
+struct BridgeAttachment {
+    std::string ip;
+    std::vector<std::string> ports;  // "0.0.0.0:8080->80/tcp", host ports resolved
+    std::string hosts;               // the container's /etc/hosts
+};
+
+// Throws when `network` is neither bridge/host/none nor a created network.
+void check_network_exists(const std::filesystem::path& storage, const std::string& network);
+// Parses -p values; throws naming the bad one. Returns them in "ip:host->ctr/proto" form.
+std::vector<std::string> normalize_ports(const std::vector<std::string>& publish);
+// Connects the container's netns to its network; `peer_hosts` receives the refreshed
+// /etc/hosts of every other container on that network.
+BridgeAttachment bridge_attach(const std::filesystem::path& storage, const ContainerRecord& rec,
+                               const std::string& netns_path,
+                               const std::function<void(const std::string& id, const std::string& hosts)>& peer_hosts);
+void bridge_detach(const std::filesystem::path& storage, const ContainerRecord& rec,
+                   const std::function<void(const std::string& id, const std::string& hosts)>& peer_hosts);
+
+}  // namespace minirun::engine

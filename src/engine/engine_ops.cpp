@@ -1,0 +1,390 @@
+// The lifecycle verbs on existing containers: start, stop, restart, kill, rm, wait,
+// exec, ps, inspect, logs, stats, top, prune; and network plumbing shared with run.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
+#include "minirun/common/process.hpp"
+#include "minirun/engine/engine.hpp"
+#include "minirun/engine/image_config.hpp"
+#include "minirun/engine/logs.hpp"
+#include "bridge_glue.hpp"
+#include "minirun/engine/network.hpp"
+#include "minirun/engine/rootfs.hpp"
+#include "minirun/runtime/cgroups.hpp"
+#include "minirun/runtime/container.hpp"
+#include "minirun/runtime/state.hpp"
+
+namespace minirun::engine {
+
+namespace stdfs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+bool alive(pid_t pid, unsigned long long start) { return pid > 0 && runtime::process_alive(pid, start); }
+
+// Writes in place: these files are bind-mounted, a rename would detach them.
+void write_in_place(const std::string& path, const std::string& text) {
+    fs::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) throw_errno("write " + path);
+    fs::write_all(fd.get(), text.data(), text.size(), path);
+}
+
+std::string ago(const std::string& rfc3339) {
+    std::tm tm{};
+    if (rfc3339.empty() || !::strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return "";
+    long secs = static_cast<long>(std::time(nullptr) - ::timegm(&tm));
+    if (secs < 1) return "Less than a second";
+    if (secs < 60) return std::to_string(secs) + " second" + (secs == 1 ? "" : "s");
+    if (secs < 3600) return std::to_string(secs / 60) + " minute" + (secs / 60 == 1 ? "" : "s");
+    if (secs < 86400) return std::to_string(secs / 3600) + " hour" + (secs / 3600 == 1 ? "" : "s");
+    return std::to_string(secs / 86400) + " day" + (secs / 86400 == 1 ? "" : "s");
+}
+
+}  // namespace
+
+ContainerRecord Engine::refresh(const ContainerRecord& r) const {
+    ContainerRecord out = r;
+    if (out.status == "running" && !alive(out.pid, out.pid_start)) {
+        // The init is gone; a live supervisor records it in a moment, a dead one never will.
+        if (!alive(out.supervisor_pid, out.supervisor_start)) {
+            out.status = "exited";
+            if (out.finished_at.empty()) out.exit_code = 255;
+        }
+    }
+    return out;
+}
+
+void Engine::connect_network(ContainerRecord& rec) {
+    std::string dir = containers_.dir(rec.id).string();
+    std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+    if (rec.network == "host") {
+        hosts = fs::read_file("/etc/hosts", 1 << 20);
+    } else {
+        Networks::create_netns(dir + "/netns");
+        if (rec.network != "none") {
+            auto peer = [&](const std::string& id, const std::string& text) {
+                if (id != rec.id && stdfs::exists(containers_.dir(id) / "hosts"))
+                    write_in_place((containers_.dir(id) / "hosts").string(), text);
+            };
+            BridgeAttachment a = bridge_attach(storage_, rec, dir + "/netns", peer);
+            rec.ip = a.ip;
+            rec.ports = a.ports;
+            hosts = a.hosts;
+        } else {
+            hosts += "127.0.1.1\t" + rec.hostname + "\n";
+        }
+    }
+    write_in_place(dir + "/hosts", hosts);
+    write_in_place(dir + "/hostname", rec.hostname + "\n");
+    write_in_place(dir + "/resolv.conf",
+                   rec.network == "host" ? fs::read_file("/etc/resolv.conf", 1 << 20) : Networks::resolv_conf());
+    containers_.save(rec);
+}
+
+void Engine::disconnect_network(ContainerRecord& rec) {
+    std::string dir = containers_.dir(rec.id).string();
+    try {
+        if (rec.network != "host" && rec.network != "none") {
+            bridge_detach(storage_, rec, [&](const std::string& id, const std::string& text) {
+                if (stdfs::exists(containers_.dir(id) / "hosts")) write_in_place((containers_.dir(id) / "hosts").string(), text);
+            });
+        }
+        if (rec.network != "host") Networks::delete_netns(dir + "/netns");
+    } catch (const Error& e) {
+        log::warn("network cleanup of " + rec.name + ": " + e.what());
+    }
+}
+
+void Engine::cleanup(ContainerRecord& rec, bool remove_dir) {
+    runtime::Runtime rt((storage_ / "run").string());
+    try {
+        rt.remove(rec.id, true);
+    } catch (const Error& e) {
+        log::warn(e.what());
+    }
+    disconnect_network(rec);
+    std::string dir = containers_.dir(rec.id).string();
+    unmount_rootfs(dir);
+    if (remove_dir) containers_.remove(rec.id);
+}
+
+void Engine::start(const std::string& name) {
+    ContainerRecord rec = refresh(containers_.find(name));
+    if (rec.status == "running") return;
+    rec.stop_requested = false;
+    rec.status = "created";
+    containers_.save(rec);
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
+    fs::UniqueFd rd(fds[0]), wr(fds[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork supervisor");
+    if (pid == 0) {
+        rd.reset();
+        ::setsid();
+        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int i = 0; i < 3; ++i) ::dup2(null, i);
+        try {
+            supervise(rec.id, wr.release());
+        } catch (...) {
+        }
+        ::_exit(0);
+    }
+    wr.reset();
+    std::string msg;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) msg.append(buf, static_cast<size_t>(n));
+    if (msg != "ok") {
+        auto colon = msg.find(':', 6);
+        throw Error("start " + rec.name + ": " + (colon == std::string::npos ? msg : msg.substr(colon + 1)));
+    }
+}
+
+void Engine::stop(const std::string& name, std::optional<int> timeout) {
+    ContainerRecord rec = refresh(containers_.find(name));
+    rec.stop_requested = true;
+    containers_.save(rec);
+    if (rec.status != "running" && rec.status != "restarting") return;
+    int secs = timeout.value_or(rec.stop_timeout);
+    if (alive(rec.pid, rec.pid_start)) ::kill(rec.pid, runtime::parse_signal(rec.stop_signal));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(secs);
+    while (alive(rec.pid, rec.pid_start) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (alive(rec.pid, rec.pid_start)) {
+        runtime::Runtime rt((storage_ / "run").string());
+        try {
+            rt.kill(rec.id, SIGKILL, true);
+        } catch (const Error&) {
+            ::kill(rec.pid, SIGKILL);
+        }
+    }
+    // Let the supervisor record the exit; take over if it is gone.
+    for (int i = 0; i < 500; ++i) {
+        ContainerRecord now = containers_.load(rec.id);
+        if (now.status != "running" && now.status != "restarting") return;
+        if (!alive(now.supervisor_pid, now.supervisor_start) && !alive(now.pid, now.pid_start)) {
+            cleanup(now, false);
+            now.status = "exited";
+            now.exit_code = 128 + SIGKILL;
+            now.finished_at = runtime::rfc3339_now();
+            containers_.save(now);
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+void Engine::restart(const std::string& name, std::optional<int> timeout) {
+    stop(name, timeout);
+    // Wait for the supervisor to let go before starting a new one.
+    ContainerRecord rec = containers_.find(name);
+    for (int i = 0; i < 500 && alive(rec.supervisor_pid, rec.supervisor_start); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        rec = containers_.load(rec.id);
+    }
+    start(name);
+}
+
+void Engine::kill(const std::string& name, const std::string& signal) {
+    ContainerRecord rec = refresh(containers_.find(name));
+    if (rec.status != "running") throw Error("container " + rec.name + " is not running");
+    int sig = runtime::parse_signal(signal);
+    if (sig == SIGKILL || sig == SIGTERM) {
+        rec.stop_requested = true;
+        containers_.save(rec);
+    }
+    if (::kill(rec.pid, sig) != 0) throw_errno("kill " + rec.name);
+}
+
+void Engine::remove(const std::string& name, bool force, bool volumes) {
+    ContainerRecord rec = refresh(containers_.find(name));
+    if (rec.status == "running" || rec.status == "restarting") {
+        if (!force) throw Error("cannot remove running container " + rec.name + ": stop it first or use --force");
+        rec.auto_remove = false;
+        containers_.save(rec);
+        stop(rec.id, 0);
+        rec = containers_.load(rec.id);
+        for (int i = 0; i < 300 && alive(rec.supervisor_pid, rec.supervisor_start); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            rec = containers_.load(rec.id);
+        }
+    }
+    std::vector<std::string> vols = rec.volumes;
+    cleanup(rec, true);
+    if (volumes) {
+        // Only anonymous volumes (named after the container) go with it, as in Docker.
+        for (auto& v : vols)
+            if (v.rfind(rec.id.substr(0, 12) + "-", 0) == 0) stdfs::remove_all(storage_ / "volumes" / v);
+    }
+}
+
+int Engine::wait(const std::string& name) {
+    ContainerRecord rec = containers_.find(name);
+    for (;;) {
+        rec = refresh(containers_.load(rec.id));
+        if (rec.status == "exited" || rec.status == "created" || rec.status == "dead") return rec.exit_code;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+int Engine::exec(const ExecRequest& req) {
+    ContainerRecord rec = refresh(containers_.find(req.container));
+    if (rec.status != "running") throw Error("container " + rec.name + " is not running");
+    runtime::Runtime rt((storage_ / "run").string());
+    runtime::ExecOptions o;
+    o.id = rec.id;
+    o.args = req.command;
+    o.env = req.env;
+    o.cwd = req.workdir;
+    o.detach = req.detach;
+    if (!req.user.empty()) {
+        auto u = resolve_user((containers_.dir(rec.id) / "rootfs").string(), req.user);
+        o.user = std::to_string(u.uid) + ":" + std::to_string(u.gid);
+    }
+    if (!req.interactive) {
+        int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        ::dup2(null, STDIN_FILENO);
+        ::close(null);
+    }
+    if (req.detach) {
+        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int i = 0; i < 3; ++i) ::dup2(null, i);
+        ::close(null);
+    }
+    try {
+        return rt.exec(o);
+    } catch (const Error& e) {
+        std::string m = e.what();
+        if (m.find("executable file not found") != std::string::npos) {
+            std::cerr << "Error: " << m << "\n";
+            return 127;
+        }
+        throw;
+    }
+}
+
+std::vector<PsRow> Engine::ps(bool all) const {
+    std::vector<PsRow> rows;
+    for (auto& r : containers_.list()) {
+        PsRow row{refresh(r), "", false};
+        const auto& c = row.rec;
+        row.running = c.status == "running";
+        if (row.running) row.status_text = "Up " + ago(c.started_at);
+        else if (c.status == "restarting") row.status_text = "Restarting (" + std::to_string(c.exit_code) + ") " + ago(c.finished_at) + " ago";
+        else if (c.status == "created") row.status_text = "Created";
+        else row.status_text = "Exited (" + std::to_string(c.exit_code) + ") " + ago(c.finished_at) + " ago";
+        if (all || row.running || c.status == "restarting") rows.push_back(row);
+    }
+    return rows;
+}
+
+std::string Engine::inspect(const std::string& name) const {
+    ContainerRecord rec = refresh(containers_.find(name));
+    json j = json::parse(record_to_json(rec));
+    std::string cfg = (containers_.dir(rec.id) / "config.json").string();
+    if (stdfs::exists(cfg)) {
+        json spec = json::parse(fs::read_file(cfg), nullptr, false);
+        if (spec.is_object()) {
+            j["Config"]["Env"] = spec["process"]["env"];
+            j["Config"]["Cmd"] = spec["process"]["args"];
+            j["Config"]["WorkingDir"] = spec["process"]["cwd"];
+            j["Config"]["User"] = std::to_string(spec["process"]["user"].value("uid", 0)) + ":" +
+                                  std::to_string(spec["process"]["user"].value("gid", 0));
+        }
+    }
+    j["LogPath"] = (containers_.dir(rec.id) / "container.log").string();
+    return json::array({j}).dump(4);
+}
+
+namespace {
+struct FollowArg {
+    const Engine* engine;
+    std::string id;
+};
+bool follow_running(void* a) {
+    auto* f = static_cast<FollowArg*>(a);
+    auto rec = f->engine->refresh(const_cast<Engine*>(f->engine)->containers().load(f->id));
+    return rec.status == "running" || rec.status == "restarting";
+}
+}  // namespace
+
+void Engine::logs(const std::string& name, bool follow, bool timestamps, long tail, const std::string& since) const {
+    ContainerRecord rec = containers_.find(name);
+    if (rec.log_driver != "json-file")
+        throw Error("container " + rec.name + " uses the " + rec.log_driver + " log driver; `logs` reads json-file logs only");
+    LogReadOptions o{follow, timestamps, tail, since};
+    FollowArg arg{this, rec.id};
+    print_logs((containers_.dir(rec.id) / "container.log").string(), o, follow_running, &arg);
+}
+
+std::string Engine::stats(const std::vector<std::string>& names, bool as_json) const {
+    std::vector<ContainerRecord> recs;
+    if (names.empty()) {
+        for (auto& r : ps(false)) recs.push_back(r.rec);
+    } else {
+        for (auto& n : names) recs.push_back(refresh(containers_.find(n)));
+    }
+    json out = json::array();
+    std::ostringstream table;
+    char line[256];
+    std::snprintf(line, sizeof line, "%-14s %-20s %8s %24s %7s %5s\n", "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS");
+    table << line;
+    for (auto& r : recs) {
+        if (r.status != "running") continue;
+        runtime::Cgroup cg = runtime::Cgroup::open("/minirun/" + r.id, r.id);
+        auto a = cg.stats();
+        auto t0 = std::chrono::steady_clock::now();
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        auto b = cg.stats();
+        double wall_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+        double cpu = wall_ns > 0 ? 100.0 * static_cast<double>(b.cpu_usage_ns - a.cpu_usage_ns) / wall_ns : 0;
+        double limit = b.memory_limit == UINT64_MAX || b.memory_limit == 0 ? 0 : static_cast<double>(b.memory_limit);
+        double memp = limit > 0 ? 100.0 * static_cast<double>(b.memory_usage) / limit : 0;
+        out.push_back({{"ID", r.id}, {"Name", r.name}, {"CPUPerc", cpu}, {"MemUsage", b.memory_usage},
+                       {"MemLimit", limit}, {"MemPerc", memp}, {"PIDs", b.pids_current}});
+        auto mib = [](double v) { char s[32]; std::snprintf(s, sizeof s, "%.1fMiB", v / 1048576.0); return std::string(s); };
+        std::snprintf(line, sizeof line, "%-14s %-20s %7.2f%% %24s %6.2f%% %5llu\n", r.id.substr(0, 12).c_str(),
+                      r.name.c_str(), cpu, (mib(static_cast<double>(b.memory_usage)) + " / " + (limit > 0 ? mib(limit) : "unlimited")).c_str(),
+                      memp, static_cast<unsigned long long>(b.pids_current));
+        table << line;
+    }
+    return as_json ? out.dump(2) : table.str();
+}
+
+std::string Engine::top(const std::string& name) const {
+    ContainerRecord rec = refresh(containers_.find(name));
+    if (rec.status != "running") throw Error("container " + rec.name + " is not running");
+    auto pids = runtime::Cgroup::open("/minirun/" + rec.id, rec.id).pids();
+    std::string list;
+    for (pid_t p : pids) list += (list.empty() ? "" : ",") + std::to_string(p);
+    ProcessResult r = run_process({"ps", "-o", "user,pid,ppid,stime,time,args", "-p", list});
+    return r.out;
+}
+
+std::vector<std::string> Engine::prune() {
+    std::vector<std::string> removed;
+    for (auto& r : containers_.list()) {
+        ContainerRecord rec = refresh(r);
+        if (rec.status == "running" || rec.status == "restarting") continue;
+        cleanup(rec, true);
+        removed.push_back(rec.id);
+    }
+    return removed;
+}
+
+}  // namespace minirun::engine

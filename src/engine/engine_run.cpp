@@ -1,0 +1,361 @@
+// `run`: from an image and flags to a prepared container (record, rootfs, config.json),
+// then started in the foreground or handed to a detached supervisor.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
+#include "minirun/common/units.hpp"
+#include "minirun/engine/engine.hpp"
+#include "minirun/engine/image_config.hpp"
+#include "minirun/engine/logs.hpp"
+#include "bridge_glue.hpp"
+#include "minirun/engine/rootfs.hpp"
+#include "minirun/engine/spec_builder.hpp"
+#include "minirun/image/reference.hpp"
+#include "minirun/image/store.hpp"
+#include "minirun/registry/pull.hpp"
+#include "minirun/runtime/state.hpp"
+
+namespace minirun::engine {
+
+namespace stdfs = std::filesystem;
+
+// An error that maps to a Docker exit status (125 ours, 126 cannot execute, 127 not found).
+struct RunFailure : Error {
+    RunFailure(const std::string& m, int code) : Error(m), code(code) {}
+    int code;
+};
+
+struct Engine::Prepared {
+    ContainerRecord rec;
+};
+
+Engine::Engine(stdfs::path storage, registry::RegistryOptions registry)
+    : storage_(std::move(storage)), registry_(std::move(registry)), containers_(storage_) {}
+
+namespace {
+
+std::map<std::string, std::string> key_values(const std::vector<std::string>& items, const char* what) {
+    std::map<std::string, std::string> out;
+    for (auto& i : items) {
+        auto eq = i.find('=');
+        if (eq == std::string::npos || eq == 0) throw Error(std::string("invalid ") + what + " \"" + i + "\": expected key=value");
+        out[i.substr(0, eq)] = i.substr(eq + 1);
+    }
+    return out;
+}
+
+// KEY=VALUE lines; "KEY" alone takes the caller's value, as Docker does.
+void add_env(std::vector<std::string>& env, const std::string& item) {
+    std::string key = item.substr(0, item.find('='));
+    std::string full = item;
+    if (item.find('=') == std::string::npos) {
+        const char* v = std::getenv(item.c_str());
+        if (!v) return;
+        full = item + "=" + v;
+    }
+    std::erase_if(env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
+    env.push_back(full);
+}
+
+void add_env_file(std::vector<std::string>& env, const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error("--env-file " + path + ": cannot read it");
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+        ++n;
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        size_t start = line.find_first_not_of(" \t");
+        if (start == std::string::npos || line[start] == '#') continue;
+        line = line.substr(start);
+        if (line[0] == '=') throw Error("--env-file " + path + ":" + std::to_string(n) + ": variable name is empty");
+        add_env(env, line);
+    }
+}
+
+bool has_env(const std::vector<std::string>& env, const std::string& key) {
+    for (auto& e : env)
+        if (e.rfind(key + "=", 0) == 0) return true;
+    return false;
+}
+
+std::string self_dir() {
+    std::error_code ec;
+    return stdfs::read_symlink("/proc/self/exe", ec).parent_path();
+}
+
+runtime::Mount bind_mount(const std::string& src, const std::string& dst, bool ro) {
+    runtime::Mount m{dst, "bind", src, {"rbind", "rprivate"}};
+    if (ro) m.options.push_back("ro");
+    return m;
+}
+
+}  // namespace
+
+Engine::Prepared Engine::prepare(const RunRequest& req) {
+    image::Store store(storage_);
+    if (req.pull != "missing" && req.pull != "always" && req.pull != "never")
+        throw Error("invalid --pull \"" + req.pull + "\": use missing, always or never");
+    RestartPolicy restart = RestartPolicy::parse(req.restart);
+    if (req.remove && restart.name != "no") throw Error("conflicting options: --restart and --rm");
+    std::map<std::string, std::string> log_opts = key_values(req.log_opts, "--log-opt");
+    validate_log_options(req.log_driver, log_opts);
+    std::vector<std::string> ports = normalize_ports(req.publish);
+    std::optional<int64_t> memory;
+    if (!req.memory.empty()) memory = static_cast<int64_t>(parse_size(req.memory, "--memory"));
+    std::optional<double> cpus;
+    if (!req.cpus.empty()) {
+        char* end = nullptr;
+        double v = std::strtod(req.cpus.c_str(), &end);
+        if (*end || v <= 0) throw Error("invalid --cpus \"" + req.cpus + "\": expected a positive number");
+        cpus = v;
+    }
+    if (!req.name.empty()) {
+        bool ok = std::isalnum(static_cast<unsigned char>(req.name[0]));
+        for (char c : req.name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+        if (!ok) throw Error("invalid container name \"" + req.name + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+        if (containers_.name_in_use(req.name))
+            throw Error("the container name \"" + req.name + "\" is already in use");
+    }
+    check_network_exists(storage_, req.network);
+    if ((req.network == "host" || req.network == "none") && !ports.empty())
+        throw Error("published ports need a bridge network, not --network " + req.network);
+
+    // The image: pulled as --pull says.
+    std::optional<image::ImageRecord> img = req.pull == "always" ? std::nullopt : store.lookup(req.image);
+    if (!img) {
+        if (req.pull == "never") throw Error("image " + req.image + " is not in the store and --pull=never");
+        auto ref = image::Reference::parse(req.image);
+        registry::PullOptions po;
+        po.registry = registry_;
+        po.progress = req.quiet_pull ? registry::ProgressMode::quiet : registry::ProgressMode::automatic;
+        if (!req.platform.empty()) po.platform = image::Platform::parse(req.platform);
+        if (!req.quiet_pull) std::cerr << "Unable to find image '" << ref.familiar() << "' locally; pulling\n";
+        registry::pull_image(store, ref, po);
+        img = store.find_image(ref.str());
+    }
+    ImageConfig ic = load_image_config(store, *img);
+
+    ContainerRecord rec;
+    rec.id = ContainerStore::new_id();
+    rec.name = req.name.empty() ? containers_.free_name() : req.name;
+    rec.image = req.image;
+    rec.image_name = img->name;
+    rec.image_id = ic.id;
+    rec.created = runtime::rfc3339_now();
+    rec.restart = restart;
+    rec.auto_remove = req.remove;
+    rec.network = req.network;
+    rec.labels = key_values(req.labels, "--label");
+    rec.stop_signal = !req.stop_signal.empty() ? req.stop_signal : !ic.stop_signal.empty() ? ic.stop_signal : "SIGTERM";
+    rec.stop_timeout = req.stop_timeout.value_or(10);
+    rec.log_driver = req.log_driver;
+    rec.log_opts = log_opts;
+    rec.tty = req.tty;
+    rec.interactive = req.interactive;
+    rec.hostname = req.hostname.empty() ? rec.id.substr(0, 12) : req.hostname;
+    rec.ports = ports;
+    std::string dir = containers_.dir(rec.id);
+    containers_.save(rec, /*create=*/true);
+    try {
+        mount_rootfs(store, ic.diff_ids, dir);
+        std::string rootfs = dir + "/rootfs";
+
+        // Command: --entrypoint replaces the image's and drops its Cmd, as Docker does.
+        std::vector<std::string> entry = ic.entrypoint, cmd = req.command.empty() ? ic.cmd : req.command;
+        if (req.entrypoint) {
+            entry = req.entrypoint->empty() ? std::vector<std::string>{} : std::vector<std::string>{*req.entrypoint};
+            if (req.command.empty()) cmd.clear();
+        }
+        RunSettings s;
+        s.args = entry;
+        s.args.insert(s.args.end(), cmd.begin(), cmd.end());
+        if (s.args.empty()) throw RunFailure("no command specified for " + req.image, 125);
+        rec.command = s.args;
+        if (req.init) {
+            s.args.insert(s.args.begin(), {"/run/minirun-init", "--"});
+            s.mounts.push_back(bind_mount(self_dir() + "/minirun-init", "/run/minirun-init", true));
+        }
+        s.user = resolve_user(rootfs, req.user.empty() ? ic.user : req.user);
+        s.env = ic.env;
+        if (!has_env(s.env, "PATH")) s.env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        s.env.push_back("HOSTNAME=" + rec.hostname);
+        if (req.tty) s.env.push_back("TERM=xterm");
+        for (auto& f : req.env_files) add_env_file(s.env, f);
+        for (auto& e : req.env) add_env(s.env, e);
+        if (!has_env(s.env, "HOME")) s.env.push_back("HOME=" + s.user.home);
+        s.cwd = !req.workdir.empty() ? req.workdir : !ic.working_dir.empty() ? ic.working_dir : "/";
+        if (s.cwd[0] != '/') throw Error("invalid --workdir \"" + s.cwd + "\": must be absolute");
+        s.tty = req.tty;
+        s.hostname = rec.hostname;
+        s.read_only = req.read_only;
+        s.privileged = req.privileged;
+        s.cap_add = req.cap_add;
+        s.cap_drop = req.cap_drop;
+        s.memory = memory;
+        s.cpus = cpus;
+        s.pids_limit = req.pids_limit;
+        s.cgroups_path = "/minirun/" + rec.id;
+        s.annotations = rec.labels;
+        for (auto& o : req.security_opts) {
+            if (o == "no-new-privileges" || o == "no-new-privileges:true" || o == "no-new-privileges=true") s.no_new_privileges = true;
+            else if (o == "seccomp=unconfined" || o == "seccomp:unconfined") s.seccomp_unconfined = true;
+            else throw Error("unsupported --security-opt \"" + o + "\"");
+        }
+        s.host_network = req.network == "host";
+        if (!s.host_network) s.netns_path = dir + "/netns";
+        // Volumes and mounts.
+        auto volume_dir = [&](const std::string& name) {
+            std::string v = (storage_ / "volumes" / name / "_data").string();
+            bool fresh = !stdfs::exists(v);
+            fs::mkdir_p(v);
+            return std::pair{v, fresh};
+        };
+        std::vector<std::string> mounted;
+        auto add_volume = [&](const std::string& spec) {
+            std::vector<std::string> parts;
+            std::stringstream ss(spec);
+            for (std::string p; std::getline(ss, p, ':');) parts.push_back(p);
+            if (parts.empty() || parts.size() > 3) throw Error("invalid volume \"" + spec + "\"");
+            bool ro = parts.size() == 3 && parts[2].find("ro") != std::string::npos;
+            if (parts.size() == 3 && parts[2] != "ro" && parts[2] != "rw" && parts[2] != "z" && parts[2] != "Z")
+                throw Error("invalid volume \"" + spec + "\": unknown mode " + parts[2]);
+            if (parts.size() == 1) parts.insert(parts.begin(), rec.id.substr(0, 12) + "-" + std::to_string(mounted.size()));
+            const std::string& src = parts[0];
+            const std::string& dst = parts[1];
+            if (dst.empty() || dst[0] != '/') throw Error("invalid volume \"" + spec + "\": the destination must be absolute");
+            if (src[0] == '/') {
+                if (!stdfs::exists(src)) fs::mkdir_p(src);  // Docker creates missing bind sources
+                s.mounts.push_back(bind_mount(src, dst, ro));
+            } else {
+                auto [path, fresh] = volume_dir(src);
+                if (fresh) seed_volume(rootfs, dst, path);
+                s.mounts.push_back(bind_mount(path, dst, ro));
+                rec.volumes.push_back(src);
+            }
+            rec.mounts.push_back(spec);
+            mounted.push_back(dst);
+        };
+        for (auto& v : req.volumes) add_volume(v);
+        for (auto& m : req.mounts) {
+            std::map<std::string, std::string> kv;
+            bool ro = false;
+            std::stringstream ss(m);
+            for (std::string p; std::getline(ss, p, ',');) {
+                auto eq = p.find('=');
+                if (eq == std::string::npos) {
+                    if (p == "readonly" || p == "ro") ro = true;
+                    else throw Error("invalid --mount \"" + m + "\": " + p);
+                    continue;
+                }
+                std::string k = p.substr(0, eq);
+                if (k == "src") k = "source";
+                if (k == "dst" || k == "target") k = "destination";
+                kv[k] = p.substr(eq + 1);
+            }
+            if (kv["readonly"] == "true" || kv["ro"] == "true") ro = true;
+            std::string type = kv.count("type") ? kv["type"] : "volume";
+            if (kv["destination"].empty()) throw Error("invalid --mount \"" + m + "\": no destination");
+            if (type == "tmpfs") {
+                std::vector<std::string> opts{"nosuid", "nodev"};
+                if (kv.count("tmpfs-size")) opts.push_back("size=" + kv["tmpfs-size"]);
+                if (kv.count("tmpfs-mode")) opts.push_back("mode=" + kv["tmpfs-mode"]);
+                s.mounts.push_back({kv["destination"], "tmpfs", "tmpfs", opts});
+            } else if (type == "bind" || type == "volume") {
+                if (type == "bind" && (kv["source"].empty() || kv["source"][0] != '/'))
+                    throw Error("invalid --mount \"" + m + "\": a bind needs an absolute source");
+                add_volume((kv["source"].empty() ? "" : kv["source"] + ":") + kv["destination"] + (ro ? ":ro" : ""));
+            } else {
+                throw Error("invalid --mount \"" + m + "\": type must be bind, volume or tmpfs");
+            }
+        }
+        for (auto& t : req.tmpfs) {
+            auto colon = t.find(':');
+            std::vector<std::string> opts{"nosuid", "nodev", "noexec"};
+            if (colon != std::string::npos) {
+                std::stringstream ss(t.substr(colon + 1));
+                for (std::string o; std::getline(ss, o, ',');) opts.push_back(o);
+            }
+            s.mounts.push_back({t.substr(0, colon), "tmpfs", "tmpfs", opts});
+        }
+        // The image's VOLUMEs become anonymous volumes unless something is mounted there.
+        for (auto& v : ic.volumes)
+            if (std::find(mounted.begin(), mounted.end(), v) == mounted.end()) add_volume(v);
+        for (auto f : {"hosts", "hostname", "resolv.conf"}) {
+            fs::write_file_atomic(dir + "/" + f, "", 0644);
+            s.mounts.push_back(bind_mount(dir + "/" + f, std::string("/etc/") + f, false));
+        }
+        fs::write_file_atomic(dir + "/config.json", build_config_json(s), 0600);
+        containers_.save(rec);
+    } catch (...) {
+        try {
+            unmount_rootfs(dir);
+        } catch (...) {
+        }
+        containers_.remove(rec.id);
+        throw;
+    }
+    return Prepared{rec};
+}
+
+int Engine::run(const RunRequest& req) {
+    Prepared p;
+    try {
+        p = prepare(req);
+    } catch (const RunFailure& e) {
+        std::cerr << "Error: " << e.what() << "\n";
+        return e.code;
+    }
+    ContainerRecord& rec = p.rec;
+    if (!req.detach) return run_foreground(rec);
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
+    fs::UniqueFd rd(fds[0]), wr(fds[1]);
+    std::cout.flush();
+    std::cerr.flush();
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork supervisor");
+    if (pid == 0) {
+        rd.reset();
+        ::setsid();
+        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int i = 0; i < 3; ++i) ::dup2(null, i);
+        try {
+            supervise(rec.id, wr.release());
+        } catch (...) {
+        }
+        ::_exit(0);
+    }
+    wr.reset();
+    std::string msg;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) msg.append(buf, static_cast<size_t>(n));
+    if (msg == "ok") {
+        std::cout << rec.id << "\n";
+        return 0;
+    }
+    // "error:<status>:<message>"
+    int code = 125;
+    std::string text = msg.empty() ? "the supervisor exited before starting the container" : msg;
+    if (msg.rfind("error:", 0) == 0) {
+        auto colon = msg.find(':', 6);
+        code = std::atoi(msg.substr(6, colon - 6).c_str());
+        text = msg.substr(colon + 1);
+    }
+    std::cerr << "Error: " << text << "\n";
+    return code;
+}
+
+}  // namespace minirun::engine

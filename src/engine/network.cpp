@@ -1,0 +1,644 @@
+// Networks: state under one flock'd directory, devices and rules derived from it.
+#include "minirun/engine/network.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
+#include "minirun/common/sha256.hpp"
+#include "minirun/engine/network_util.hpp"
+#include "network_system.hpp"
+
+namespace minirun::engine {
+
+namespace stdfs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kDefaultNetwork = "bridge";
+constexpr const char* kDefaultBridge = "minirun0";
+
+struct Endpoint {
+    std::string id, name, ip, mac, veth;
+    std::vector<std::string> aliases;
+    std::vector<PortMapping> ports;
+};
+
+struct Record {
+    NetworkInfo info;
+    std::map<std::string, Endpoint> endpoints;  // by container id
+    net::Subnet subnet() const { return net::parse_subnet(info.subnet); }
+};
+
+std::string now_rfc3339() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    tm t{};
+    ::gmtime_r(&ts.tv_sec, &t);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+    char frac[16];
+    std::snprintf(frac, sizeof frac, ".%09ldZ", ts.tv_nsec);
+    return std::string(buf) + frac;
+}
+
+std::string sha256_digest_hex(const std::string& s) { return sha256_digest(s).substr(7); }
+
+std::string random_hex64() {
+    unsigned char b[32];
+    if (::getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b)) throw_errno("getrandom");
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : b) {
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    }
+    return out;
+}
+
+json port_to_json(const PortMapping& p) {
+    return {{"host_ip", p.host_ip}, {"host_port", p.host_port}, {"container_port", p.container_port}, {"protocol", p.protocol}};
+}
+
+PortMapping port_from_json(const json& j) {
+    PortMapping p;
+    p.host_ip = j.value("host_ip", "");
+    p.host_port = j.value("host_port", uint16_t{0});
+    p.container_port = j.value("container_port", uint16_t{0});
+    p.protocol = j.value("protocol", "tcp");
+    return p;
+}
+
+json record_to_json(const Record& r) {
+    json eps = json::object();
+    for (const auto& [id, e] : r.endpoints) {
+        json ports = json::array();
+        for (const auto& p : e.ports) ports.push_back(port_to_json(p));
+        eps[id] = {{"name", e.name}, {"ip", e.ip}, {"mac", e.mac}, {"host_veth", e.veth}, {"aliases", e.aliases}, {"ports", ports}};
+    }
+    return {{"name", r.info.name},       {"id", r.info.id},           {"driver", r.info.driver},
+            {"bridge", r.info.bridge},   {"subnet", r.info.subnet},   {"gateway", r.info.gateway},
+            {"created", r.info.created}, {"endpoints", eps}};
+}
+
+Record record_from_json(const json& j) {
+    Record r;
+    r.info.name = j.value("name", "");
+    r.info.id = j.value("id", "");
+    r.info.driver = j.value("driver", "bridge");
+    r.info.bridge = j.value("bridge", "");
+    r.info.subnet = j.value("subnet", "");
+    r.info.gateway = j.value("gateway", "");
+    r.info.created = j.value("created", "");
+    if (j.contains("endpoints") && j["endpoints"].is_object()) {
+        for (const auto& [id, e] : j["endpoints"].items()) {
+            Endpoint ep;
+            ep.id = id;
+            ep.name = e.value("name", "");
+            ep.ip = e.value("ip", "");
+            ep.mac = e.value("mac", "");
+            ep.veth = e.value("host_veth", "");
+            ep.aliases = e.value("aliases", std::vector<std::string>{});
+            if (e.contains("ports"))
+                for (const auto& p : e["ports"]) ep.ports.push_back(port_from_json(p));
+            r.endpoints[id] = ep;
+        }
+    }
+    for (const auto& [id, _] : r.endpoints) r.info.containers.push_back(id);
+    return r;
+}
+
+// ---- the state directory ----
+
+class State {
+public:
+    explicit State(const stdfs::path& dir) : dir_(dir) {}
+
+    fs::FileLock lock() const {
+        fs::mkdir_p(dir_, 0700);
+        return fs::FileLock(dir_ / ".lock");
+    }
+
+    std::vector<Record> load_all() const {
+        std::vector<Record> out;
+        std::error_code ec;
+        if (!stdfs::is_directory(dir_, ec)) return out;
+        for (const auto& ent : stdfs::directory_iterator(dir_)) {
+            std::string fname = ent.path().filename().string();
+            if (fname.empty() || fname[0] == '.' || ent.path().extension() != ".json") continue;
+            json j = json::parse(fs::read_file(ent.path()), nullptr, false);
+            if (j.is_discarded() || !j.is_object()) throw Error("network state " + ent.path().string() + " is corrupt");
+            out.push_back(record_from_json(j));
+        }
+        std::sort(out.begin(), out.end(), [](const Record& a, const Record& b) { return a.info.name < b.info.name; });
+        return out;
+    }
+
+    void save(Record& r) const {
+        r.info.containers.clear();
+        for (const auto& [id, _] : r.endpoints) r.info.containers.push_back(id);
+        fs::write_file_atomic(path(r.info.name), record_to_json(r).dump(2) + "\n", 0644);
+    }
+
+    void erase(const std::string& name) const {
+        if (::unlink(path(name).c_str()) != 0 && errno != ENOENT) throw_errno("remove " + path(name).string());
+    }
+
+private:
+    stdfs::path path(const std::string& name) const { return dir_ / (name + ".json"); }
+    stdfs::path dir_;
+};
+
+// A name, a full id or a unique id prefix.
+Record* find(std::vector<Record>& recs, const std::string& key) {
+    if (key.empty()) return nullptr;
+    for (auto& r : recs)
+        if (r.info.name == key || r.info.id == key) return &r;
+    Record* found = nullptr;
+    for (auto& r : recs) {
+        if (r.info.id.rfind(key, 0) != 0) continue;
+        if (found) throw Error("network id prefix \"" + key + "\" is ambiguous");
+        found = &r;
+    }
+    return found;
+}
+
+bool predefined(const std::string& name) { return name == "bridge" || name == "host" || name == "none"; }
+
+NetworkInfo pseudo_network(const std::string& name) {
+    NetworkInfo n;
+    n.name = name;
+    n.id = sha256_digest_hex(name);
+    n.driver = name == "host" ? "host" : "null";
+    return n;
+}
+
+// Subnets in use: other networks' and the host's routes (except our own bridges').
+std::vector<net::Subnet> taken_subnets(const std::vector<Record>& recs, const std::string& except) {
+    std::vector<net::Subnet> taken;
+    std::set<std::string> ours = {kDefaultBridge};
+    for (const auto& r : recs) {
+        ours.insert(r.info.bridge);
+        if (r.info.name != except) taken.push_back(r.subnet());
+    }
+    for (const auto& rt : net::parse_routes(netsys::routes_text()))
+        if (!ours.count(rt.dev)) taken.push_back(rt.dst);
+    return taken;
+}
+
+std::string configured_default_subnet(const NetworkConfig& cfg) {
+    if (!cfg.default_subnet.empty()) return cfg.default_subnet;
+    const char* env = std::getenv("MINIRUN_BRIDGE_SUBNET");
+    return env ? env : "";
+}
+
+// The default network, created (or re-addressed while unused) under the caller's lock.
+void ensure_default(const State& st, std::vector<Record>& recs, const NetworkConfig& cfg) {
+    std::string wanted = configured_default_subnet(cfg);
+    Record* cur = find(recs, kDefaultNetwork);
+    if (cur && (wanted.empty() || cur->info.subnet == wanted)) return;
+    net::Subnet sub;
+    if (!wanted.empty()) {
+        try {
+            sub = net::parse_subnet(wanted);
+        } catch (const Error& e) {
+            throw Error(std::string("default network: ") + e.what());
+        }
+        for (const auto& r : recs)
+            if (r.info.name != kDefaultNetwork && net::overlaps(sub, r.subnet()))
+                throw Error("default network: subnet " + wanted + " overlaps network " + r.info.name + " (" +
+                            r.info.subnet + ")");
+        if (cur && !cur->endpoints.empty()) {
+            log::warn("default network keeps " + cur->info.subnet + " while containers are attached (wanted " +
+                      wanted + ")");
+            return;
+        }
+    } else {
+        auto pools = net::default_pools();
+        auto picked = net::pick_subnet(pools, taken_subnets(recs, kDefaultNetwork));
+        if (!picked) throw Error("default network: no free subnet in the default pools; set MINIRUN_BRIDGE_SUBNET");
+        sub = *picked;
+    }
+    Record r;
+    if (cur) r = *cur;
+    else {
+        r.info.name = kDefaultNetwork;
+        r.info.id = random_hex64();
+        r.info.bridge = kDefaultBridge;
+        r.info.created = now_rfc3339();
+    }
+    r.info.subnet = sub.str();
+    r.info.gateway = net::format_ipv4(sub.gateway());
+    st.save(r);
+    if (cur) *cur = r;
+    else {
+        recs.push_back(r);
+        std::sort(recs.begin(), recs.end(), [](const Record& a, const Record& b) { return a.info.name < b.info.name; });
+    }
+}
+
+net::NetRules rules_of(const Record& r) { return {r.info.name, r.info.bridge, r.subnet()}; }
+
+// Removes what an endpoint put in the kernel; the record is the caller's business.
+void teardown(const Endpoint& ep) {
+    netsys::delete_link(ep.veth);
+    net::RuleChange ch;
+    ch.drop_tags = {net::container_tag(ep.id)};
+    netsys::netfilter_apply(ch);
+}
+
+std::string hosts_text(const Record& r, const Endpoint& self) {
+    std::string short_id = self.id.substr(0, 12);
+    net::HostEntry me{self.ip, {short_id, self.name}};
+    me.names.insert(me.names.end(), self.aliases.begin(), self.aliases.end());
+    std::vector<net::HostEntry> peers;
+    // Docker: name resolution between containers on user-defined networks only.
+    if (r.info.name != kDefaultNetwork) {
+        for (const auto& [id, ep] : r.endpoints) {
+            if (id == self.id) continue;
+            net::HostEntry e{ep.ip, {ep.name, id.substr(0, 12)}};
+            e.names.insert(e.names.end(), ep.aliases.begin(), ep.aliases.end());
+            peers.push_back(e);
+        }
+    }
+    return net::render_hosts(me, peers);
+}
+
+}  // namespace
+
+Networks::Networks(stdfs::path state_dir, NetworkConfig config) : state_dir_(std::move(state_dir)), config_(std::move(config)) {}
+
+NetworkInfo Networks::create(const std::string& name, const std::string& subnet) {
+    const std::string what = "network create " + name + ": ";
+    if (predefined(name)) throw Error(what + name + " is a pre-defined network");
+    if (!net::valid_network_name(name)) throw Error(what + "invalid name (use [a-zA-Z0-9][a-zA-Z0-9_.-]*, up to 64)");
+    State st(state_dir_);
+    auto lk = st.lock();
+    auto recs = st.load_all();
+    ensure_default(st, recs, config_);
+    if (std::any_of(recs.begin(), recs.end(), [&](const Record& r) { return r.info.name == name; }))
+        throw Error(what + "network with name " + name + " already exists");
+    net::Subnet sub;
+    if (!subnet.empty()) {
+        try {
+            sub = net::parse_subnet(subnet);
+        } catch (const Error& e) {
+            throw Error(what + e.what());
+        }
+        for (const auto& r : recs)
+            if (net::overlaps(sub, r.subnet()))
+                throw Error(what + "subnet " + subnet + " overlaps network " + r.info.name + " (" + r.info.subnet + ")");
+    } else {
+        auto picked = net::pick_subnet(net::default_pools(), taken_subnets(recs, ""));
+        if (!picked) throw Error(what + "no free subnet in the default pools; pass a subnet");
+        sub = *picked;
+    }
+    Record r;
+    r.info.name = name;
+    r.info.id = random_hex64();
+    r.info.bridge = net::bridge_name(r.info.id);
+    r.info.subnet = sub.str();
+    r.info.gateway = net::format_ipv4(sub.gateway());
+    r.info.created = now_rfc3339();
+    st.save(r);
+    return r.info;
+}
+
+void Networks::remove(const std::string& name) {
+    const std::string what = "network remove " + name + ": ";
+    if (predefined(name)) throw Error(what + name + " is a pre-defined network and cannot be removed");
+    State st(state_dir_);
+    auto lk = st.lock();
+    auto recs = st.load_all();
+    Record* r = find(recs, name);
+    if (!r) throw Error(what + "no such network");
+    if (predefined(r->info.name))
+        throw Error(what + r->info.name + " is a pre-defined network and cannot be removed");
+    if (!r->endpoints.empty()) {
+        std::string names;
+        for (const auto& [id, ep] : r->endpoints) names += (names.empty() ? "" : ", ") + (ep.name.empty() ? id.substr(0, 12) : ep.name);
+        throw Error(what + "containers are still attached (" + names + ")");
+    }
+    try {
+        if (::geteuid() == 0) {
+            net::RuleChange ch;
+            ch.drop_tags = {net::network_tag(r->info.name)};
+            netsys::netfilter_apply(ch);
+        }
+        netsys::delete_link(r->info.bridge);
+    } catch (const Error& e) {
+        throw Error(what + e.what());
+    }
+    st.erase(r->info.name);
+}
+
+std::vector<NetworkInfo> Networks::list() {
+    State st(state_dir_);
+    std::vector<Record> recs;
+    {
+        auto lk = st.lock();
+        recs = st.load_all();
+        ensure_default(st, recs, config_);
+    }
+    std::vector<NetworkInfo> out;
+    for (const auto& r : recs) out.push_back(r.info);
+    out.push_back(pseudo_network("host"));
+    out.push_back(pseudo_network("none"));
+    std::sort(out.begin(), out.end(), [](const NetworkInfo& a, const NetworkInfo& b) { return a.name < b.name; });
+    return out;
+}
+
+NetworkInfo Networks::inspect(const std::string& name) {
+    if (name == "host" || name == "none") return pseudo_network(name);
+    State st(state_dir_);
+    std::vector<Record> recs;
+    {
+        auto lk = st.lock();
+        recs = st.load_all();
+        ensure_default(st, recs, config_);
+    }
+    Record* r = find(recs, name);
+    if (!r) throw Error("no such network: " + name);
+    return r->info;
+}
+
+void Networks::create_netns(const std::string& netns_path) {
+    const std::string what = "create network namespace " + netns_path;
+    struct statfs sfs {};
+    if (::statfs(netns_path.c_str(), &sfs) == 0 && sfs.f_type == NSFS_MAGIC) return;  // already one
+    fs::mkdir_p(stdfs::path(netns_path).parent_path());
+    {
+        fs::UniqueFd f(::open(netns_path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0444));
+        if (!f) throw_errno(what);
+    }
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) throw_errno("pipe");
+    fs::UniqueFd rd(p[0]), wr(p[1]);
+    // The child unshares and bind-mounts its new namespace (it shares our mount namespace);
+    // only system calls between fork and _exit.
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork");
+    if (pid == 0) {
+        int step = 0;
+        int err = 0;
+        if (::unshare(CLONE_NEWNET) != 0) {
+            step = 1, err = errno;
+        } else if (::mount("/proc/self/ns/net", netns_path.c_str(), "none", MS_BIND, nullptr) != 0) {
+            step = 2, err = errno;
+        } else {
+            int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            ifreq ifr{};
+            std::memcpy(ifr.ifr_name, "lo", 3);
+            if (s < 0 || ::ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+                step = 3, err = errno;
+            } else {
+                ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+                if (::ioctl(s, SIOCSIFFLAGS, &ifr) != 0) step = 3, err = errno;
+            }
+        }
+        int msg[2] = {step, err};
+        if (step != 0) (void)!::write(wr.get(), msg, sizeof msg);
+        ::_exit(step == 0 ? 0 : 1);
+    }
+    wr.reset();
+    int msg[2] = {0, 0};
+    ssize_t n;
+    do n = ::read(rd.get(), msg, sizeof msg);
+    while (n < 0 && errno == EINTR);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (n == static_cast<ssize_t>(sizeof msg) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (msg[0] == 3) {
+            delete_netns(netns_path);
+        } else {
+            ::unlink(netns_path.c_str());
+        }
+        static const char* steps[] = {"", "unshare", "bind mount", "bring lo up"};
+        if (msg[0] > 0 && msg[0] <= 3) throw Error(errno_message(what + ": " + steps[msg[0]], msg[1]));
+        throw Error(what + ": the helper process failed");
+    }
+}
+
+void Networks::delete_netns(const std::string& netns_path) {
+    if (::umount2(netns_path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+        throw_errno("unmount network namespace " + netns_path);
+    if (::unlink(netns_path.c_str()) != 0 && errno != ENOENT) throw_errno("remove " + netns_path);
+}
+
+Attachment Networks::connect(const std::string& network, const std::string& container_id,
+                             const std::string& container_name, const std::string& netns_path,
+                             const std::vector<PortMapping>& ports, const std::vector<std::string>& aliases) {
+    const std::string who = container_name.empty() ? container_id.substr(0, 12) : container_name;
+    const std::string what = "connect " + who + " to network " + network + ": ";
+    if (container_id.empty()) throw Error(what + "no container id");
+    if (network == "host") {
+        if (!ports.empty()) log::warn("published ports are discarded when using the host network");
+        return Attachment{"host", "", "", "", 0, "", {}};
+    }
+    if (network == "none") {
+        if (!ports.empty()) throw Error(what + "ports cannot be published on the none network");
+        return Attachment{"none", "", "", "", 0, "", {}};
+    }
+    if (netns_path.empty()) throw Error(what + "no network namespace");
+    State st(state_dir_);
+    auto lk = st.lock();
+    auto recs = st.load_all();
+    if (network == kDefaultNetwork) ensure_default(st, recs, config_);
+    Record* rec = find(recs, network);
+    if (!rec) throw Error(what + "no such network");
+
+    std::optional<Endpoint> old;
+    std::vector<net::Published> published;
+    std::set<std::string> veths;
+    for (auto& r : recs) {
+        for (const auto& [id, ep] : r.endpoints) {
+            if (id == container_id) {
+                if (r.info.name != rec->info.name)
+                    throw Error(what + "it is already connected to network " + r.info.name);
+                old = ep;
+                continue;
+            }
+            veths.insert(ep.veth);
+            for (const auto& p : ep.ports) published.push_back({id, ep.name, p});
+        }
+    }
+    try {
+        if (old) {  // a reconnect (new namespace after a restart): replace the old endpoint
+            teardown(*old);
+            rec->endpoints.erase(container_id);
+        }
+        // Published ports: conflicts with other containers, then with the host itself.
+        std::vector<PortMapping> resolved;
+        for (auto p : ports) {
+            if (p.host_ip == "0.0.0.0") p.host_ip.clear();
+            if (p.container_port == 0) throw Error("container port 0 is invalid");
+            if (p.protocol != "tcp" && p.protocol != "udp" && p.protocol != "sctp")
+                throw Error("unknown protocol " + p.protocol);
+            resolved.push_back(p);
+        }
+        net::check_port_conflicts(resolved, published);
+        std::vector<PortMapping> avoid;
+        for (const auto& pub : published) avoid.push_back(pub.port);
+        for (auto& p : resolved) {
+            if (p.host_port == 0) p.host_port = netsys::pick_host_port(p, avoid);
+            else netsys::probe_host_port(p);
+            avoid.push_back(p);
+        }
+
+        // Address: the previous one on a reconnect if still free, else the lowest free.
+        net::Subnet sub = rec->subnet();
+        std::set<uint32_t> used;
+        for (const auto& [id, ep] : rec->endpoints)
+            if (auto a = net::parse_ipv4(ep.ip)) used.insert(*a);
+        std::optional<uint32_t> addr;
+        if (old)
+            if (auto a = net::parse_ipv4(old->ip); a && sub.contains(*a) && !used.count(*a) && *a != sub.gateway()) addr = a;
+        if (!addr) addr = net::allocate_address(sub, used);
+        if (!addr) throw Error("no free address in " + rec->info.subnet);
+
+        Endpoint ep;
+        ep.id = container_id;
+        ep.name = container_name;
+        ep.ip = net::format_ipv4(*addr);
+        ep.mac = net::mac_for(*addr);
+        ep.veth = net::veth_name(container_id);
+        if (veths.count(ep.veth)) ep.veth = net::veth_name(sha256_digest_hex(container_id));
+        ep.aliases = aliases;
+        ep.ports = resolved;
+        // The record first: a crash from here on leaves something disconnect can clean up.
+        rec->endpoints[container_id] = ep;
+        st.save(*rec);
+        try {
+            netsys::ensure_bridge(rec->info.bridge, rec->info.gateway, sub.prefix);
+            netsys::create_endpoint(rec->info.bridge, ep.veth, netns_path, ep.mac, ep.ip, sub.prefix, rec->info.gateway);
+            net::RuleChange ch;
+            ch.ensure_base = true;
+            ch.drop_tags = {net::network_tag(rec->info.name), net::container_tag(container_id)};
+            ch.add = net::network_rules(rules_of(*rec));
+            for (auto& [table, lines] : net::container_rules(rules_of(*rec), container_id, ep.ip, ep.ports))
+                ch.add[table].insert(ch.add[table].end(), lines.begin(), lines.end());
+            netsys::netfilter_apply(ch);
+        } catch (...) {
+            try {
+                teardown(ep);
+            } catch (const Error& e) {
+                log::warn("roll back " + who + ": " + e.what());
+            }
+            rec->endpoints.erase(container_id);
+            st.save(*rec);
+            throw;
+        }
+        Attachment at;
+        at.network = rec->info.name;
+        at.ip = ep.ip;
+        at.gateway = rec->info.gateway;
+        at.mac = ep.mac;
+        at.prefix_len = sub.prefix;
+        at.host_veth = ep.veth;
+        at.ports = ep.ports;
+        return at;
+    } catch (const Error& e) {
+        throw Error(what + e.what());
+    }
+}
+
+void Networks::disconnect(const std::string& container_id) {
+    if (container_id.empty()) return;
+    State st(state_dir_);
+    auto lk = st.lock();
+    auto recs = st.load_all();
+    bool found = false;
+    std::set<std::string> other_veths;
+    for (auto& r : recs) {
+        auto it = r.endpoints.find(container_id);
+        for (const auto& [id, ep] : r.endpoints)
+            if (id != container_id) other_veths.insert(ep.veth);
+        if (it == r.endpoints.end()) continue;
+        found = true;
+        try {
+            teardown(it->second);
+        } catch (const Error& e) {
+            throw Error("disconnect " + container_id.substr(0, 12) + " from network " + r.info.name + ": " + e.what());
+        }
+        r.endpoints.erase(it);
+        st.save(r);
+    }
+    if (found || ::geteuid() != 0) return;
+    // Not in the state (a crash between kernel changes and the record?): sweep by name and tag.
+    Endpoint ep;
+    ep.id = container_id;
+    ep.veth = net::veth_name(container_id);
+    if (other_veths.count(ep.veth)) ep.veth.clear();
+    try {
+        if (!ep.veth.empty()) netsys::delete_link(ep.veth);
+        net::RuleChange ch;
+        ch.drop_tags = {net::container_tag(container_id)};
+        netsys::netfilter_apply(ch);
+    } catch (const Error& e) {
+        throw Error("disconnect " + container_id.substr(0, 12) + ": " + e.what());
+    }
+}
+
+std::string Networks::hosts_file(const std::string& container_id) {
+    State st(state_dir_);
+    for (const auto& r : st.load_all()) {
+        auto it = r.endpoints.find(container_id);
+        if (it != r.endpoints.end()) return hosts_text(r, it->second);
+    }
+    return net::render_hosts(std::nullopt, {});
+}
+
+std::vector<std::pair<std::string, std::string>> Networks::hosts_files_for(const std::string& network) {
+    State st(state_dir_);
+    auto recs = st.load_all();
+    std::vector<std::pair<std::string, std::string>> out;
+    Record* r = find(recs, network);
+    if (!r) {
+        if (predefined(network)) return out;
+        throw Error("no such network: " + network);
+    }
+    for (const auto& [id, ep] : r->endpoints) out.emplace_back(id, hosts_text(*r, ep));
+    return out;
+}
+
+std::string Networks::resolv_conf() {
+    auto read = [](const char* p) -> std::string {
+        try {
+            return fs::read_file(p, 1 << 20);
+        } catch (const Error&) {
+            return "";
+        }
+    };
+    std::string text = read("/etc/resolv.conf");
+    if (net::is_systemd_resolved_stub(text)) {
+        std::string upstream = read("/run/systemd/resolve/resolv.conf");
+        if (!upstream.empty()) text = upstream;
+    }
+    return net::rewrite_resolv_conf(text);
+}
+
+}  // namespace minirun::engine

@@ -1,0 +1,44 @@
+#pragma once
+// Kernel side of container networking: `ip` and `iptables-*` run as subprocesses, sysctls,
+// host-port probes. Everything acts on the caller's current network namespace (the
+// "host"), except what is explicitly run in a container's namespace through nsenter.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "minirun/engine/network.hpp"
+#include "minirun/engine/network_util.hpp"
+
+namespace minirun::engine::netsys {
+
+// Absolute path of a system tool (PATH, then /usr/sbin, /sbin, /usr/bin, /bin).
+std::string tool(const std::string& name);
+// Runs argv; on failure throws Error("<what>: <first line of stderr>").
+std::string run_ok(const std::vector<std::string>& argv, const std::string& what, const std::string& input = {});
+// `ip -batch -` with these commands, in `netns` (a namespace path) when not empty.
+void ip_batch(const std::vector<std::string>& commands, const std::string& what, const std::string& netns = {});
+
+bool link_exists(const std::string& dev);
+void delete_link(const std::string& dev);  // quiet when it is already gone
+// Creates the bridge if needed (fixed random MAC), gives it exactly gateway/prefix, brings it up,
+// and sets ip_forward=1 and route_localnet=1 on it.
+void ensure_bridge(const std::string& bridge, const std::string& gateway, int prefix);
+// veth pair: `host_veth` on `bridge`, the peer as eth0 (mac, ip/prefix, default route) in netns.
+void create_endpoint(const std::string& bridge, const std::string& host_veth, const std::string& netns_path,
+                     const std::string& mac, const std::string& ip, int prefix, const std::string& gateway);
+
+// `ip -4 route show` of the current namespace ("" if ip fails).
+std::string routes_text();
+// The MTU of the default route's device, 1500 without one.
+int default_mtu();
+
+// One iptables-save, then one atomic iptables-restore --noflush.
+void netfilter_apply(const net::RuleChange& change);
+std::string iptables_save();
+
+// Throws when something on the host already holds the port (bind probe; sctp is not probed).
+void probe_host_port(const PortMapping& p);
+// A free host port for p (kernel's ephemeral choice), avoiding `avoid` (same protocol).
+uint16_t pick_host_port(const PortMapping& p, const std::vector<PortMapping>& avoid);
+
+}  // namespace minirun::engine::netsys

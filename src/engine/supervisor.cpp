@@ -1,0 +1,295 @@
+// Watching a container: start it through the runtime (we are the init's parent), carry
+// its output to the log driver (and the terminal in the foreground), record its exit,
+// and apply the restart policy.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
+#include "minirun/engine/engine.hpp"
+#include "minirun/engine/logs.hpp"
+#include "minirun/engine/rootfs.hpp"
+#include "minirun/image/store.hpp"
+#include "minirun/engine/image_config.hpp"
+#include "minirun/runtime/cgroups.hpp"
+#include "minirun/runtime/console.hpp"
+#include "minirun/runtime/container.hpp"
+#include "minirun/runtime/state.hpp"
+
+namespace minirun::engine {
+
+namespace {
+
+pid_t g_container_pid = 0;
+void forward(int sig) {
+    if (g_container_pid > 0) ::kill(g_container_pid, sig);
+}
+
+void notify(int fd, const std::string& msg) {
+    if (fd < 0) return;
+    (void)!::write(fd, msg.data(), msg.size());
+    ::close(fd);
+}
+
+// A listening socket the runtime hands the pty master to (the OCI console socket).
+struct ConsoleListener {
+    fs::UniqueFd sock;
+    std::string path;
+    explicit ConsoleListener(const std::string& p) : path(p) {
+        ::unlink(p.c_str());
+        sock.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        if (p.size() >= sizeof a.sun_path) throw Error("console socket path too long: " + p);
+        std::memcpy(a.sun_path, p.c_str(), p.size());
+        if (!sock || ::bind(sock.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(sock.get(), 1) != 0)
+            throw_errno("console socket " + p);
+    }
+    ~ConsoleListener() { ::unlink(path.c_str()); }
+    int take_master() {
+        fs::UniqueFd c(::accept4(sock.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!c) throw_errno("accept console");
+        return runtime::receive_fd(c.get());
+    }
+};
+
+// Raw mode on our terminal while attached to a container's pty.
+struct RawTerminal {
+    termios saved{};
+    bool active = false;
+    RawTerminal() {
+        if (!::isatty(STDIN_FILENO) || ::tcgetattr(STDIN_FILENO, &saved) != 0) return;
+        termios raw = saved;
+        ::cfmakeraw(&raw);
+        active = ::tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+    }
+    ~RawTerminal() {
+        if (active) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    }
+};
+
+std::string console_path(const std::string& dir) {
+    // sun_path is short: use a name under /run keyed by the container dir when needed.
+    std::string p = dir + "/console.sock";
+    if (p.size() < 100) return p;
+    return "/tmp/minirun-console-" + std::filesystem::path(dir).filename().string().substr(0, 16) + ".sock";
+}
+
+}  // namespace
+
+int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) {
+    std::string dir = containers_.dir(rec.id).string();
+    runtime::Runtime rt((storage_ / "run").string());
+    if (!rootfs_mounted(dir)) {
+        image::Store store(storage_);
+        auto img = store.find_image(rec.image_name);
+        if (!img) throw Error("image " + rec.image_name + " of container " + rec.name + " is gone");
+        mount_rootfs(store, load_image_config(store, *img).diff_ids, dir);
+    }
+    connect_network(rec);
+    auto sink = make_log_sink(rec.log_driver, rec.log_opts, dir + "/container.log", rec.id, rec.name);
+
+    runtime::CreateOptions opts;
+    opts.id = rec.id;
+    opts.bundle = dir;
+    fs::UniqueFd out_r, out_w, err_r, err_w, null_in;
+    std::optional<ConsoleListener> console;
+    if (rec.tty) {
+        console.emplace(console_path(dir));
+        opts.console_socket = console->path;
+    } else {
+        int p1[2], p2[2];
+        if (::pipe2(p1, O_CLOEXEC) != 0 || ::pipe2(p2, O_CLOEXEC) != 0) throw_errno("pipe");
+        out_r.reset(p1[0]), out_w.reset(p1[1]), err_r.reset(p2[0]), err_w.reset(p2[1]);
+        opts.stdout_fd = out_w.get();
+        opts.stderr_fd = err_w.get();
+        if (!(attach.foreground && rec.interactive)) {
+            null_in.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+            opts.stdin_fd = null_in.get();
+        }
+    }
+    rt.remove(rec.id, true);  // a stale runtime entry from a crash
+    runtime::StartedContainer sc;
+    try {
+        sc = rt.create_and_start(opts);
+    } catch (const Error& e) {
+        // A missing or non-executable command is the container's 127/126; the rest is ours.
+        auto* init = dynamic_cast<const runtime::InitError*>(&e);
+        int code = init && (init->status == 126 || init->status == 127) ? init->status : 125;
+        rec.status = "exited";
+        rec.exit_code = code;
+        rec.error = e.what();
+        rec.finished_at = runtime::rfc3339_now();
+        containers_.save(rec);
+        disconnect_network(rec);
+        if (notify_fd < 0 && code != 125) std::fprintf(stderr, "Error: %s\n", e.what());
+        notify(notify_fd, "error:" + std::to_string(code) + ":" + std::string(e.what()));
+        if (code != 125) return code;
+        throw;
+    }
+    out_w.reset();
+    err_w.reset();
+    if (sc.exec_error) {
+        rt.remove(rec.id, true);
+        rec.status = "exited";
+        rec.exit_code = sc.exec_status;
+        rec.error = *sc.exec_error;
+        rec.finished_at = runtime::rfc3339_now();
+        containers_.save(rec);
+        disconnect_network(rec);
+        if (notify_fd < 0) std::fprintf(stderr, "Error: %s\n", sc.exec_error->c_str());
+        notify(notify_fd, "error:" + std::to_string(sc.exec_status) + ":" + *sc.exec_error);
+        return sc.exec_status;
+    }
+    fs::UniqueFd master;
+    if (console) master.reset(console->take_master());
+    rec.status = "running";
+    rec.pid = sc.pid;
+    rec.pid_start = runtime::process_start_time(sc.pid);
+    rec.started_at = runtime::rfc3339_now();
+    rec.error.clear();
+    containers_.save(rec);
+    notify(notify_fd, "ok");
+
+    g_container_pid = sc.pid;
+    if (attach.foreground)
+        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) ::signal(sig, forward);
+    std::optional<RawTerminal> raw;
+    if (attach.foreground && master) {
+        raw.emplace();
+        winsize ws{};
+        if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) ::ioctl(master.get(), TIOCSWINSZ, &ws);
+    }
+    LineSplitter out_lines(*sink, "stdout"), err_lines(*sink, "stderr");
+    int status = -1;
+    bool stdin_open = attach.foreground && master && rec.interactive;
+    auto pump = [&](fs::UniqueFd& fd, LineSplitter& lines, int echo_fd) {
+        char buf[65536];
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) return;
+            lines.flush();
+            fd.reset();
+            return;
+        }
+        lines.feed(buf, static_cast<size_t>(n));
+        if (attach.foreground) (void)!::write(echo_fd, buf, static_cast<size_t>(n));
+    };
+    for (;;) {
+        pollfd p[3];
+        int n = 0;
+        if (out_r) p[n++] = {out_r.get(), POLLIN, 0};
+        if (err_r) p[n++] = {err_r.get(), POLLIN, 0};
+        if (master) p[n++] = {master.get(), POLLIN, 0};
+        pollfd in{STDIN_FILENO, POLLIN, 0};
+        if (stdin_open) p[n++] = in;
+        ::poll(p, static_cast<nfds_t>(n), status < 0 ? 200 : 0);
+        for (int i = 0; i < n; ++i) {
+            if (!p[i].revents) continue;
+            if (out_r && p[i].fd == out_r.get()) pump(out_r, out_lines, STDOUT_FILENO);
+            else if (err_r && p[i].fd == err_r.get()) pump(err_r, err_lines, STDERR_FILENO);
+            else if (master && p[i].fd == master.get()) pump(master, out_lines, STDOUT_FILENO);
+            else if (stdin_open && p[i].fd == STDIN_FILENO) {
+                char buf[4096];
+                ssize_t r = ::read(STDIN_FILENO, buf, sizeof buf);
+                if (r <= 0) stdin_open = false;
+                else (void)!::write(master.get(), buf, static_cast<size_t>(r));
+            }
+        }
+        if (status < 0) {
+            int ws = 0;
+            pid_t r = ::waitpid(sc.pid, &ws, WNOHANG);
+            if (r == sc.pid) status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        }
+        // Done when the init is gone and its output drained (or nothing can arrive).
+        bool any = out_r || err_r || master;
+        if (status >= 0 && (!any || ::poll(p, static_cast<nfds_t>(n), 0) <= 0)) break;
+    }
+    out_lines.flush();
+    err_lines.flush();
+    g_container_pid = 0;
+    bool oom = false;
+    try {
+        oom = runtime::Cgroup::open("/minirun/" + rec.id, rec.id).oom_killed();
+    } catch (const Error&) {
+    }
+    rt.remove(rec.id, true);
+    disconnect_network(rec);
+    ContainerRecord latest = containers_.load(rec.id);
+    latest.status = "exited";
+    latest.exit_code = status;
+    latest.oom_killed = oom;
+    latest.pid = 0;
+    latest.finished_at = runtime::rfc3339_now();
+    latest.restart_count = rec.restart_count;
+    containers_.save(latest);
+    rec = latest;
+    return status;
+}
+
+int Engine::run_foreground(ContainerRecord& rec) {
+    int status = 125;
+    try {
+        status = run_once(rec, Attach{true}, -1);
+    } catch (const Error& e) {
+        if (rec.auto_remove) cleanup(rec, true);
+        throw;
+    }
+    if (rec.auto_remove) cleanup(rec, true);
+    return status;
+}
+
+void Engine::supervise(const std::string& id, int ready_fd) {
+    ContainerRecord rec = containers_.load(id);
+    rec.supervisor_pid = ::getpid();
+    rec.supervisor_start = runtime::process_start_time(rec.supervisor_pid);
+    containers_.save(rec);
+    auto backoff = std::chrono::milliseconds(100);
+    for (;;) {
+        int status;
+        try {
+            status = run_once(rec, Attach{false}, ready_fd);
+        } catch (const Error& e) {
+            break;
+        }
+        ready_fd = -1;
+        rec = containers_.load(id);
+        const RestartPolicy& p = rec.restart;
+        bool again = !rec.stop_requested &&
+                     (p.name == "always" || p.name == "unless-stopped" ||
+                      (p.name == "on-failure" && status != 0 && (p.max_retries == 0 || rec.restart_count < p.max_retries)));
+        if (!again) break;
+        rec.status = "restarting";
+        rec.restart_count++;
+        containers_.save(rec);
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(10000));
+        rec = containers_.load(id);
+        if (rec.stop_requested) {
+            rec.status = "exited";
+            containers_.save(rec);
+            break;
+        }
+    }
+    rec = containers_.load(id);
+    rec.supervisor_pid = 0;
+    containers_.save(rec);
+    if (rec.auto_remove) cleanup(rec, true);
+}
+
+}  // namespace minirun::engine
