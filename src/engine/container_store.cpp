@@ -140,7 +140,9 @@ bool ContainerStore::exists(const std::string& id) const { return stdfs::exists(
 void ContainerStore::save(const ContainerRecord& r, bool create) const {
     if (create) fs::mkdir_p(dir(r.id));
     else if (!stdfs::exists(dir(r.id))) throw Error("container " + r.name + " was removed");
-    fs::write_file_atomic(dir(r.id) / "container.json", to_json(r).dump(), 0600);
+    // Atomic (rename) but not fsynced: it changes at every start and exit, and after a
+    // crash the next `ps` re-derives the truth from the processes anyway.
+    fs::write_file_atomic(dir(r.id) / "container.json", to_json(r).dump(), 0600, false);
 }
 
 ContainerRecord ContainerStore::load(const std::string& id) const {

@@ -117,10 +117,14 @@ void Engine::cleanup(ContainerRecord& rec, bool remove_dir) {
     } catch (const Error& e) {
         log::warn(e.what());
     }
+    log::debug("cleanup: runtime removed");
     disconnect_network(rec);
+    log::debug("cleanup: network gone");
     std::string dir = containers_.dir(rec.id).string();
     unmount_rootfs(dir);
+    log::debug("cleanup: rootfs unmounted");
     if (remove_dir) containers_.remove(rec.id);
+    log::debug("cleaned up");
 }
 
 void Engine::start(const std::string& name) {

@@ -105,6 +105,7 @@ runtime::Mount bind_mount(const std::string& src, const std::string& dst, bool r
 }  // namespace
 
 Engine::Prepared Engine::prepare(const RunRequest& req) {
+    log::debug("prepare: start");
     image::Store store(storage_);
     if (req.pull != "missing" && req.pull != "always" && req.pull != "never")
         throw Error("invalid --pull \"" + req.pull + "\": use missing, always or never");
@@ -147,6 +148,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
         img = store.find_image(ref.str());
     }
     ImageConfig ic = load_image_config(store, *img);
+    log::debug("image config loaded");
 
     ContainerRecord rec;
     rec.id = ContainerStore::new_id();
@@ -171,6 +173,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     containers_.save(rec, /*create=*/true);
     try {
         mount_rootfs(store, ic.diff_ids, dir);
+        log::debug("rootfs mounted");
         std::string rootfs = dir + "/rootfs";
 
         // Command: --entrypoint replaces the image's and drops its Cmd, as Docker does.
@@ -294,10 +297,11 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
         for (auto& v : ic.volumes)
             if (std::find(mounted.begin(), mounted.end(), v) == mounted.end()) add_volume(v);
         for (auto f : {"hosts", "hostname", "resolv.conf"}) {
-            fs::write_file_atomic(dir + "/" + f, "", 0644);
+            fs::write_file_atomic(dir + "/" + f, "", 0644, false);
             s.mounts.push_back(bind_mount(dir + "/" + f, std::string("/etc/") + f, false));
         }
-        fs::write_file_atomic(dir + "/config.json", build_config_json(s), 0600);
+        fs::write_file_atomic(dir + "/config.json", build_config_json(s), 0600, false);
+        log::debug("config.json written");
         containers_.save(rec);
     } catch (...) {
         try {

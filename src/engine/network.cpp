@@ -490,6 +490,7 @@ Attachment Networks::connect(const std::string& network, const std::string& cont
         if (old) {  // a reconnect (new namespace after a restart): replace the old endpoint
             teardown(*old);
             rec->endpoints.erase(container_id);
+            st.save(*rec);
         }
         // Published ports: conflicts with other containers, then with the host itself.
         std::vector<PortMapping> resolved;

@@ -101,7 +101,9 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         if (!img) throw Error("image " + rec.image_name + " of container " + rec.name + " is gone");
         mount_rootfs(store, load_image_config(store, *img).diff_ids, dir);
     }
+    log::debug("run_once: rootfs ready");
     connect_network(rec);
+    log::debug("network connected");
     auto sink = make_log_sink(rec.log_driver, rec.log_opts, dir + "/container.log", rec.id, rec.name);
 
     runtime::CreateOptions opts;
@@ -144,6 +146,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
     }
     out_w.reset();
     err_w.reset();
+    log::debug("container started");
     if (sc.exec_error) {
         rt.remove(rec.id, true);
         rec.status = "exited";
@@ -198,6 +201,11 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         if (master) p[n++] = {master.get(), POLLIN, 0};
         pollfd in{STDIN_FILENO, POLLIN, 0};
         if (stdin_open) p[n++] = in;
+        if (n == 0 && status < 0) {
+            // All output closed: nothing to carry, just wait for the init.
+            status = runtime::wait_status(sc.pid);
+            break;
+        }
         ::poll(p, static_cast<nfds_t>(n), status < 0 ? 200 : 0);
         for (int i = 0; i < n; ++i) {
             if (!p[i].revents) continue;
@@ -222,6 +230,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
     }
     out_lines.flush();
     err_lines.flush();
+    log::debug("container exited");
     g_container_pid = 0;
     bool oom = false;
     try {
@@ -229,7 +238,9 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
     } catch (const Error&) {
     }
     rt.remove(rec.id, true);
+    log::debug("runtime state removed");
     disconnect_network(rec);
+    log::debug("network disconnected");
     ContainerRecord latest = containers_.load(rec.id);
     latest.status = "exited";
     latest.exit_code = status;

@@ -85,8 +85,8 @@ std::vector<std::string> ping_cmd() {
     return {"busybox", "ping"};
 }
 
-bool ping(const std::string& ns, const std::string& ip) {
-    for (int i = 0; i < 3; ++i) {
+bool ping(const std::string& ns, const std::string& ip, int tries = 3) {
+    for (int i = 0; i < tries; ++i) {
         std::vector<std::string> argv = {"nsenter", "--net=" + ns};
         for (const auto& a : ping_cmd()) argv.push_back(a);
         argv.insert(argv.end(), {"-c1", "-W1", ip});
@@ -283,6 +283,14 @@ TEST_CASE("network integration: bridge networks in a scratch namespace") {
     // Outbound: the outside sees the host's address (MASQUERADE).
     CHECK(fetch(ns_a.path, "172.18.5.2", 9000) == "hello from outside; you are 172.18.5.1\n");
 
+    // A connect that fails half-way (no such namespace) leaves nothing behind.
+    const std::string id_x = "dddddddd11112222333344445555666677778888999900001111222233334444";
+    CHECK_THROWS_WITH_AS(nets.connect("front", id_x, "broken", (t.p / "missing").string(), {parse_port_mapping("8085:80")}),
+                         doctest::Contains("connect broken to network front: "), Error);
+    CHECK_FALSE(link_exists("mrddddddddh"));
+    CHECK(iptables_save().find("minirun:" + id_x) == std::string::npos);
+    CHECK(nets.inspect("front").containers.size() == 2);
+
     // A port already published, then the default bridge: no names, isolated from "front".
     CHECK_THROWS_WITH_AS(nets.connect("front", id_c, "third", ns_c.path, {parse_port_mapping("8080:80")}),
                          "connect third to network front: port 8080 is already published by container web", Error);
@@ -299,8 +307,8 @@ TEST_CASE("network integration: bridge networks in a scratch namespace") {
     CHECK(nets.hosts_file(id_c).find("172.17.0.2\tcccccccc1111 third\n") != std::string::npos);
     CHECK(nets.hosts_file(id_a).find("third") == std::string::npos);
     CHECK(ping(ns_c.path, "172.17.0.1"));
-    CHECK_FALSE(ping(ns_c.path, at_a.ip));
-    CHECK_FALSE(ping(ns_a.path, at_c.ip));
+    CHECK_FALSE(ping(ns_c.path, at_a.ip, 1));
+    CHECK_FALSE(ping(ns_a.path, at_c.ip, 1));
     CHECK(fetch(ns_c.path, "172.18.5.2", 9000) == "hello from outside; you are 172.18.5.1\n");
     CHECK(fetch(ns_c.path, "172.17.0.1", 8080).find("hello from web") == 0);  // published ports are for everyone
 
