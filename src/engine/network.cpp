@@ -242,22 +242,20 @@ void ensure_default(const State& st, std::vector<Record>& recs, const NetworkCon
         if (!picked) throw Error("default network: no free subnet in the default pools; set MINIRUN_BRIDGE_SUBNET");
         sub = *picked;
     }
-    Record r;
-    if (cur) r = *cur;
-    else {
+    if (!cur) {
+        Record r;
         r.info.name = kDefaultNetwork;
         r.info.id = random_hex64();
         r.info.bridge = kDefaultBridge;
         r.info.created = now_rfc3339();
-    }
-    r.info.subnet = sub.str();
-    r.info.gateway = net::format_ipv4(sub.gateway());
-    st.save(r);
-    if (cur) *cur = r;
-    else {
         recs.push_back(r);
-        std::sort(recs.begin(), recs.end(), [](const Record& a, const Record& b) { return a.info.name < b.info.name; });
+        cur = &recs.back();
     }
+    // A changed subnet reaches the bridge device at the next connect (ensure_bridge).
+    cur->info.subnet = sub.str();
+    cur->info.gateway = net::format_ipv4(sub.gateway());
+    st.save(*cur);
+    std::sort(recs.begin(), recs.end(), [](const Record& a, const Record& b) { return a.info.name < b.info.name; });
 }
 
 net::NetRules rules_of(const Record& r) { return {r.info.name, r.info.bridge, r.subnet()}; }

@@ -30,7 +30,10 @@ std::string first_line(const std::string& s) {
     std::string line;
     while (std::getline(in, line)) {
         auto b = line.find_first_not_of(" \t\r");
-        if (b != std::string::npos) return line.substr(b);
+        if (b == std::string::npos) continue;
+        line = line.substr(b);
+        if (line.rfind("Error: ", 0) == 0) line = line.substr(7);  // ip's prefix
+        return line;
     }
     return "";
 }
