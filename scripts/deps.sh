@@ -8,7 +8,7 @@ PACKAGES=(
   zlib1g-dev libzstd-dev libcap-dev libseccomp-dev
   # tests: real registry, peers as oracles, offline base images
   docker-registry skopeo umoci oci-image-tool busybox-static apache2-utils
-  python3 python3-cryptography openssl curl jq procps iproute2 bc time
+  python3 python3-cryptography openssl curl jq procps iproute2 iptables bc time debootstrap
   # peers driving or compared with the runtime
   podman crun runc containerd
 )

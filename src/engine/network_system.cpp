@@ -221,10 +221,19 @@ int default_mtu() {
 std::string iptables_save() { return run_ok({tool("iptables-save")}, "iptables-save"); }
 
 void netfilter_apply(const net::RuleChange& change) {
-    std::string script = net::build_restore_script(iptables_save(), change);
-    if (script.empty()) return;
-    log::debug("iptables-restore --noflush:\n" + script);
-    run_ok({tool("iptables-restore"), "-w", "--noflush"}, "iptables-restore", script);
+    // Another program may change the rules between our save and restore (a rule to delete
+    // vanishes): the script is rebuilt from a fresh dump once.
+    for (int attempt = 0;; ++attempt) {
+        std::string script = net::build_restore_script(iptables_save(), change);
+        if (script.empty()) return;
+        log::debug("iptables-restore --noflush:\n" + script);
+        try {
+            run_ok({tool("iptables-restore"), "-w", "--noflush"}, "iptables-restore", script);
+            return;
+        } catch (const Error&) {
+            if (attempt == 1) throw;
+        }
+    }
 }
 
 void probe_host_port(const PortMapping& p) {

@@ -86,3 +86,17 @@ pass "--rm and rm leave no veth, NAT rule, mount or record"
 assert_eq "$root_rules_before" "$(iptables-save 2>/dev/null | grep -v '^#' | sort | sha256sum)" "the root namespace's netfilter changed"
 assert_eq "$root_links_before" "$(ip -o link | awk -F': ' '{print $2}' | sort | sha256sum)" "the root namespace's links changed"
 pass "the machine's root network namespace is untouched"
+
+# A Flask service from the Debian-based test image (debootstrap minbase + python3-flask,
+# built offline by tests/fixtures/debian_images.sh) answers HTTP through -p.
+DEBIAN="$MINIRUN_SOURCE_DIR/tests/fixtures/debian_images.sh"
+"${N[@]}" "$DEBIAN" seed "$REGISTRY" debian-python >/dev/null 2>&1 || fail "seeding debian-python"
+run_ok m run -d -q --name users -p 15000:5000 -e PORT=5000 -v "$MINIRUN_SOURCE_DIR/images/users:/app:ro" -w /app \
+  "$REGISTRY/debian-python:latest" python3 app.py
+health=""
+for _ in $(seq 100); do health=$("${N[@]}" curl -s -m 2 http://127.0.0.1:15000/health || true); [[ -n $health ]] && break; sleep 0.1; done
+[[ $(jq -r .status <<<"$health") == ok && $(jq -r .service <<<"$health") == users ]] || fail "users /health: $health $(m logs users 2>&1 | tail -5)"
+code=$("${N[@]}" curl -s -o /dev/null -w '%{http_code}' -m 5 http://127.0.0.1:15000/users || true)
+assert_eq 503 "$code" "no MongoDB: the data endpoints say so"
+run_ok m rm -f users
+pass "Flask users service from the Debian image answers /health through -p"
