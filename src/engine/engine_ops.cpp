@@ -4,7 +4,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <sys/wait.h>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -35,6 +38,11 @@ using json = nlohmann::json;
 
 namespace {
 
+std::string self_dir() {
+    std::error_code ec;
+    return stdfs::read_symlink("/proc/self/exe", ec).parent_path();
+}
+
 bool alive(pid_t pid, unsigned long long start) { return pid > 0 && runtime::process_alive(pid, start); }
 
 // Writes in place: these files are bind-mounted, a rename would detach them.
@@ -56,6 +64,35 @@ std::string ago(const std::string& rfc3339) {
 }
 
 }  // namespace
+
+// Here, not in engine_run.cpp: the supervisor binary links this file but not pulling.
+Engine::Engine(stdfs::path storage, registry::RegistryOptions registry)
+    : storage_(std::move(storage)), registry_(std::move(registry)), containers_(storage_) {}
+
+std::string Engine::spawn_supervisor(const std::string& id) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
+    fs::UniqueFd rd(fds[0]), wr(fds[1]);
+    std::string exe = self_dir() + "/minirun-supervisor";
+    std::string ready = std::to_string(wr.get());
+    std::cout.flush();
+    std::cerr.flush();
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork supervisor");
+    if (pid == 0) {
+        ::fcntl(wr.get(), F_SETFD, 0);  // the ready pipe crosses the exec
+        ::execl(exe.c_str(), exe.c_str(), storage_.c_str(), id.c_str(), ready.c_str(), nullptr);
+        std::string err = "error:125:exec " + exe + ": " + std::strerror(errno);
+        (void)!::write(wr.get(), err.data(), err.size());
+        ::_exit(127);
+    }
+    wr.reset();
+    std::string msg;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) msg.append(buf, static_cast<size_t>(n));
+    ::waitpid(pid, nullptr, WNOHANG);  // it detaches (setsid) and lives on; reap only an early exit
+    return msg;
+}
 
 ContainerRecord Engine::refresh(const ContainerRecord& r) const {
     ContainerRecord out = r;
@@ -133,26 +170,7 @@ void Engine::start(const std::string& name) {
     rec.stop_requested = false;
     rec.status = "created";
     containers_.save(rec);
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
-    fs::UniqueFd rd(fds[0]), wr(fds[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) throw_errno("fork supervisor");
-    if (pid == 0) {
-        rd.reset();
-        ::setsid();
-        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-        for (int i = 0; i < 3; ++i) ::dup2(null, i);
-        try {
-            supervise(rec.id, wr.release());
-        } catch (...) {
-        }
-        ::_exit(0);
-    }
-    wr.reset();
-    std::string msg;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) msg.append(buf, static_cast<size_t>(n));
+    std::string msg = spawn_supervisor(rec.id);
     if (msg != "ok") {
         auto colon = msg.find(':', 6);
         throw Error("start " + rec.name + ": " + (colon == std::string::npos ? msg : msg.substr(colon + 1)));

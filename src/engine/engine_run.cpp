@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -41,8 +43,6 @@ struct Engine::Prepared {
     ContainerRecord rec;
 };
 
-Engine::Engine(stdfs::path storage, registry::RegistryOptions registry)
-    : storage_(std::move(storage)), registry_(std::move(registry)), containers_(storage_) {}
 
 namespace {
 
@@ -324,28 +324,7 @@ int Engine::run(const RunRequest& req) {
     }
     ContainerRecord& rec = p.rec;
     if (!req.detach) return run_foreground(rec);
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
-    fs::UniqueFd rd(fds[0]), wr(fds[1]);
-    std::cout.flush();
-    std::cerr.flush();
-    pid_t pid = ::fork();
-    if (pid < 0) throw_errno("fork supervisor");
-    if (pid == 0) {
-        rd.reset();
-        ::setsid();
-        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-        for (int i = 0; i < 3; ++i) ::dup2(null, i);
-        try {
-            supervise(rec.id, wr.release());
-        } catch (...) {
-        }
-        ::_exit(0);
-    }
-    wr.reset();
-    std::string msg;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) msg.append(buf, static_cast<size_t>(n));
+    std::string msg = spawn_supervisor(rec.id);
     if (msg == "ok") {
         std::cout << rec.id << "\n";
         return 0;

@@ -2,6 +2,7 @@
 // its output to the log driver (and the terminal in the foreground), record its exit,
 // and apply the restart policy.
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -168,6 +169,8 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
     rec.error.clear();
     containers_.save(rec);
     notify(notify_fd, "ok");
+    // Setup (config, seccomp compile) is done: give its heap back, we only pump now.
+    ::malloc_trim(0);
 
     g_container_pid = sc.pid;
     if (attach.foreground)

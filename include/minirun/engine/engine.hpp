@@ -81,6 +81,9 @@ private:
     // `on_started` receives "ok" or "error:<status>:<message>".
     int run_once(ContainerRecord& rec, const Attach& attach, int notify_fd);
     int run_foreground(ContainerRecord& rec);
+    // Starts minirun-supervisor for a prepared container; returns its first message
+    // ("ok" or "error:<status>:<text>").
+    std::string spawn_supervisor(const std::string& id);
     Prepared prepare(const RunRequest& req);
     void start_prepared(ContainerRecord& rec);
     void cleanup(ContainerRecord& rec, bool remove_dir);

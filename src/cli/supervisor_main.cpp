@@ -1,0 +1,32 @@
+// minirun-supervisor: watches one detached container (its stdio, log, exit status and
+// restart policy). A separate small binary so each supervisor stays light: it links the
+// runtime and engine but none of the registry or archive code.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "minirun/common/log.hpp"
+#include "minirun/engine/engine.hpp"
+
+int main(int argc, char** argv) {
+    if (argc != 4) {
+        std::fprintf(stderr, "usage: minirun-supervisor STORAGE CONTAINER_ID READY_FD\n");
+        return 2;
+    }
+    int ready_fd = std::atoi(argv[3]);
+    ::setsid();
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int i = 0; i < 3; ++i) ::dup2(null, i);
+    try {
+        minirun::engine::Engine engine(argv[1], {});
+        engine.supervise(argv[2], ready_fd);
+    } catch (const std::exception& e) {
+        std::string msg = std::string("error:125:") + e.what();
+        (void)!::write(ready_fd, msg.data(), msg.size());
+        return 1;
+    }
+    return 0;
+}
