@@ -72,3 +72,15 @@ oci_cleanup_all() {
   for id in $("$OCI" --root "$OCI_ROOT" list -q 2>/dev/null); do "$OCI" --root "$OCI_ROOT" delete -f "$id" >/dev/null 2>&1; done
 }
 on_exit oci_cleanup_all
+
+# use_test_netns PREFIX: a network namespace of our own (removed at exit), `N` to enter
+# it, and `m` running minirun inside it on this test's store. Containers left are removed.
+use_test_netns() {
+  ns=$1-$$
+  ip netns add "$ns"
+  on_exit "ip netns delete $ns"
+  ip -n "$ns" link set lo up
+  N=(nsenter "--net=/var/run/netns/$ns")
+  on_exit 'for c in $(m ps -aq 2>/dev/null); do m rm -f "$c" >/dev/null 2>&1; done'
+}
+m() { "${N[@]}" "$MINIRUN" --storage "$STORE" "$@"; }

@@ -5,13 +5,8 @@ source "$(dirname "$0")/common.sh"
 require_root
 require_cmd docker-registry skopeo jq nsenter
 
-ns=mr-run-$$
-ip netns add "$ns"
-on_exit "ip netns delete $ns"
-ip -n "$ns" link set lo up
-N=(nsenter "--net=/var/run/netns/$ns")
-m() { "${N[@]}" "$MINIRUN" --storage "$STORE" "$@"; }
-on_exit 'for c in $(m ps -aq 2>/dev/null); do m rm -f "$c" >/dev/null 2>&1; done'
+use_test_netns mr-run
+on_exit ':'
 
 start_registry none
 "$IMAGES" seed "$REGISTRY" busybox >/dev/null 2>&1 || fail "seeding busybox"

@@ -7,13 +7,8 @@ source "$(dirname "$0")/common.sh"
 require_root
 require_cmd docker-registry skopeo jq nsenter curl iptables-save
 
-ns=mr-net-$$
-ip netns add "$ns"
-on_exit "ip netns delete $ns"
-ip -n "$ns" link set lo up
-N=(nsenter "--net=/var/run/netns/$ns")
-m() { "${N[@]}" "$MINIRUN" --storage "$STORE" "$@"; }
-on_exit 'for c in $(m ps -aq 2>/dev/null); do m rm -f "$c" >/dev/null 2>&1; done; for n in $(m network ls 2>/dev/null | awk "NR>1 {print \$2}"); do m network rm "$n" >/dev/null 2>&1; done'
+use_test_netns mr-net
+on_exit ':; for n in $(m network ls 2>/dev/null | awk "NR>1 {print \$2}"); do m network rm "$n" >/dev/null 2>&1; done'
 root_rules_before=$(iptables-save 2>/dev/null | grep -v '^#' | sort | sha256sum)
 root_links_before=$(ip -o link | awk -F': ' '{print $2}' | sort | sha256sum)
 
