@@ -149,6 +149,15 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     }
     ImageConfig ic = load_image_config(store, *img);
     log::debug("image config loaded");
+    if (req.publish_all) {
+        // -P: every EXPOSEd port on a random host port.
+        std::vector<std::string> exposed;
+        for (auto& e : ic.exposed_ports) exposed.push_back(e);  // "80/tcp": random host port
+        auto more = normalize_ports(exposed);
+        ports.insert(ports.end(), more.begin(), more.end());
+        if ((req.network == "host" || req.network == "none") && !more.empty())
+            throw Error("published ports need a bridge network, not --network " + req.network);
+    }
 
     ContainerRecord rec;
     rec.id = ContainerStore::new_id();

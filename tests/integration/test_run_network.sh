@@ -38,6 +38,21 @@ run_ok m run --rm -q "$IMG" cat /etc/resolv.conf
 assert_contains "$OUT" "nameserver"
 pass "default bridge: -p reachable with curl (127.0.0.1 and bridge address), outbound, resolv.conf"
 
+# -P publishes every EXPOSEd port on a random host port (an image made with umoci).
+exposed=$(mktemp_dir)/layout
+cp -a "$("$IMAGES" path busybox)" "$exposed"
+umoci config --image "$exposed:latest" --config.exposedports 80/tcp >/dev/null || fail "umoci config"
+"${N[@]}" skopeo copy -q --dest-tls-verify=false "oci:$exposed:latest" "docker://$REGISTRY/exposed:latest" || fail "seeding exposed"
+run_ok m run -d -q --name pall -P "$REGISTRY/exposed:latest" sh -c 'mkdir -p /www && echo via-P > /www/index.html && exec httpd -f -p 80 -h /www'
+mapping=$(m inspect pall | jq -r '.[0].NetworkSettings.Ports[0]')
+hport=$(sed -E 's/.*:([0-9]+)->80\/tcp/\1/' <<<"$mapping")
+[[ $hport =~ ^[0-9]+$ && $hport != 0 ]] || fail "-P mapping: $mapping"
+body=""
+for _ in $(seq 50); do body=$("${N[@]}" curl -s -m 2 "http://127.0.0.1:$hport/" || true); [[ -n $body ]] && break; sleep 0.1; done
+assert_eq via-P "$body" "-P random host port"
+run_ok m rm -f pall
+pass "-P publishes EXPOSEd ports on random host ports ($mapping)"
+
 # User-defined network: by-name resolution, following starts and stops
 run_ok m network create --subnet 10.89.0.0/24 appnet
 run_ok m network ls
