@@ -46,6 +46,7 @@ json to_json(const ContainerRecord& r) {
                 {"Image", r.image},
                 {"ImageName", r.image_name},
                 {"ImageID", r.image_id},
+                {"Layers", r.layers},
                 {"Created", r.created},
                 {"Command", r.command},
                 {"State",
@@ -87,6 +88,7 @@ ContainerRecord from_json(const json& j) {
     r.image = j.value("Image", "");
     r.image_name = j.value("ImageName", "");
     r.image_id = j.value("ImageID", "");
+    r.layers = j.value("Layers", std::vector<std::string>{});
     r.created = j.value("Created", "");
     r.command = j.value("Command", std::vector<std::string>{});
     const json st = j.value("State", json::object());

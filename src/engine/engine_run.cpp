@@ -24,6 +24,7 @@
 #include "bridge_glue.hpp"
 #include "minirun/engine/rootfs.hpp"
 #include "minirun/engine/spec_builder.hpp"
+#include "minirun/image/manifest.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 #include "minirun/registry/pull.hpp"
@@ -104,6 +105,17 @@ runtime::Mount bind_mount(const std::string& src, const std::string& dst, bool r
 
 }  // namespace
 
+// Here rather than in image_config.cpp: it needs the image store, which the supervisor
+// binary (linking image_config.cpp for user lookups) does not.
+ImageConfig load_image_config(const image::Store& store, const image::ImageRecord& rec) {
+    image::Manifest m = image::parse_manifest(store.read_blob(rec.manifest.digest, image::kMaxManifestBytes));
+    ImageConfig c = parse_image_config_json(store.read_blob(m.config.digest));
+    c.id = m.config.digest;
+    for (auto& d : c.diff_ids)
+        if (!store.has_layer(d)) throw Error("image " + rec.name + ": layer " + d + " is not unpacked; pull it again");
+    return c;
+}
+
 Engine::Prepared Engine::prepare(const RunRequest& req) {
     log::debug("prepare: start");
     image::Store store(storage_);
@@ -181,7 +193,8 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     std::string dir = containers_.dir(rec.id);
     containers_.save(rec, /*create=*/true);
     try {
-        mount_rootfs(store, ic.diff_ids, dir);
+        rec.layers = ic.diff_ids;
+        mount_rootfs((storage_ / "layers").string(), ic.diff_ids, dir);
         log::debug("rootfs mounted");
         std::string rootfs = dir + "/rootfs";
 

@@ -7,8 +7,6 @@
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
-#include "minirun/image/manifest.hpp"
-#include "minirun/image/store.hpp"
 
 namespace minirun::engine {
 
@@ -79,15 +77,6 @@ ImageConfig parse_image_config_json(const std::string& text) {
             if (v.is_string()) c.labels[k] = v.get<std::string>();
     const json rootfs = j.value("rootfs", json::object());
     c.diff_ids = strings(rootfs, "diff_ids");
-    return c;
-}
-
-ImageConfig load_image_config(const image::Store& store, const image::ImageRecord& rec) {
-    image::Manifest m = image::parse_manifest(store.read_blob(rec.manifest.digest, image::kMaxManifestBytes));
-    ImageConfig c = parse_image_config_json(store.read_blob(m.config.digest));
-    c.id = m.config.digest;
-    for (auto& d : c.diff_ids)
-        if (!store.has_layer(d)) throw Error("image " + rec.name + ": layer " + d + " is not unpacked; pull it again");
     return c;
 }
 

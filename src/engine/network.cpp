@@ -27,7 +27,6 @@
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
-#include "minirun/common/sha256.hpp"
 #include "minirun/engine/network_util.hpp"
 #include "network_system.hpp"
 
@@ -65,7 +64,7 @@ std::string now_rfc3339() {
     return std::string(buf) + frac;
 }
 
-std::string sha256_digest_hex(const std::string& s) { return sha256_digest(s).substr(7); }
+std::string name_hex(const std::string& s) { return net::stable_hex(s, 64); }
 
 std::string random_hex64() {
     unsigned char b[32];
@@ -191,7 +190,7 @@ bool predefined(const std::string& name) { return name == "bridge" || name == "h
 NetworkInfo pseudo_network(const std::string& name) {
     NetworkInfo n;
     n.name = name;
-    n.id = sha256_digest_hex(name);
+    n.id = name_hex(name);
     n.driver = name == "host" ? "host" : "null";
     return n;
 }
@@ -525,7 +524,7 @@ Attachment Networks::connect(const std::string& network, const std::string& cont
         ep.ip = net::format_ipv4(*addr);
         ep.mac = net::mac_for(*addr);
         ep.veth = net::veth_name(container_id);
-        if (veths.count(ep.veth)) ep.veth = net::veth_name(sha256_digest_hex(container_id));
+        if (veths.count(ep.veth)) ep.veth = net::veth_name(name_hex(container_id));
         ep.aliases = aliases;
         ep.ports = resolved;
         // The record first: a crash from here on leaves something disconnect can clean up.

@@ -12,7 +12,6 @@
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/common/process.hpp"
-#include "minirun/image/store.hpp"
 
 namespace minirun::engine {
 
@@ -22,23 +21,30 @@ namespace {
 
 // Overlay options are limited to one page: with the layers dir as cwd, each lowerdir is
 // just its 64-hex name.
-void mount_overlay(const image::Store& store, const std::vector<std::string>& diff_ids, const std::string& dir) {
+// A diff id's directory name under layers/: its hex, checked (it comes from a record).
+std::string layer_name(const std::string& diff_id) {
+    std::string hex = diff_id.rfind("sha256:", 0) == 0 ? diff_id.substr(7) : "";
+    if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+        throw Error("invalid layer id " + diff_id);
+    return hex;
+}
+
+void mount_overlay(const std::string& layers_dir, const std::vector<std::string>& diff_ids, const std::string& dir) {
     std::string lower;
-    for (auto it = diff_ids.rbegin(); it != diff_ids.rend(); ++it)
-        lower += (lower.empty() ? "" : ":") + store.layer_dir(*it).filename().string();
+    for (auto it = diff_ids.rbegin(); it != diff_ids.rend(); ++it) lower += (lower.empty() ? "" : ":") + layer_name(*it);
     std::string opts = "lowerdir=" + lower + ",upperdir=" + dir + "/upper,workdir=" + dir + "/work";
     fs::UniqueFd cwd(::open(".", O_DIRECTORY | O_PATH | O_CLOEXEC));
-    if (::chdir(store.layer_dir(diff_ids.front()).parent_path().c_str()) != 0) throw_errno("chdir to layers");
+    if (::chdir(layers_dir.c_str()) != 0) throw_errno("chdir to " + layers_dir);
     int rc = ::mount("overlay", (dir + "/rootfs").c_str(), "overlay", 0, opts.c_str());
     int err = errno;
     if (cwd) (void)!::fchdir(cwd.get());
     if (rc != 0) throw_errno("mount overlay rootfs for " + dir, err);
 }
 
-void copy_layers(const image::Store& store, const std::vector<std::string>& diff_ids, const std::string& dir) {
+void copy_layers(const std::string& layers_dir, const std::vector<std::string>& diff_ids, const std::string& dir) {
     // No overlay (e.g. an overlay upper on overlay): a private copy, whiteouts applied.
     for (auto& id : diff_ids) {
-        auto r = run_process({"cp", "-a", "--reflink=auto", store.layer_dir(id).string() + "/.", dir + "/rootfs/"});
+        auto r = run_process({"cp", "-a", "--reflink=auto", layers_dir + "/" + layer_name(id) + "/.", dir + "/rootfs/"});
         if (r.exit_code != 0) throw Error("copy layer " + id + ": " + r.err);
         auto wh = run_process({"find", dir + "/rootfs", "-type", "c", "-empty"});
         // Char devices 0:0 are whiteouts: remove them and what they hide (already gone).
@@ -52,14 +58,14 @@ void copy_layers(const image::Store& store, const std::vector<std::string>& diff
 
 }  // namespace
 
-void mount_rootfs(const image::Store& store, const std::vector<std::string>& diff_ids, const std::string& dir) {
+void mount_rootfs(const std::string& layers_dir, const std::vector<std::string>& diff_ids, const std::string& dir) {
     for (auto sub : {"rootfs", "upper", "work"}) fs::mkdir_p(dir + "/" + sub);
     if (diff_ids.empty()) return;  // FROM scratch with nothing: an empty root
     try {
-        mount_overlay(store, diff_ids, dir);
+        mount_overlay(layers_dir, diff_ids, dir);
     } catch (const Error& e) {
         log::warn(std::string(e.what()) + "; using a private copy of the layers");
-        copy_layers(store, diff_ids, dir);
+        copy_layers(layers_dir, diff_ids, dir);
     }
 }
 

@@ -25,8 +25,6 @@
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/logs.hpp"
 #include "minirun/engine/rootfs.hpp"
-#include "minirun/image/store.hpp"
-#include "minirun/engine/image_config.hpp"
 #include "minirun/runtime/cgroups.hpp"
 #include "minirun/runtime/console.hpp"
 #include "minirun/runtime/container.hpp"
@@ -97,10 +95,8 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
     std::string dir = containers_.dir(rec.id).string();
     runtime::Runtime rt((storage_ / "run").string());
     if (!rootfs_mounted(dir)) {
-        image::Store store(storage_);
-        auto img = store.find_image(rec.image_name);
-        if (!img) throw Error("image " + rec.image_name + " of container " + rec.name + " is gone");
-        mount_rootfs(store, load_image_config(store, *img).diff_ids, dir);
+        // The layers recorded at create time; `rmi` keeps them while a container uses them.
+        mount_rootfs((storage_ / "layers").string(), rec.layers, dir);
     }
     log::debug("run_once: rootfs ready");
     connect_network(rec);

@@ -29,6 +29,7 @@ struct ContainerRecord {
     std::string image;     // as typed
     std::string image_name;  // fully qualified reference
     std::string image_id;  // config digest
+    std::vector<std::string> layers;  // diff ids, bottom first: the rootfs lowerdirs
     std::string created;
     std::vector<std::string> command;  // the process args
     std::string status = "created";    // created running restarting exited dead

@@ -4,14 +4,11 @@
 #include <string>
 #include <vector>
 
-namespace minirun::image {
-class Store;
-}
-
 namespace minirun::engine {
 
-// Mounts <container_dir>/rootfs. diff_ids are bottom layer first.
-void mount_rootfs(const image::Store& store, const std::vector<std::string>& diff_ids, const std::string& container_dir);
+// Mounts <container_dir>/rootfs from the unpacked layers under `layers_dir`
+// (<storage>/layers). diff_ids are bottom layer first.
+void mount_rootfs(const std::string& layers_dir, const std::vector<std::string>& diff_ids, const std::string& container_dir);
 void unmount_rootfs(const std::string& container_dir);
 bool rootfs_mounted(const std::string& container_dir);
 // Seeds a new named volume from the image's content at `path` (Docker's behaviour).

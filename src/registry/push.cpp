@@ -1,0 +1,402 @@
+#include "minirun/registry/push.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
+#include "minirun/image/manifest.hpp"
+#include "minirun/image/reference.hpp"
+#include "minirun/image/store.hpp"
+
+namespace minirun::registry {
+
+using image::Descriptor;
+using image::Store;
+
+namespace {
+
+// Failures that retrying cannot fix (our own file, a refusal): never retried.
+class FatalError : public Error {
+public:
+    using Error::Error;
+};
+
+bool retryable_status(long s) { return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504; }
+
+std::string with_detail(const std::string& msg, const HttpResponse& r) {
+    std::string detail = registry_error_text(r);
+    return detail.empty() ? msg : msg + ": " + detail;
+}
+
+bool name_unknown(const HttpResponse& r) { return registry_error_text(r).rfind("NAME_UNKNOWN", 0) == 0; }
+
+// One line for an unexpected answer; 404 NAME_UNKNOWN says the repository is missing.
+[[noreturn]] void throw_status(RegistryClient& client, const std::string& what, const HttpResponse& r) {
+    if (r.status == 401 || r.status == 403)
+        throw RegistryError(with_detail(client.denied_message(r.status), r), r.status);
+    if (r.status == 404 && name_unknown(r))
+        throw RegistryError(with_detail("repository " + client.repository() + " not found on " + client.registry(), r),
+                            404);
+    throw RegistryError(with_detail(what + ": registry " + client.registry() + " answered HTTP " +
+                                        std::to_string(r.status),
+                                    r),
+                        r.status);
+}
+
+std::string add_digest(const std::string& url, const std::string& digest) {
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "digest=" + url_encode(digest);
+}
+
+// The Location of an upload response, made absolute (it may be relative).
+std::string upload_location(RegistryClient& client, const HttpResponse& r, const std::string& what) {
+    std::string loc = r.header("location");
+    if (loc.empty()) throw FatalError(what + ": registry " + client.registry() + " sent no upload Location");
+    return resolve_url(r.url, loc);
+}
+
+// "0-N" (Range of an upload) → bytes the registry holds. "0-0" is ambiguous (0 or 1 byte):
+// taken as `confirmed` when that is 0.
+std::optional<uint64_t> parse_upload_range(const std::string& range, uint64_t confirmed) {
+    auto dash = range.find('-');
+    if (dash == std::string::npos) return std::nullopt;
+    char* end = nullptr;
+    std::string last = range.substr(dash + 1);
+    unsigned long long n = std::strtoull(last.c_str(), &end, 10);
+    if (end == last.c_str()) return std::nullopt;
+    if (n == 0 && confirmed == 0) return 0;
+    return n + 1;
+}
+
+// A byte range of a store blob as a request body. `on_headers` rewinds it, so a request
+// the client re-sends (after re-authenticating) starts again from its first byte.
+struct FileRange {
+    int fd;
+    uint64_t start, len;
+    std::shared_ptr<uint64_t> pos = std::make_shared<uint64_t>(0);
+
+    void attach(HttpRequest& req, Progress& progress, size_t slot) const {
+        auto p = pos;
+        int f = fd;
+        uint64_t s = start, l = len;
+        *p = 0;
+        req.body_size = static_cast<int64_t>(len);
+        req.body_reader = [p, f, s, l, &progress, slot](char* buf, size_t max) -> size_t {
+            size_t want = static_cast<size_t>(std::min<uint64_t>(max, l - *p));
+            if (want == 0) return 0;
+            ssize_t n;
+            do n = ::pread(f, buf, want, static_cast<off_t>(s + *p));
+            while (n < 0 && errno == EINTR);
+            if (n < 0) throw FatalError(errno_message("reading blob from the store", errno));
+            if (n == 0) throw FatalError("blob in the store is shorter than its descriptor says");
+            *p += static_cast<uint64_t>(n);
+            progress.set_bytes(slot, s + *p);
+            return static_cast<size_t>(n);
+        };
+        req.on_headers = [p](long, const std::map<std::string, std::string>&) { *p = 0; };
+    }
+};
+
+struct Context {
+    Store& store;
+    RegistryClient& client;
+    Progress& progress;
+    const PushOptions& opts;
+    std::atomic<bool> cancelled{false};
+};
+
+enum class Outcome { skipped, mounted, uploaded };
+
+std::string blob_url(const Context& ctx, const std::string& digest) {
+    return "/v2/" + ctx.client.repository() + "/blobs/" + digest;
+}
+
+bool blob_exists(Context& ctx, const std::string& digest) {
+    HttpRequest req;
+    req.method = "HEAD";
+    req.url = blob_url(ctx, digest);
+    HttpResponse r = ctx.client.send(req);
+    if (r.status == 200) return true;
+    if (r.status == 404) return false;
+    throw_status(ctx.client, "HEAD blob " + digest, r);
+}
+
+HttpResponse post_upload(Context& ctx, const std::string& query) {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = "/v2/" + ctx.client.repository() + "/blobs/uploads/" + query;
+    return ctx.client.send(req);
+}
+
+std::string start_upload(Context& ctx, const std::string& digest) {
+    HttpResponse r = post_upload(ctx, "");
+    if (r.status != 202) throw_status(ctx.client, "starting the upload of " + digest, r);
+    return upload_location(ctx.client, r, "starting the upload of " + digest);
+}
+
+// Final PUT ?digest= with `body` (may be empty). True on 201; false when worth retrying.
+bool finish_upload(Context& ctx, const std::string& location, const Descriptor& d, int fd, uint64_t start,
+                   size_t slot, int attempt) {
+    HttpRequest req;
+    req.method = "PUT";
+    req.url = add_digest(location, d.digest);
+    req.headers.push_back("Content-Type: application/octet-stream");
+    FileRange range{fd, start, static_cast<uint64_t>(d.size) - start};
+    if (range.len > 0) range.attach(req, ctx.progress, slot);
+    HttpResponse r;
+    try {
+        r = ctx.client.send(req, false);
+    } catch (const RegistryError&) {
+        throw;
+    } catch (const FatalError&) {
+        throw;
+    } catch (const Error& e) {
+        if (attempt >= ctx.client.options().max_attempts) throw;
+        log::debug(std::string("upload of ") + d.digest + " failed: " + e.what());
+        return false;
+    }
+    if (r.status == 201 || r.status == 204) {
+        std::string served = r.header("docker-content-digest");
+        if (!served.empty() && served != d.digest)
+            throw FatalError("registry stored blob " + d.digest + " as " + served);
+        return true;
+    }
+    if (retryable_status(r.status) && attempt < ctx.client.options().max_attempts) {
+        ctx.client.backoff(attempt, r.header("retry-after"));
+        return false;
+    }
+    // A PUT whose answer got lost and was sent again: the blob may be there already.
+    if (r.status == 404 && !name_unknown(r) && blob_exists(ctx, d.digest)) return true;
+    throw_status(ctx.client, "uploading " + d.digest, r);
+}
+
+// Asks the registry how much of an upload it holds: GET <location> → 204, Range: 0-N.
+// Returns nullopt when the session is gone (start over).
+std::optional<uint64_t> upload_status(Context& ctx, std::string& location, uint64_t confirmed) {
+    HttpRequest req;
+    req.url = location;
+    HttpResponse r = ctx.client.send(req);
+    if (r.status == 404) return std::nullopt;
+    if (r.status != 204 && r.status != 200) throw_status(ctx.client, "querying an upload", r);
+    if (!r.header("location").empty()) location = resolve_url(r.url, r.header("location"));
+    return parse_upload_range(r.header("range"), confirmed);
+}
+
+// PATCH chunks from `location`; returns false when the session was lost (start over).
+bool upload_chunks(Context& ctx, std::string& location, const Descriptor& d, int fd, size_t slot,
+                   int& attempt) {
+    const uint64_t size = static_cast<uint64_t>(d.size);
+    const uint64_t chunk = std::max<uint64_t>(ctx.opts.chunk_size, 1);
+    uint64_t offset = 0;
+    while (offset < size) {
+        if (ctx.cancelled) throw FatalError("cancelled");
+        uint64_t len = std::min(chunk, size - offset);
+        HttpRequest req;
+        req.method = "PATCH";
+        req.url = location;
+        req.headers.push_back("Content-Type: application/octet-stream");
+        req.headers.push_back("Content-Range: " + std::to_string(offset) + "-" + std::to_string(offset + len - 1));
+        FileRange range{fd, offset, len};
+        range.attach(req, ctx.progress, slot);
+        std::string failure, retry_after;
+        try {
+            HttpResponse r = ctx.client.send(req, false);
+            if (r.status == 202 || r.status == 204) {
+                if (!r.header("location").empty()) location = resolve_url(r.url, r.header("location"));
+                auto held = parse_upload_range(r.header("range"), offset + len);
+                offset = held.value_or(offset + len);
+                ctx.progress.set_bytes(slot, offset);
+                continue;
+            }
+            if (r.status == 404 && !name_unknown(r)) return false;  // session expired
+            if (!retryable_status(r.status) && r.status != 416) throw_status(ctx.client, "uploading " + d.digest, r);
+            failure = "HTTP " + std::to_string(r.status);
+            retry_after = r.header("retry-after");
+        } catch (const RegistryError&) {
+            throw;
+        } catch (const FatalError&) {
+            throw;
+        } catch (const Error& e) {
+            failure = e.what();
+        }
+        // A dropped connection or a transient error: resume from what the registry holds.
+        if (++attempt > ctx.client.options().max_attempts)
+            throw Error("uploading " + d.digest + " at offset " + std::to_string(offset) + ": " + failure);
+        log::debug("upload of " + d.digest + " interrupted at " + std::to_string(offset) + " (" + failure +
+                   "), resuming");
+        ctx.client.backoff(attempt - 1, retry_after);
+        auto held = upload_status(ctx, location, offset);
+        if (!held) return false;
+        if (*held > size) throw FatalError("registry holds more bytes of " + d.digest + " than the blob has");
+        offset = *held;
+        ctx.progress.set_bytes(slot, offset);
+    }
+    return true;
+}
+
+Outcome push_blob(Context& ctx, const Descriptor& d, size_t slot) {
+    if (blob_exists(ctx, d.digest)) return Outcome::skipped;
+
+    std::string location;
+    for (auto& from : ctx.opts.mount_from) {
+        if (from == ctx.client.repository()) continue;
+        HttpResponse r = post_upload(ctx, "?mount=" + url_encode(d.digest) + "&from=" + url_encode(from));
+        if (r.status == 201) return Outcome::mounted;
+        if (r.status != 202) throw_status(ctx.client, "mounting " + d.digest + " from " + from, r);
+        // Not mountable (absent there, or not allowed): the registry started a plain upload.
+        location = upload_location(ctx.client, r, "mounting " + d.digest);
+        break;
+    }
+
+    fs::UniqueFd fd(::open(ctx.store.blob_path(d.digest).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw FatalError("blob " + d.digest + " is missing from the store");
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || static_cast<int64_t>(st.st_size) != d.size)
+        throw FatalError("blob " + d.digest + " in the store has the wrong size");
+
+    const bool chunked = static_cast<uint64_t>(d.size) >= ctx.opts.chunk_size;
+    for (int attempt = 1;; ++attempt) {
+        if (ctx.cancelled) throw FatalError("cancelled");
+        if (location.empty()) location = start_upload(ctx, d.digest);
+        ctx.progress.set_bytes(slot, 0);
+        if (chunked) {
+            if (!upload_chunks(ctx, location, d, fd.get(), slot, attempt)) {
+                if (attempt >= ctx.client.options().max_attempts)
+                    throw Error("uploading " + d.digest + ": the registry lost the upload session");
+                location.clear();
+                continue;
+            }
+            if (finish_upload(ctx, location, d, fd.get(), static_cast<uint64_t>(d.size), slot, attempt))
+                return Outcome::uploaded;
+        } else {
+            if (finish_upload(ctx, location, d, fd.get(), 0, slot, attempt)) return Outcome::uploaded;
+        }
+        location.clear();  // a failed monolithic upload is not resumable: start a new session
+    }
+}
+
+void put_manifest(RegistryClient& client, const image::Reference& dest, const std::string& body,
+                  const std::string& media_type, const std::string& digest) {
+    HttpRequest req;
+    req.method = "PUT";
+    req.url = "/v2/" + dest.repository + "/manifests/" + dest.tag;
+    req.headers.push_back("Content-Type: " + media_type);
+    req.body = body;
+    HttpResponse r = client.send(req);
+    if (r.status == 401 || r.status == 403 || (r.status == 404 && name_unknown(r))) throw_status(client, "", r);
+    if (r.status != 201 && r.status != 200) {
+        std::string detail = registry_error_text(r);
+        throw RegistryError("registry " + client.registry() + " refused the manifest (HTTP " +
+                                std::to_string(r.status) + ")" + (detail.empty() ? "" : ": " + detail),
+                            r.status);
+    }
+    std::string served = r.header("docker-content-digest");
+    if (!served.empty() && served != digest)
+        throw Error("registry stored the manifest as " + served + ", expected " + digest);
+}
+
+}  // namespace
+
+PushResult push_image(Store& store, const std::string& source, const image::Reference& dest,
+                      const PushOptions& opts) {
+    const std::string name = dest.str();
+    try {
+        if (dest.tag.empty()) throw Error("a tag is required");
+        auto rec = store.lookup(source);
+        if (!rec) throw Error("no image " + source + " in the store");
+        const Descriptor& md = rec->manifest;
+        if (!store.has_blob(md.digest)) throw Error("manifest blob " + md.digest + " is missing from the store");
+        std::string body = store.read_blob(md.digest, image::kMaxManifestBytes);
+        std::string media_type = md.media_type.empty() ? image::manifest_media_type(body, "") : md.media_type;
+        if (image::classify_manifest(media_type) != image::ManifestKind::image)
+            throw Error("pushing an image index is not supported (" + md.digest + ")");
+        image::Manifest manifest = image::parse_manifest(body);
+
+        // Every blob must be here before the registry sees anything.
+        std::vector<Descriptor> layers;
+        std::set<std::string> seen;
+        for (auto& l : manifest.layers) {
+            if (!store.has_blob(l.digest)) throw Error("layer blob " + l.digest + " is missing from the store");
+            if (seen.insert(l.digest).second) layers.push_back(l);
+        }
+        if (!store.has_blob(manifest.config.digest))
+            throw Error("config blob " + manifest.config.digest + " is missing from the store");
+
+        RegistryClient client(dest.registry, dest.repository, "pull,push", opts.registry);
+        for (auto& from : opts.mount_from)
+            if (from != dest.repository) client.add_pull_scope(from);
+
+        Progress progress(opts.progress, "Uploading", "uploaded");
+        Context ctx{store, client, progress, opts};
+        PushResult result;
+        std::mutex mu;
+        std::exception_ptr first_error;
+        auto count = [&](Outcome o) {
+            std::lock_guard lk(mu);
+            if (o == Outcome::skipped) ++result.skipped;
+            if (o == Outcome::mounted) ++result.mounted;
+            if (o == Outcome::uploaded) ++result.uploaded;
+        };
+        auto one = [&](const Descriptor& d, size_t slot) {
+            try {
+                Outcome o = push_blob(ctx, d, slot);
+                progress.finish(slot, o == Outcome::skipped   ? "already exists"
+                                      : o == Outcome::mounted ? "mounted"
+                                                              : "done");
+                count(o);
+            } catch (...) {
+                std::lock_guard lk(mu);
+                if (!first_error) first_error = std::current_exception();
+                ctx.cancelled = true;
+                progress.finish(slot, "failed");
+            }
+        };
+
+        std::vector<size_t> slots;
+        for (auto& l : layers) slots.push_back(progress.add(l.digest, l.size));
+        size_t config_slot = progress.add(manifest.config.digest, manifest.config.size);
+        std::atomic<size_t> next{0};
+        auto worker = [&] {
+            for (size_t i; (i = next++) < layers.size();) {
+                if (ctx.cancelled) return;
+                one(layers[i], slots[i]);
+            }
+        };
+        std::vector<std::thread> threads;
+        size_t n = std::max<size_t>(1, std::min(opts.parallel_blobs, layers.size()));
+        for (size_t t = 0; t < n; ++t) threads.emplace_back(worker);
+        for (auto& t : threads) t.join();
+        if (!first_error && seen.insert(manifest.config.digest).second) one(manifest.config, config_slot);
+        else if (!first_error) progress.finish(config_slot, "already exists");
+        progress.stop();
+        if (first_error) {
+            try {
+                std::rethrow_exception(first_error);
+            } catch (const FatalError& e) {
+                if (std::string(e.what()) != "cancelled") throw Error(e.what());
+                throw Error("push cancelled");
+            }
+        }
+
+        put_manifest(client, dest, body, media_type, md.digest);
+        result.name = name;
+        result.digest = md.digest;
+        return result;
+    } catch (const Error& e) {
+        throw Error("push " + name + ": " + e.what());
+    }
+}
+
+}  // namespace minirun::registry
