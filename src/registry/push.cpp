@@ -246,6 +246,18 @@ bool upload_chunks(Context& ctx, std::string& location, const Descriptor& d, int
     return true;
 }
 
+// Best effort: an abandoned upload session is garbage the registry purges eventually anyway.
+void cancel_upload(Context& ctx, const std::string& location) {
+    HttpRequest req;
+    req.method = "DELETE";
+    req.url = location;
+    try {
+        ctx.client.send(req, false);
+    } catch (const Error& e) {
+        log::debug(std::string("cancelling an upload: ") + e.what());
+    }
+}
+
 Outcome push_blob(Context& ctx, const Descriptor& d, size_t slot) {
     if (blob_exists(ctx, d.digest)) return Outcome::skipped;
 
@@ -255,10 +267,12 @@ Outcome push_blob(Context& ctx, const Descriptor& d, size_t slot) {
         HttpResponse r = post_upload(ctx, "?mount=" + url_encode(d.digest) + "&from=" + url_encode(from));
         if (r.status == 201) return Outcome::mounted;
         if (r.status != 202) throw_status(ctx.client, "mounting " + d.digest + " from " + from, r);
-        // Not mountable (absent there, or not allowed): the registry started a plain upload.
+        // Not mountable (absent there, or not allowed): the registry started a plain upload,
+        // kept for the fallback; one left over from an earlier source is cancelled.
+        if (!location.empty()) cancel_upload(ctx, location);
         location = upload_location(ctx.client, r, "mounting " + d.digest);
-        break;
     }
+    if (!location.empty()) log::debug("no mount source has " + d.digest + ", uploading");
 
     fs::UniqueFd fd(::open(ctx.store.blob_path(d.digest).c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw FatalError("blob " + d.digest + " is missing from the store");

@@ -122,8 +122,10 @@ void init_steps(InitContext& c) {
     enter_cwd(proc.cwd);
     std::string exe = find_executable(proc);
     cloexec_fds_from(3 + c.preserve_fds);
-    c.sync.send("ready");
+    // From here the init must outlive the runtime that created it: stop tying it to its
+    // parent *before* saying ready (the parent may exit the moment it hears it).
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    c.sync.send("ready");
     if (fifo) {
         // Blocks until `start` writes its byte. Holding the fifo open read-write keeps
         // it from ever reporting EOF, and lets `start` see ENXIO once we are gone.

@@ -70,7 +70,7 @@ int Runtime::exec(const ExecOptions& o) {
     ContainerState s = store_.load(o.id);
     if (s.status != "running" && s.status != "created")
         throw Error("cannot exec in container " + o.id + ": it is " + s.status);
-    Spec spec = parse_spec(fs::read_file(store_.config_path(o.id), 16 << 20));
+    Spec spec = parse_spec(s.config);
     Process proc = exec_process(o, spec);
     if (proc.args.empty()) throw Error("exec: process.args is empty");
     std::optional<SeccompFilter> filter;

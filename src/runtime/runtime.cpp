@@ -29,7 +29,7 @@ namespace stdfs = std::filesystem;
 namespace {
 
 Spec load_saved_spec(const StateStore& store, const std::string& id) {
-    return parse_spec(fs::read_file(store.config_path(id), 16 << 20));
+    return parse_spec(store.load(id).config);
 }
 
 void write_pid_file(const std::string& path, pid_t pid) {
@@ -120,8 +120,7 @@ CreateResult do_create(StateStore& store, const CreateOptions& opts) {
         log::debug("config read");
         Spec spec = parse_spec(config_text);
         log::debug("config parsed");
-        fs::write_file_atomic(store.config_path(opts.id), config_text, 0600, false);
-        log::debug("config saved");
+
         if (!spec.process) throw Error("config.json: process is required");
         if (!spec.process->apparmor_profile.empty() && !stdfs::exists("/sys/kernel/security/apparmor"))
             log::warn("apparmor profile " + spec.process->apparmor_profile + " ignored: AppArmor is not enabled");
@@ -140,6 +139,7 @@ CreateResult do_create(StateStore& store, const CreateOptions& opts) {
         state.created = rfc3339_now();
         state.annotations = spec.annotations;
         state.cgroup_path = spec.linux.cgroups_path;
+        state.config = config_text;
         proc = create_process(store, opts, spec, bundle, *cgroup, filter ? &*filter : nullptr);
         log::debug("init cloned");
         state.rootfs = proc.rootfs;

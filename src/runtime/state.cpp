@@ -41,12 +41,16 @@ std::string StateStore::dir(const std::string& id) const { return root_ + "/" + 
 
 void StateStore::reserve(const std::string& id) {
     validate_container_id(id);
-    fs::mkdir_p(root_);
-    ::chmod(root_.c_str(), 0700);
-    if (::mkdir(dir(id).c_str(), 0711) != 0) {
-        if (errno == EEXIST) throw Error("container ID " + id + " already exists");
-        throw_errno("create state directory " + dir(id));
+    // The common case first: the root exists and one mkdir claims the id.
+    int rc = ::mkdir(dir(id).c_str(), 0711);
+    if (rc != 0 && errno == ENOENT) {
+        fs::mkdir_p(root_);
+        ::chmod(root_.c_str(), 0700);
+        rc = ::mkdir(dir(id).c_str(), 0711);
     }
+    if (rc == 0) return;
+    if (errno == EEXIST) throw Error("container ID " + id + " already exists");
+    throw_errno("create state directory " + dir(id));
 }
 
 bool StateStore::exists(const std::string& id) const {
@@ -73,6 +77,7 @@ ContainerState StateStore::load(const std::string& id) const {
     s.created = j.value("created", "");
     s.cgroup_path = j.value("cgroup_path", "");
     s.owner = j.value("owner", "");
+    if (auto c = j.find("config"); c != j.end()) s.config = c->dump();
     if (auto a = j.find("annotations"); a != j.end() && a->is_object())
         for (auto& [k, v] : a->items())
             if (v.is_string()) s.annotations[k] = v.get<std::string>();
@@ -151,6 +156,9 @@ std::string state_to_json(const ContainerState& s, bool pretty) {
            {"owner", s.owner},
            {"annotations", s.annotations}};
     if (!pretty) {
+        // The config the container was created with, for exec and delete's hooks: one
+        // file write on the start path instead of two.
+        if (!s.config.empty()) j["config"] = json::parse(s.config);
         j["pid"] = s.pid;
         j["pid_start_time"] = s.pid_start_time;
         j["cgroup_path"] = s.cgroup_path;

@@ -1,7 +1,6 @@
 #pragma once
 // Per-container state under the runtime root (--root, default /run/minirun):
-//   <root>/<id>/state.json   what `state` reports, plus what later verbs need
-//   <root>/<id>/config.json  the config the container was created with
+//   <root>/<id>/state.json   what `state` reports, plus what later verbs need (the config too)
 //   <root>/<id>/exec.fifo    exists while the container is "created"
 #include <sys/types.h>
 
@@ -23,6 +22,7 @@ struct ContainerState {
     std::string cgroup_path;
     std::map<std::string, std::string> annotations;
     std::string owner;
+    std::string config;  // config.json as created (kept inside state.json)
 };
 
 class StateStore {
@@ -33,7 +33,6 @@ public:
     const std::string& root() const { return root_; }
     std::string dir(const std::string& id) const;
     std::string fifo_path(const std::string& id) const { return dir(id) + "/exec.fifo"; }
-    std::string config_path(const std::string& id) const { return dir(id) + "/config.json"; }
 
     // Claims the id (mkdir); throws "container ID already exists".
     void reserve(const std::string& id);
