@@ -48,15 +48,18 @@ run_ok mr images --format json
 pass "two concurrent pulls of the same image"
 
 # A pull killed midway leaves no blob under a wrong name; the next run cleans up.
+# Through a proxy that keeps cutting blob downloads at 3 MB, so the pull is reliably
+# still running (retrying) when it is killed, however fast the machine.
 STORE=$(mktemp_dir)
-mr pull -q "$upstream/big:latest" >/dev/null 2>&1 &
+start_proxy '[{"path_contains": "/blobs/sha256", "method": "GET", "action": "cut", "after_bytes": 3000000, "times": 1000}]'
+"$MINIRUN" --storage "$STORE" pull -q "$PROXY/big:latest" >/dev/null 2>&1 &  # the binary itself, so $! is its pid
 victim=$!
-# Kill it once a blob is partly downloaded.
-for _ in $(seq 200); do
+for _ in $(seq 1000); do
   [[ -n $(find "$STORE/store/blobs/sha256" -name '.tmp-*' -size +2M 2>/dev/null) ]] && break
   sleep 0.01
 done
-kill -9 $victim 2>/dev/null || true
+[[ -n $(find "$STORE/store/blobs/sha256" -name '.tmp-*' -size +2M 2>/dev/null) ]] || fail "the pull never got a partial blob"
+kill -9 $victim 2>/dev/null || fail "the pull ended before it could be killed"
 wait $victim 2>/dev/null || true
 assert_blobs_verified
 run_ok mr images --format json
