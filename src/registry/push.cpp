@@ -9,8 +9,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <exception>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -115,9 +117,26 @@ struct Context {
     Progress& progress;
     const PushOptions& opts;
     std::atomic<bool> cancelled{false};
+    std::atomic<bool> authorized{false};  // some request of this push succeeded
 };
 
 enum class Outcome { skipped, mounted, uploaded };
+
+// The client re-authenticates once per request. A token can still go stale between that
+// and the retried request (short-lived tokens, a slow chunk): once this push has been
+// authorized, a 401 is retried a few more times with a fresh token.
+HttpResponse send(Context& ctx, const HttpRequest& req, bool retry = true) {
+    for (int attempt = 1;; ++attempt) {
+        try {
+            HttpResponse r = ctx.client.send(req, retry);
+            if (r.status >= 200 && r.status < 300) ctx.authorized = true;
+            return r;
+        } catch (const RegistryError& e) {
+            if (e.status != 401 || !ctx.authorized || attempt >= 3) throw;
+            log::debug(std::string("token went stale, retrying: ") + e.what());
+        }
+    }
+}
 
 std::string blob_url(const Context& ctx, const std::string& digest) {
     return "/v2/" + ctx.client.repository() + "/blobs/" + digest;
@@ -127,7 +146,7 @@ bool blob_exists(Context& ctx, const std::string& digest) {
     HttpRequest req;
     req.method = "HEAD";
     req.url = blob_url(ctx, digest);
-    HttpResponse r = ctx.client.send(req);
+    HttpResponse r = send(ctx, req);
     if (r.status == 200) return true;
     if (r.status == 404) return false;
     throw_status(ctx.client, "HEAD blob " + digest, r);
@@ -137,7 +156,7 @@ HttpResponse post_upload(Context& ctx, const std::string& query) {
     HttpRequest req;
     req.method = "POST";
     req.url = "/v2/" + ctx.client.repository() + "/blobs/uploads/" + query;
-    return ctx.client.send(req);
+    return send(ctx, req);
 }
 
 std::string start_upload(Context& ctx, const std::string& digest) {
@@ -146,7 +165,8 @@ std::string start_upload(Context& ctx, const std::string& digest) {
     return upload_location(ctx.client, r, "starting the upload of " + digest);
 }
 
-// Final PUT ?digest= with `body` (may be empty). True on 201; false when worth retrying.
+// Final PUT ?digest= with the blob's bytes from `start` on (none after PATCH chunks).
+// True on 201; false when worth retrying with a new upload session.
 bool finish_upload(Context& ctx, const std::string& location, const Descriptor& d, int fd, uint64_t start,
                    size_t slot, int attempt) {
     HttpRequest req;
@@ -157,7 +177,7 @@ bool finish_upload(Context& ctx, const std::string& location, const Descriptor& 
     if (range.len > 0) range.attach(req, ctx.progress, slot);
     HttpResponse r;
     try {
-        r = ctx.client.send(req, false);
+        r = send(ctx, req, false);
     } catch (const RegistryError&) {
         throw;
     } catch (const FatalError&) {
@@ -165,6 +185,7 @@ bool finish_upload(Context& ctx, const std::string& location, const Descriptor& 
     } catch (const Error& e) {
         if (attempt >= ctx.client.options().max_attempts) throw;
         log::debug(std::string("upload of ") + d.digest + " failed: " + e.what());
+        ctx.client.backoff(attempt);
         return false;
     }
     if (r.status == 201 || r.status == 204) {
@@ -187,7 +208,7 @@ bool finish_upload(Context& ctx, const std::string& location, const Descriptor& 
 std::optional<uint64_t> upload_status(Context& ctx, std::string& location, uint64_t confirmed) {
     HttpRequest req;
     req.url = location;
-    HttpResponse r = ctx.client.send(req);
+    HttpResponse r = send(ctx, req);
     if (r.status == 404) return std::nullopt;
     if (r.status != 204 && r.status != 200) throw_status(ctx.client, "querying an upload", r);
     if (!r.header("location").empty()) location = resolve_url(r.url, r.header("location"));
@@ -212,7 +233,7 @@ bool upload_chunks(Context& ctx, std::string& location, const Descriptor& d, int
         range.attach(req, ctx.progress, slot);
         std::string failure, retry_after;
         try {
-            HttpResponse r = ctx.client.send(req, false);
+            HttpResponse r = send(ctx, req, false);
             if (r.status == 202 || r.status == 204) {
                 if (!r.header("location").empty()) location = resolve_url(r.url, r.header("location"));
                 auto held = parse_upload_range(r.header("range"), offset + len);
@@ -252,7 +273,7 @@ void cancel_upload(Context& ctx, const std::string& location) {
     req.method = "DELETE";
     req.url = location;
     try {
-        ctx.client.send(req, false);
+        send(ctx, req, false);
     } catch (const Error& e) {
         log::debug(std::string("cancelling an upload: ") + e.what());
     }
@@ -283,6 +304,8 @@ Outcome push_blob(Context& ctx, const Descriptor& d, size_t slot) {
     const bool chunked = static_cast<uint64_t>(d.size) >= ctx.opts.chunk_size;
     for (int attempt = 1;; ++attempt) {
         if (ctx.cancelled) throw FatalError("cancelled");
+        // A final PUT whose answer was lost may have completed the blob.
+        if (attempt > 1 && location.empty() && blob_exists(ctx, d.digest)) return Outcome::uploaded;
         if (location.empty()) location = start_upload(ctx, d.digest);
         ctx.progress.set_bytes(slot, 0);
         if (chunked) {
@@ -301,14 +324,15 @@ Outcome push_blob(Context& ctx, const Descriptor& d, size_t slot) {
     }
 }
 
-void put_manifest(RegistryClient& client, const image::Reference& dest, const std::string& body,
+void put_manifest(Context& ctx, const image::Reference& dest, const std::string& body,
                   const std::string& media_type, const std::string& digest) {
     HttpRequest req;
     req.method = "PUT";
     req.url = "/v2/" + dest.repository + "/manifests/" + dest.tag;
     req.headers.push_back("Content-Type: " + media_type);
     req.body = body;
-    HttpResponse r = client.send(req);
+    RegistryClient& client = ctx.client;
+    HttpResponse r = send(ctx, req);
     if (r.status == 401 || r.status == 403 || (r.status == 404 && name_unknown(r))) throw_status(client, "", r);
     if (r.status != 201 && r.status != 200) {
         std::string detail = registry_error_text(r);
@@ -404,7 +428,7 @@ PushResult push_image(Store& store, const std::string& source, const image::Refe
             }
         }
 
-        put_manifest(client, dest, body, media_type, md.digest);
+        put_manifest(ctx, dest, body, media_type, md.digest);
         result.name = name;
         result.digest = md.digest;
         return result;
