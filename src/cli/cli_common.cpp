@@ -11,6 +11,7 @@
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 #include "minirun/registry/client.hpp"
+#include "minirun/registry/push.hpp"
 
 namespace minirun::cli {
 
@@ -113,6 +114,33 @@ void add_login_commands(CLI::App& app, GlobalOptions& g) {
             std::cout << "Removing login credentials for " << reg << "\n";
         else
             std::cout << "Not logged in to " << reg << "\n";
+    });
+}
+
+void add_push_command(CLI::App& app, GlobalOptions& g) {
+    static std::string source, dest;
+    static std::vector<std::string> mount_from;
+    static bool quiet = false;
+    auto* push = app.add_subcommand("push", "Push an image from the store to a registry");
+    push->add_option("image", source, "Image in the store (name or id)")->required();
+    push->add_option("destination", dest, "Where to push (default: the image's own name)");
+    push->add_option("--mount-from", mount_from, "Repository on the same registry to mount blobs from")
+        ->allow_extra_args(false);
+    push->add_flag("-q,--quiet", quiet, "No progress output");
+    push->callback([&g] {
+        image::Store store(storage_root(g));
+        auto rec = store.lookup(source);
+        if (!rec) throw Error("push: image " + source + " is not in the store");
+        auto ref = image::Reference::parse(dest.empty() ? rec->name : dest);
+        registry::PushOptions opts;
+        opts.registry.insecure_registries = insecure_registries(g);
+        opts.progress = quiet ? registry::ProgressMode::quiet : registry::ProgressMode::automatic;
+        opts.mount_from = mount_from;
+        auto res = registry::push_image(store, rec->name, ref, opts);
+        if (!quiet)
+            std::cout << "Pushed " << res.name << " (" << res.uploaded << " blobs uploaded, " << res.mounted
+                      << " mounted, " << res.skipped << " already present)\n";
+        std::cout << "Digest: " << res.digest << "\n";
     });
 }
 

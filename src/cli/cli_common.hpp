@@ -23,6 +23,9 @@ std::vector<std::string> insecure_registries(const GlobalOptions& g);
 // `login` and `logout` subcommands (identical in minirun and imgbuild).
 void add_login_commands(CLI::App& app, GlobalOptions& g);
 
+// `push IMAGE [DEST]` (the same in minirun and imgbuild).
+void add_push_command(CLI::App& app, GlobalOptions& g);
+
 // Parses and runs the app, printing "Error: <message>" and returning `error_code` on failure.
 int run_app(CLI::App& app, int argc, char** argv, int error_code);
 

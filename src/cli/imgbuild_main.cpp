@@ -11,5 +11,6 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     minirun::cli::add_global_options(app, g);
     minirun::cli::add_login_commands(app, g);
+    minirun::cli::add_push_command(app, g);
     return minirun::cli::run_app(app, argc, argv, 1);
 }

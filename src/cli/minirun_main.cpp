@@ -225,6 +225,7 @@ int main(int argc, char** argv) {
     add_tag(app);
     add_rmi(app);
     cli::add_login_commands(app, g);
+    cli::add_push_command(app, g);
     int exit_code = 0;
     cli::set_raw_args(argc, argv);
     cli::add_container_commands(app, g, exit_code);

@@ -233,3 +233,18 @@ grep -Eq '"(PATCH|PUT) /v2/big/blobs/uploads/[^"]*" 401' "$REGISTRY_LOG" ||
   fail "no upload request met an expired token (push took $((SECONDS - start))s, $tokens tokens): test is vacuous"
 verify "$REGISTRY/big:ttl" "$BIG_DIGEST" "$REGISTRY_USER:$REGISTRY_PASSWORD"
 pass "token expiring mid-push renewed ($tokens push tokens in $((SECONDS - start))s)"
+
+# The CLI: `minirun push` and `imgbuild push` over the same code; a second push uploads
+# nothing and says so; an unknown image is a one-line error.
+start_registry none
+"$IMAGES" seed "$REGISTRY" busybox >/dev/null 2>&1 || fail "seeding busybox for the CLI check"
+STORE=$(mktemp_dir)
+run_ok mr pull -q "$REGISTRY/busybox:latest"
+run_ok mr push -q "$REGISTRY/busybox:latest" "$REGISTRY/cli/app:1.0"
+want=$(skopeo inspect --tls-verify=false "docker://$REGISTRY/cli/app:1.0" | jq -r .Digest)
+assert_eq "Digest: $want" "$OUT" "minirun push prints the registry's digest"
+run_ok "${IMGBUILD_BIN:?}" --storage "$STORE" push "$REGISTRY/busybox:latest" "$REGISTRY/cli/app:1.0"
+assert_contains "$OUT" "0 blobs uploaded, 0 mounted, 2 already present"
+run_expect_fail mr push nosuch
+assert_eq "Error: push: image nosuch is not in the store" "$ERR"
+pass "minirun push / imgbuild push commands"
