@@ -10,10 +10,7 @@
 #include "cli_common.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/engine/engine.hpp"
-#if __has_include("minirun/engine/network.hpp")
 #include "minirun/engine/network.hpp"
-#define MINIRUN_HAVE_BRIDGE 1
-#endif
 #include "minirun/image/store.hpp"
 
 namespace minirun::cli {
@@ -263,7 +260,6 @@ void add_info(CLI::App& app, GlobalOptions& g) {
     });
 }
 
-#ifdef MINIRUN_HAVE_BRIDGE
 void add_network(CLI::App& app, GlobalOptions& g) {
     static std::string name, subnet;
     auto* net = app.add_subcommand("network", "Manage networks");
@@ -296,10 +292,6 @@ void add_network(CLI::App& app, GlobalOptions& g) {
                   << "\n";
     });
 }
-
-#else
-void add_network(CLI::App&, GlobalOptions&) {}
-#endif
 
 }  // namespace
 

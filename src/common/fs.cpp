@@ -112,6 +112,11 @@ std::string read_file_in_root(const stdfs::path& root, const std::string& path, 
     return read_file("/proc/self/fd/" + std::to_string(fd.get()), max_size);
 }
 
+stdfs::path self_exe_dir() {
+    std::error_code ec;
+    return stdfs::read_symlink("/proc/self/exe", ec).parent_path();
+}
+
 void fsync_dir(const stdfs::path& dir) {
     UniqueFd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd) throw_errno("open " + dir.string());

@@ -3,14 +3,9 @@
 #include "minirun/common/error.hpp"
 #include "minirun/engine/container_store.hpp"
 
-#if __has_include("minirun/engine/network.hpp")
 #include "minirun/engine/network.hpp"
-#define MINIRUN_HAVE_BRIDGE 1
-#endif
 
 namespace minirun::engine {
-
-#ifdef MINIRUN_HAVE_BRIDGE
 
 namespace {
 std::string render(const PortMapping& p) { return format_port_mapping(p); }
@@ -51,27 +46,5 @@ void bridge_detach(const std::filesystem::path& storage, const ContainerRecord& 
     for (auto& [id, text] : nets.hosts_files_for(rec.network)) peer_hosts(id, text);
 }
 
-#else
-
-// Built without the bridge module: host and none networks only, said plainly.
-void check_network_exists(const std::filesystem::path&, const std::string& network) {
-    if (network == "host" || network == "none" || network == "bridge") return;
-    throw Error("network " + network + " not found");
-}
-
-std::vector<std::string> normalize_ports(const std::vector<std::string>& publish) {
-    if (!publish.empty()) throw Error("-p needs bridge networking, which this build does not include");
-    return {};
-}
-
-BridgeAttachment bridge_attach(const std::filesystem::path&, const ContainerRecord&, const std::string&,
-                               const std::function<void(const std::string&, const std::string&)>&) {
-    throw Error("bridge networking is not in this build: use --network none or --network host");
-}
-
-void bridge_detach(const std::filesystem::path&, const ContainerRecord&,
-                   const std::function<void(const std::string&, const std::string&)>&) {}
-
-#endif
 
 }  // namespace minirun::engine

@@ -38,11 +38,6 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string self_dir() {
-    std::error_code ec;
-    return stdfs::read_symlink("/proc/self/exe", ec).parent_path();
-}
-
 bool alive(pid_t pid, unsigned long long start) { return pid > 0 && runtime::process_alive(pid, start); }
 
 // Writes in place: these files are bind-mounted, a rename would detach them.
@@ -69,11 +64,11 @@ std::string ago(const std::string& rfc3339) {
 Engine::Engine(stdfs::path storage, registry::RegistryOptions registry)
     : storage_(std::move(storage)), registry_(std::move(registry)), containers_(storage_) {}
 
-std::string Engine::spawn_supervisor(const std::string& id) {
+Engine::SupervisorReply Engine::spawn_supervisor(const std::string& id) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
     fs::UniqueFd rd(fds[0]), wr(fds[1]);
-    std::string exe = self_dir() + "/minirun-supervisor";
+    std::string exe = fs::self_exe_dir().string() + "/minirun-supervisor";
     std::string ready = std::to_string(wr.get());
     std::cout.flush();
     std::cerr.flush();
@@ -91,7 +86,18 @@ std::string Engine::spawn_supervisor(const std::string& id) {
     char buf[4096];
     for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) msg.append(buf, static_cast<size_t>(n));
     ::waitpid(pid, nullptr, WNOHANG);  // it detaches (setsid) and lives on; reap only an early exit
-    return msg;
+    // "ok", or "error:<status>:<message>"
+    SupervisorReply reply;
+    if (msg == "ok") {
+        reply.started = true;
+        return reply;
+    }
+    reply.error = msg.empty() ? "the supervisor exited before starting the container" : msg;
+    if (auto colon = msg.find(':', 6); msg.rfind("error:", 0) == 0 && colon != std::string::npos) {
+        reply.status = std::atoi(msg.substr(6, colon - 6).c_str());
+        reply.error = msg.substr(colon + 1);
+    }
+    return reply;
 }
 
 ContainerRecord Engine::refresh(const ContainerRecord& r) const {
@@ -135,6 +141,9 @@ void Engine::connect_network(ContainerRecord& rec) {
 
 void Engine::disconnect_network(ContainerRecord& rec) {
     std::string dir = containers_.dir(rec.id).string();
+    // The namespace file exists from connect until the end of this function: without it
+    // there is nothing to undo (run_once already disconnected before --rm's cleanup).
+    if (rec.network != "host" && !stdfs::exists(dir + "/netns")) return;
     try {
         if (rec.network != "host" && rec.network != "none") {
             bridge_detach(storage_, rec, [&](const std::string& id, const std::string& text) {
@@ -170,11 +179,8 @@ void Engine::start(const std::string& name) {
     rec.stop_requested = false;
     rec.status = "created";
     containers_.save(rec);
-    std::string msg = spawn_supervisor(rec.id);
-    if (msg != "ok") {
-        auto colon = msg.find(':', 6);
-        throw Error("start " + rec.name + ": " + (colon == std::string::npos ? msg : msg.substr(colon + 1)));
-    }
+    SupervisorReply reply = spawn_supervisor(rec.id);
+    if (!reply.started) throw Error("start " + rec.name + ": " + reply.error);
 }
 
 void Engine::stop(const std::string& name, std::optional<int> timeout) {
@@ -290,13 +296,11 @@ int Engine::exec(const ExecRequest& req) {
     }
     try {
         return rt.exec(o);
-    } catch (const Error& e) {
-        std::string m = e.what();
-        if (m.find("executable file not found") != std::string::npos) {
-            std::cerr << "Error: " << m << "\n";
-            return 127;
-        }
-        throw;
+    } catch (const runtime::InitError& e) {
+        // A missing or non-executable command is the process's 127/126, as in Docker.
+        if (e.status != 126 && e.status != 127) throw;
+        std::cerr << "Error: " << e.what() << "\n";
+        return e.status;
     }
 }
 

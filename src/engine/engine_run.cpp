@@ -92,11 +92,6 @@ bool has_env(const std::vector<std::string>& env, const std::string& key) {
     return false;
 }
 
-std::string self_dir() {
-    std::error_code ec;
-    return stdfs::read_symlink("/proc/self/exe", ec).parent_path();
-}
-
 runtime::Mount bind_mount(const std::string& src, const std::string& dst, bool ro) {
     runtime::Mount m{dst, "bind", src, {"rbind", "rprivate"}};
     if (ro) m.options.push_back("ro");
@@ -211,7 +206,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
         rec.command = s.args;
         if (req.init) {
             s.args.insert(s.args.begin(), {"/run/minirun-init", "--"});
-            s.mounts.push_back(bind_mount(self_dir() + "/minirun-init", "/run/minirun-init", true));
+            s.mounts.push_back(bind_mount(fs::self_exe_dir().string() + "/minirun-init", "/run/minirun-init", true));
         }
         s.user = resolve_user(rootfs, req.user.empty() ? ic.user : req.user);
         s.env = ic.env;
@@ -346,21 +341,13 @@ int Engine::run(const RunRequest& req) {
     }
     ContainerRecord& rec = p.rec;
     if (!req.detach) return run_foreground(rec);
-    std::string msg = spawn_supervisor(rec.id);
-    if (msg == "ok") {
+    SupervisorReply reply = spawn_supervisor(rec.id);
+    if (reply.started) {
         std::cout << rec.id << "\n";
         return 0;
     }
-    // "error:<status>:<message>"
-    int code = 125;
-    std::string text = msg.empty() ? "the supervisor exited before starting the container" : msg;
-    if (msg.rfind("error:", 0) == 0) {
-        auto colon = msg.find(':', 6);
-        code = std::atoi(msg.substr(6, colon - 6).c_str());
-        text = msg.substr(colon + 1);
-    }
-    std::cerr << "Error: " << text << "\n";
-    return code;
+    std::cerr << "Error: " << reply.error << "\n";
+    return reply.status;
 }
 
 }  // namespace minirun::engine

@@ -135,13 +135,14 @@ void init_steps(InitContext& c) {
         fifo.reset();
     }
     run_hooks(c.spec->hooks.start_container, "startContainer", state);
-    apply_identity(proc, c.filter, !c.new_userns || true);
+    // setgroups stays allowed in a new user namespace: root writes gid_map without "deny".
+    apply_identity(proc, c.filter, true);
     reset_signals();
     auto argv = to_exec_array(proc.args);
     auto envp = to_exec_array(proc.env);
     ::execve(exe.c_str(), argv.data(), envp.data());
     int err = errno;
-    throw Error(errno_message("exec " + exe, err) + (err == ENOENT || err == EACCES ? "" : ""));
+    throw Error(errno_message("exec " + exe, err));
 }
 
 [[noreturn]] void init_main(InitContext& c) {

@@ -158,7 +158,7 @@ int Runtime::exec(const ExecOptions& o) {
     ch.send("go");
     if (auto msg = ch.recv(); msg && msg->rfind(kErrorPrefix, 0) == 0) {
         int status = wait_status(pid);
-        throw Error(msg->substr(kErrorPrefix.size()) + " (status " + std::to_string(status) + ")");
+        throw InitError(msg->substr(kErrorPrefix.size()) + " (status " + std::to_string(status) + ")", status);
     }
     if (!o.pid_file.empty()) fs::write_file_atomic(std::filesystem::absolute(o.pid_file), std::to_string(pid), 0644);
     if (o.detach) return 0;

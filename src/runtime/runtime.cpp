@@ -126,7 +126,6 @@ CreateResult do_create(StateStore& store, const CreateOptions& opts) {
             log::warn("apparmor profile " + spec.process->apparmor_profile + " ignored: AppArmor is not enabled");
         if (!spec.process->selinux_label.empty() && !stdfs::exists("/sys/fs/selinux/enforce"))
             log::warn("SELinux label ignored: SELinux is not enabled");
-        log::debug("config parsed");
         cgroup = Cgroup::create(spec.linux.cgroups_path, opts.id);
         log::debug("cgroup created");
         if (spec.linux.resources) cgroup->apply(with_default_devices(spec));

@@ -6,7 +6,6 @@ require_root
 require_cmd docker-registry skopeo jq nsenter
 
 use_test_netns mr-run
-on_exit ':'
 
 start_registry none
 "$IMAGES" seed "$REGISTRY" busybox >/dev/null 2>&1 || fail "seeding busybox"

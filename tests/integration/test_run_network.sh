@@ -8,7 +8,7 @@ require_root
 require_cmd docker-registry skopeo jq nsenter curl iptables-save
 
 use_test_netns mr-net
-on_exit ':; for n in $(m network ls 2>/dev/null | awk "NR>1 {print \$2}"); do m network rm "$n" >/dev/null 2>&1; done'
+on_exit 'for n in $(m network ls 2>/dev/null | awk "NR>1 {print \$2}"); do m network rm "$n" >/dev/null 2>&1; done'
 root_rules_before=$(iptables-save 2>/dev/null | grep -v '^#' | sort | sha256sum)
 root_links_before=$(ip -o link | awk -F': ' '{print $2}' | sort | sha256sum)
 

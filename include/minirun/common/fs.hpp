@@ -59,6 +59,9 @@ void write_file_atomic(const stdfs::path& path, std::string_view data, mode_t mo
 std::string read_file(const stdfs::path& path, uint64_t max_size = 64ull << 20);
 // Reads `path` as seen from inside `root` (symlinks cannot leave it: openat2 RESOLVE_IN_ROOT).
 std::string read_file_in_root(const stdfs::path& root, const std::string& path, uint64_t max_size = 4ull << 20);
+// The directory of the running executable: where its companion binaries (minirun-init,
+// minirun-supervisor) are installed.
+stdfs::path self_exe_dir();
 void fsync_dir(const stdfs::path& dir);
 void mkdir_p(const stdfs::path& dir, mode_t mode = 0755);
 void write_all(int fd, const void* data, size_t size, const std::string& what);

@@ -81,9 +81,13 @@ private:
     // `on_started` receives "ok" or "error:<status>:<message>".
     int run_once(ContainerRecord& rec, const Attach& attach, int notify_fd);
     int run_foreground(ContainerRecord& rec);
-    // Starts minirun-supervisor for a prepared container; returns its first message
-    // ("ok" or "error:<status>:<text>").
-    std::string spawn_supervisor(const std::string& id);
+    // Starts minirun-supervisor for a prepared container and waits for its verdict.
+    struct SupervisorReply {
+        bool started = false;
+        int status = 125;  // when not started: the shell status to report
+        std::string error;
+    };
+    SupervisorReply spawn_supervisor(const std::string& id);
     Prepared prepare(const RunRequest& req);
     void start_prepared(ContainerRecord& rec);
     void cleanup(ContainerRecord& rec, bool remove_dir);

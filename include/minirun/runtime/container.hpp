@@ -13,7 +13,7 @@
 
 namespace minirun::runtime {
 
-// The container's init failed before exec; `status` is its exit status (127 when the
+// The container's init (or an exec'd process) failed before exec; `status` is its exit status (127 when the
 // executable is missing, 126 when it cannot be executed, 1 otherwise).
 class InitError : public Error {
 public:
