@@ -1,8 +1,52 @@
 // imgbuild: build OCI images from Containerfiles and push them. A thin front end.
-// Building and pushing arrive with their issues; today it manages registry logins.
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "cli_common.hpp"
+#include "minirun/build/builder.hpp"
+#include "minirun/build/containerfile.hpp"
+
+namespace {
+
+void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
+    static minirun::build::BuildOptions o;
+    static std::string context = ".", file;
+    auto* b = app.add_subcommand("build", "Build an image from a Containerfile (alias: bud)");
+    b->alias("bud");
+    b->add_option("context", context, "Build context directory")->capture_default_str();
+    b->add_option("-f,--file", file, "Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)");
+    b->add_option("-t,--tag", o.tags, "Name the image (repeatable)")->allow_extra_args(false);
+    b->add_option("--build-arg", o.build_args, "KEY=VALUE for an ARG (repeatable)")->allow_extra_args(false);
+    b->add_option("--target", o.target, "Build up to this stage");
+    b->add_flag("--no-cache", o.no_cache, "Run every step, ignoring the build cache");
+    b->add_option("--pull", o.pull, "Pull base images: missing, always or never")->capture_default_str();
+    b->add_option("--compression", o.compression, "Layer compression: gzip or zstd")->capture_default_str();
+    b->add_option("--output,-o", o.outputs, "Also write oci:DIR or oci-archive:FILE")->allow_extra_args(false);
+    b->add_option("--platform", o.platform, "Platform of the base images (os/arch[/variant])");
+    b->add_flag("-q,--quiet", o.quiet, "Print only the image id");
+    b->callback([&g] {
+        o.storage = minirun::cli::storage_root(g);
+        o.context = context;
+        o.containerfile = file;
+        o.registry.insecure_registries = minirun::cli::insecure_registries(g);
+        o.source_date_epoch = minirun::build::source_date_epoch_from_env();
+        try {
+            auto r = minirun::build::build_image(o);
+            if (o.quiet) {
+                std::cout << r.image_id << "\n";
+                return;
+            }
+            for (auto& t : o.tags) std::cout << "Tagged " << t << "\n";
+            std::cout << "Image id: " << r.image_id << "\nDigest: " << r.manifest_digest << "\n"
+                      << "Steps: " << r.executed_steps << " run, " << r.cached_steps << " cached\n";
+        } catch (const minirun::build::ParseError& e) {
+            // The offending line and a caret under the column.
+            throw minirun::Error(e.pretty());
+        }
+    });
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     minirun::cli::GlobalOptions g;
@@ -12,5 +56,6 @@ int main(int argc, char** argv) {
     minirun::cli::add_global_options(app, g);
     minirun::cli::add_login_commands(app, g);
     minirun::cli::add_push_command(app, g);
+    add_build_command(app, g);
     return minirun::cli::run_app(app, argc, argv, 1);
 }

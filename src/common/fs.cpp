@@ -101,13 +101,21 @@ std::string read_file(const stdfs::path& path, uint64_t max_size) {
     return out;
 }
 
+int open_in_root(int root_fd, const std::string& path, uint64_t flags, mode_t mode) {
+    open_how how{};
+    how.flags = flags | O_CLOEXEC;
+    how.mode = (flags & O_CREAT) ? mode : 0;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    for (;;) {
+        long fd = ::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how);
+        if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);
+    }
+}
+
 std::string read_file_in_root(const stdfs::path& root, const std::string& path, uint64_t max_size) {
     UniqueFd rootfd(::open(root.c_str(), O_DIRECTORY | O_PATH | O_CLOEXEC));
     if (!rootfd) throw_errno("open " + root.string());
-    open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, rootfd.get(), path.c_str(), &how, sizeof how)));
+    UniqueFd fd(open_in_root(rootfd.get(), path, O_RDONLY));
     if (!fd) throw_errno("open " + path + " in " + root.string());
     return read_file("/proc/self/fd/" + std::to_string(fd.get()), max_size);
 }

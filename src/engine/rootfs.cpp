@@ -29,17 +29,23 @@ std::string layer_name(const std::string& diff_id) {
     return hex;
 }
 
-void mount_overlay(const std::string& layers_dir, const std::vector<std::string>& diff_ids, const std::string& dir) {
+}  // namespace
+
+void mount_layers(const std::string& layers_dir, const std::vector<std::string>& diff_ids, const OverlayDirs& d) {
     std::string lower;
     for (auto it = diff_ids.rbegin(); it != diff_ids.rend(); ++it) lower += (lower.empty() ? "" : ":") + layer_name(*it);
-    std::string opts = "lowerdir=" + lower + ",upperdir=" + dir + "/upper,workdir=" + dir + "/work";
+    for (auto& extra : d.extra_lower) lower += (lower.empty() ? "" : ":") + extra;
+    std::string opts = "lowerdir=" + lower;
+    if (!d.upper.empty()) opts += ",upperdir=" + d.upper + ",workdir=" + d.work;
     fs::UniqueFd cwd(::open(".", O_DIRECTORY | O_PATH | O_CLOEXEC));
     if (::chdir(layers_dir.c_str()) != 0) throw_errno("chdir to " + layers_dir);
-    int rc = ::mount("overlay", (dir + "/rootfs").c_str(), "overlay", 0, opts.c_str());
+    int rc = ::mount("overlay", d.target.c_str(), "overlay", d.upper.empty() ? MS_RDONLY : 0, opts.c_str());
     int err = errno;
     if (cwd) (void)!::fchdir(cwd.get());
-    if (rc != 0) throw_errno("mount overlay rootfs for " + dir, err);
+    if (rc != 0) throw_errno("mount overlay on " + d.target, err);
 }
+
+namespace {
 
 void copy_layers(const std::string& layers_dir, const std::vector<std::string>& diff_ids, const std::string& dir) {
     // No overlay (e.g. an overlay upper on overlay): a private copy, whiteouts applied.
@@ -62,7 +68,7 @@ void mount_rootfs(const std::string& layers_dir, const std::vector<std::string>&
     for (auto sub : {"rootfs", "upper", "work"}) fs::mkdir_p(dir + "/" + sub);
     if (diff_ids.empty()) return;  // FROM scratch with nothing: an empty root
     try {
-        mount_overlay(layers_dir, diff_ids, dir);
+        mount_layers(layers_dir, diff_ids, {dir + "/upper", dir + "/work", dir + "/rootfs", {}});
     } catch (const Error& e) {
         log::warn(std::string(e.what()) + "; using a private copy of the layers");
         copy_layers(layers_dir, diff_ids, dir);

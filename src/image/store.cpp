@@ -89,6 +89,12 @@ void BlobWriter::commit(const std::string& expected_digest, std::optional<uint64
     tmp_.commit(blobs_dir_ / expected_digest.substr(7));
 }
 
+std::string BlobWriter::commit_new() {
+    std::string digest = hash_.digest();
+    tmp_.commit(blobs_dir_ / digest.substr(7));
+    return digest;
+}
+
 Store::Store(stdfs::path root) : root_(std::move(root)) {
     fs::mkdir_p(root_ / "store/blobs/sha256");
     fs::mkdir_p(root_ / "layers");

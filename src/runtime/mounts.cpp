@@ -51,13 +51,7 @@ const std::map<std::string, OptionEffect>& flag_options() {
 std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 int openat2_in_root(int root_fd, const std::string& path, uint64_t flags) {
-    open_how how{};
-    how.flags = flags | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    for (;;) {
-        long fd = ::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how);
-        if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);
-    }
+    return minirun::fs::open_in_root(root_fd, path, flags);
 }
 
 std::vector<std::string> components(const std::string& path) {

@@ -9,6 +9,14 @@ namespace minirun::engine {
 // Mounts <container_dir>/rootfs from the unpacked layers under `layers_dir`
 // (<storage>/layers). diff_ids are bottom layer first.
 void mount_rootfs(const std::string& layers_dir, const std::vector<std::string>& diff_ids, const std::string& container_dir);
+// The overlay under both: `diff_ids` (bottom first) and then `extra_lower` (absolute
+// directories, below them) as lower dirs; read-only when `upper` is empty (the kernel then
+// wants two lower dirs at least). Mount options fit one page: ~60 layers.
+struct OverlayDirs {
+    std::string upper, work, target;
+    std::vector<std::string> extra_lower;
+};
+void mount_layers(const std::string& layers_dir, const std::vector<std::string>& diff_ids, const OverlayDirs& dirs);
 void unmount_rootfs(const std::string& container_dir);
 bool rootfs_mounted(const std::string& container_dir);
 // Seeds a new named volume from the image's content at `path` (Docker's behaviour).

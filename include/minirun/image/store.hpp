@@ -45,6 +45,8 @@ public:
     int fd() const { return tmp_.fd(); }
     // Verifies and renames into place. Throws on mismatch (the temp file is removed).
     void commit(const std::string& expected_digest, std::optional<uint64_t> expected_size);
+    // For content we produced ourselves: names the blob by its hash; returns the digest.
+    std::string commit_new();
 
 private:
     std::filesystem::path blobs_dir_;

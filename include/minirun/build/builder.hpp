@@ -1,0 +1,44 @@
+#pragma once
+// `imgbuild build`: a Containerfile and its context into an OCI image in the store.
+// Stages are built as the target needs them; each filesystem step (RUN, COPY, ADD, a
+// WORKDIR that creates its directory) runs on an overlay of its parent's layers and its
+// upper dir becomes the layer; steps are cached by parent chain, expanded instruction and
+// the content of the files they read; tars and compression are reproducible.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "minirun/registry/client.hpp"
+
+namespace minirun::build {
+
+struct BuildOptions {
+    std::filesystem::path storage;
+    std::filesystem::path context = ".";
+    std::filesystem::path containerfile;  // empty: Containerfile, else Dockerfile, in the context
+    std::vector<std::string> tags;
+    std::vector<std::string> build_args;  // KEY=VALUE, or KEY to take it from our environment
+    std::string target;                   // stage name or index; empty: the last stage
+    bool no_cache = false;
+    std::string pull = "missing";         // missing | always | never (base images)
+    std::string compression = "gzip";     // gzip | zstd
+    std::vector<std::string> outputs;     // oci:DIR, oci-archive:FILE
+    bool quiet = false;
+    int64_t source_date_epoch = 0;
+    std::string platform;                 // os/arch[/variant] for base images
+    registry::RegistryOptions registry;
+};
+
+struct BuildResult {
+    std::string image_id;         // config digest
+    std::string manifest_digest;
+    uint64_t cached_steps = 0, executed_steps = 0;
+};
+
+BuildResult build_image(const BuildOptions& opts);
+
+// SOURCE_DATE_EPOCH from the environment (0 when unset); throws on a malformed value.
+int64_t source_date_epoch_from_env();
+
+}  // namespace minirun::build

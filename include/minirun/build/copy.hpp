@@ -1,0 +1,53 @@
+#pragma once
+// COPY and ADD's file work: selecting sources (wildcards, ignore files), hashing them for
+// the cache key, and copying them into a root filesystem. Sources and destinations are
+// both resolved inside their roots (openat2 RESOLVE_IN_ROOT): neither "..", nor an
+// absolute symlink in the context or the image, can reach outside.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "minirun/build/context.hpp"
+
+namespace minirun {
+class Sha256;
+}
+
+namespace minirun::build {
+
+struct SourceTree {
+    int root_fd = -1;                       // directory fd of the tree's root
+    const IgnoreMatcher* ignore = nullptr;  // the build context's ignore file, if any
+    std::string label;                      // "build context", "stage builder", ...
+};
+
+// The sources `pattern` names (wildcards allowed), as clean paths relative to the root.
+// Throws Error naming the pattern and the tree when nothing matches.
+std::vector<std::string> expand_source(const SourceTree& tree, const std::string& pattern);
+bool source_is_dir(const SourceTree& tree, const std::string& rel);
+
+// Feeds every entry `rel` selects (path, type, mode, owner, size, mtime clamped to
+// `epoch`, content or link target) into `h`, in a stable order.
+void hash_source(Sha256& h, const SourceTree& tree, const std::string& rel, int64_t epoch);
+
+struct CopyAttrs {
+    uid_t uid = 0;  // COPY makes everything root's unless --chown says otherwise
+    gid_t gid = 0;
+    std::optional<mode_t> mode;  // --chmod
+};
+
+// Copies `rel` to `dest` (absolute, inside dest_root): a directory's contents into the
+// directory `dest`; a file to `dest`, or into it when `dest_is_dir`.
+void copy_source(const SourceTree& tree, const std::string& rel, int dest_root, const std::string& dest, bool dest_is_dir,
+                 const CopyAttrs& attrs);
+
+// Opens (creating root-owned 0755 directories as needed) directory `path` inside root_fd.
+int make_dirs_in_root(int root_fd, const std::string& path);
+// Writes a regular file at `path` inside root_fd (parents created), e.g. a COPY heredoc.
+void write_file_in_root(int root_fd, const std::string& path, const std::string& content, const CopyAttrs& attrs,
+                        mode_t default_mode);
+
+}  // namespace minirun::build

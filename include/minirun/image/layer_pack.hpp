@@ -1,0 +1,38 @@
+#pragma once
+// Layer packing: a directory in overlayfs upper-dir form (whiteouts as char 0:0 devices,
+// opaque directories marked with trusted.overlay.opaque) → a layer blob in the store.
+// The tar stream is reproducible: entries sorted by name, mtimes clamped to
+// SOURCE_DATE_EPOCH, no user/group names, no atime/ctime, a fixed compression level and a
+// gzip header without name or time.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "minirun/image/manifest.hpp"
+
+namespace minirun::image {
+
+class Store;
+
+enum class Compression { gzip, zstd };
+
+// "gzip" | "zstd"; throws Error naming the flag otherwise.
+Compression parse_compression(const std::string& text);
+std::string_view layer_media_type(Compression c);
+
+struct PackOptions {
+    Compression compression = Compression::gzip;
+    int64_t source_date_epoch = 0;  // mtimes later than this are clamped to it
+};
+
+struct PackedLayer {
+    Descriptor blob;      // media type, digest and size of the compressed blob
+    std::string diff_id;  // "sha256:<hex>" of the uncompressed tar stream
+    uint64_t entries = 0;
+};
+
+// Packs `dir` into a new blob in `store`. `.wh.` entries replace whiteouts and
+// `.wh..wh..opq` marks opaque directories; trusted.overlay.* xattrs are dropped.
+PackedLayer pack_layer(Store& store, const std::filesystem::path& dir, const PackOptions& opts);
+
+}  // namespace minirun::image

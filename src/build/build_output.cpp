@@ -1,0 +1,133 @@
+// oci:DIR and oci-archive:FILE outputs.
+#include "build_output.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/image/reference.hpp"
+#include "minirun/image/store.hpp"
+
+namespace minirun::build::detail {
+
+using json = nlohmann::json;
+namespace stdfs = std::filesystem;
+
+namespace {
+
+std::pair<std::string, std::string> split_spec(const std::string& spec) {
+    auto colon = spec.find(':');
+    if (colon == std::string::npos || colon + 1 == spec.size())
+        throw Error("invalid --output \"" + spec + "\": use oci:DIR or oci-archive:FILE");
+    return {spec.substr(0, colon), spec.substr(colon + 1)};
+}
+
+void link_or_copy(const stdfs::path& from, const stdfs::path& to) {
+    std::error_code ec;
+    if (stdfs::exists(to, ec)) return;  // content-addressed: already right
+    stdfs::create_hard_link(from, to, ec);
+    if (!ec) return;
+    fs::TempFile tmp(to.parent_path());
+    fs::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) throw_errno("open " + from.string());
+    char buf[1 << 16];
+    for (ssize_t n; (n = ::read(in.get(), buf, sizeof buf)) > 0;) fs::write_all(tmp.fd(), buf, static_cast<size_t>(n), to.string());
+    tmp.commit(to);
+}
+
+void write_layout(const image::Store& store, const image::Descriptor& manifest, const std::string& ref_name, const stdfs::path& dir) {
+    fs::mkdir_p(dir / "blobs/sha256");
+    fs::write_file_atomic(dir / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+    image::Manifest m = image::parse_manifest(store.read_blob(manifest.digest, image::kMaxManifestBytes));
+    std::vector<std::string> digests{manifest.digest, m.config.digest};
+    for (auto& l : m.layers) digests.push_back(l.digest);
+    for (auto& d : digests) link_or_copy(store.blob_path(d), dir / "blobs/sha256" / d.substr(7));
+    json index{{"schemaVersion", 2}, {"mediaType", image::media::kOciIndex}, {"manifests", json::array()}};
+    std::error_code ec;
+    if (stdfs::exists(dir / "index.json", ec)) {
+        json old = json::parse(fs::read_file(dir / "index.json"), nullptr, false);
+        if (old.is_object() && old["manifests"].is_array())
+            for (auto& e : old["manifests"])
+                if (!(e.contains("annotations") && e["annotations"].value(std::string(image::kRefNameAnnotation), "") == ref_name))
+                    index["manifests"].push_back(e);
+    }
+    index["manifests"].push_back({{"mediaType", manifest.media_type},
+                                  {"digest", manifest.digest},
+                                  {"size", manifest.size},
+                                  {"annotations", {{std::string(image::kRefNameAnnotation), ref_name}}}});
+    fs::write_file_atomic(dir / "index.json", index.dump());
+}
+
+void tar_directory(const stdfs::path& dir, const stdfs::path& file) {
+    fs::TempFile tmp(file.parent_path().empty() ? "." : file.parent_path());
+    struct archive* a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    archive_write_add_filter_none(a);
+    if (archive_write_open_fd(a, tmp.fd()) != ARCHIVE_OK) {
+        std::string e = archive_error_string(a);
+        archive_write_free(a);
+        throw Error("write " + file.string() + ": " + e);
+    }
+    std::vector<stdfs::path> paths;
+    for (auto& e : stdfs::recursive_directory_iterator(dir)) paths.push_back(e.path());
+    std::sort(paths.begin(), paths.end());
+    std::string error;
+    for (auto& p : paths) {
+        struct stat st {};
+        if (::lstat(p.c_str(), &st) != 0) continue;
+        archive_entry* e = archive_entry_new();
+        archive_entry_set_pathname(e, stdfs::relative(p, dir).c_str());
+        archive_entry_set_mode(e, st.st_mode);
+        archive_entry_set_mtime(e, 0, 0);
+        if (S_ISREG(st.st_mode)) archive_entry_set_size(e, st.st_size);
+        if (archive_write_header(a, e) != ARCHIVE_OK) error = archive_error_string(a);
+        archive_entry_free(e);
+        if (!error.empty()) break;
+        if (S_ISREG(st.st_mode)) {
+            fs::UniqueFd in(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+            char buf[1 << 16];
+            for (ssize_t n; in && (n = ::read(in.get(), buf, sizeof buf)) > 0;)
+                if (archive_write_data(a, buf, static_cast<size_t>(n)) < 0) error = archive_error_string(a);
+        }
+    }
+    if (archive_write_close(a) != ARCHIVE_OK && error.empty()) error = archive_error_string(a);
+    archive_write_free(a);
+    if (!error.empty()) throw Error("write " + file.string() + ": " + error);
+    tmp.commit(file);
+}
+
+}  // namespace
+
+void check_output(const std::string& spec) {
+    auto [type, dest] = split_spec(spec);
+    if (type != "oci" && type != "oci-archive") throw Error("invalid --output \"" + spec + "\": use oci:DIR or oci-archive:FILE");
+}
+
+void write_output(const image::Store& store, const image::Descriptor& manifest, const std::vector<std::string>& tags,
+                  const std::string& spec) {
+    auto [type, dest] = split_spec(spec);
+    std::string ref_name = "latest";
+    if (!tags.empty()) {
+        auto r = image::Reference::parse(tags[0]);
+        if (!r.tag.empty()) ref_name = r.tag;
+    }
+    if (type == "oci") return write_layout(store, manifest, ref_name, dest);
+    stdfs::path tmp = store.temp_dir() / (std::string(fs::kTempPrefix) + fs::unique_suffix() + "-archive");
+    try {
+        write_layout(store, manifest, ref_name, tmp);
+        tar_directory(tmp, dest);
+    } catch (...) {
+        image::remove_tree(tmp);
+        throw;
+    }
+    image::remove_tree(tmp);
+}
+
+}  // namespace minirun::build::detail

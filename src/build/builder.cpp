@@ -1,0 +1,900 @@
+// The build executor: stages, instructions, cache, image assembly.
+#include "minirun/build/builder.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+#include "build_internal.hpp"
+#include "minirun/build/containerfile.hpp"
+#include "minirun/build/context.hpp"
+#include "minirun/build/copy.hpp"
+#include "minirun/build/shell_expand.hpp"
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
+#include "minirun/common/sha256.hpp"
+#include "minirun/engine/image_config.hpp"
+#include "minirun/image/reference.hpp"
+#include "minirun/image/store.hpp"
+#include "minirun/image/unpack.hpp"
+#include "minirun/registry/pull.hpp"
+#include "build_output.hpp"
+
+namespace minirun::build {
+
+using json = nlohmann::json;
+using detail::Layer;
+using detail::StepRoot;
+namespace stdfs = std::filesystem;
+
+namespace {
+
+const char* const kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const std::set<std::string> kProxyArgs = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
+                                          "ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy"};
+
+std::string rfc3339(int64_t t) {
+    time_t tt = static_cast<time_t>(t);
+    struct tm tm {};
+    gmtime_r(&tt, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::string oci_layer_type(const std::string& t) {
+    if (t == image::media::kDockerLayerGzip) return std::string(image::media::kOciLayerGzip);
+    if (t == image::media::kDockerForeignLayer) return "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
+    return t;
+}
+
+// Go duration ("1m30s", "500ms", "10s") → nanoseconds.
+int64_t parse_duration(const std::string& text, const std::string& what) {
+    static const std::map<std::string, double> units = {{"ns", 1},   {"us", 1e3},  {"µs", 1e3},  {"ms", 1e6},
+                                                        {"s", 1e9},  {"m", 60e9},  {"h", 3600e9}};
+    double total = 0;
+    size_t i = 0;
+    if (text.empty() || text == "0") return 0;
+    while (i < text.size()) {
+        size_t j = i;
+        while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) ++j;
+        size_t k = j;
+        while (k < text.size() && !std::isdigit(static_cast<unsigned char>(text[k])) && text[k] != '.') ++k;
+        auto u = units.find(text.substr(j, k - j));
+        if (j == i || u == units.end()) throw Error("invalid " + what + " \"" + text + "\": expected a duration such as 30s or 1m30s");
+        total += std::stod(text.substr(i, j - i)) * u->second;
+        i = k;
+    }
+    return static_cast<int64_t>(total);
+}
+
+struct ImageState {
+    json config = json::object();  // the whole image config document
+    std::vector<Layer> layers;
+    std::string chain;  // cache chain key of the last step
+};
+
+std::vector<std::string> diff_ids_of(const ImageState& s) {
+    std::vector<std::string> out;
+    for (auto& l : s.layers) out.push_back(l.diff_id);
+    return out;
+}
+
+json& cfg(ImageState& s) {
+    if (!s.config["config"].is_object()) s.config["config"] = json::object();
+    return s.config["config"];
+}
+
+std::vector<std::string> env_list(ImageState& s) {
+    auto& c = cfg(s);
+    std::vector<std::string> out;
+    if (c.contains("Env") && c["Env"].is_array())
+        for (auto& e : c["Env"])
+            if (e.is_string()) out.push_back(e.get<std::string>());
+    return out;
+}
+
+void set_env(ImageState& s, const std::string& key, const std::string& value) {
+    auto env = env_list(s);
+    std::erase_if(env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
+    env.push_back(key + "=" + value);
+    cfg(s)["Env"] = env;
+}
+
+std::vector<std::string> shell_of(ImageState& s) {
+    auto& c = cfg(s);
+    if (c.contains("Shell") && c["Shell"].is_array() && !c["Shell"].empty()) return c["Shell"].get<std::vector<std::string>>();
+    return {"/bin/sh", "-c"};
+}
+
+std::string join_words(const std::vector<std::string>& v, const char* sep = " ") {
+    std::string out;
+    for (auto& w : v) out += (out.empty() ? "" : sep) + w;
+    return out;
+}
+
+struct StageCtx {
+    const Stage* stage = nullptr;
+    ImageState st;
+    std::map<std::string, std::optional<std::string>> args;  // declared ARGs (unset: nullopt)
+    bool cmd_set = false;
+};
+
+class Builder {
+public:
+    explicit Builder(const BuildOptions& o)
+        : o_(o), store_(o.storage), pack_{image::parse_compression(o.compression), o.source_date_epoch} {}
+
+    BuildResult run();
+
+private:
+    void load();
+    std::set<size_t> needed_stages(size_t target);
+    ImageState& ensure_stage(size_t idx);
+    void build_stage(size_t idx);
+    ImageState from_base(const Stage& stage);
+    ImageState load_image(const std::string& name);
+    void execute(StageCtx& c, const Instruction& ins, bool trigger);
+    ShellEnv expansion_env(StageCtx& c);
+    std::string expand(StageCtx& c, const std::string& word) { return lexer_.process_word(word, expansion_env(c)); }
+    std::optional<size_t> stage_ref(const std::string& name, size_t before) const;
+
+    // Steps.
+    void metadata_step(StageCtx& c, const std::string& text);
+    void fs_step(StageCtx& c, const std::string& key_text, const std::string& history,
+                 const std::function<void(StepRoot&)>& work);
+    void run_instruction(StageCtx& c, const Instruction& ins);
+    void copy_instruction(StageCtx& c, const Instruction& ins);
+    void add_history(ImageState& s, const std::string& created_by, bool empty);
+    std::optional<std::optional<Layer>> cache_get(const std::string& key);
+    void cache_put(const std::string& key, const std::optional<Layer>& layer);
+
+    void step_header(const std::string& text);
+    void step_done(bool cached);
+    BuildResult commit_image(ImageState& s);
+
+    const BuildOptions& o_;
+    image::Store store_;
+    image::PackOptions pack_;
+    Containerfile cf_;
+    ShellLexer lexer_;
+    stdfs::path context_;
+    IgnoreMatcher ignore_;
+    fs::UniqueFd context_fd_;
+    std::map<std::string, std::string> build_args_;
+    std::set<std::string> used_args_;
+    std::map<std::string, std::optional<std::string>> meta_args_;
+    std::map<size_t, ImageState> built_;
+    size_t step_ = 0, total_ = 0;
+    uint64_t cached_ = 0, executed_ = 0;
+    std::chrono::steady_clock::time_point step_start_;
+    std::string location_;  // "file:line" of the instruction being run, for errors
+};
+
+// ---- loading and planning ----
+
+void Builder::load() {
+    context_ = stdfs::absolute(o_.context);
+    if (!stdfs::is_directory(context_)) throw Error("build context " + o_.context.string() + " is not a directory");
+    stdfs::path file = o_.containerfile;
+    if (file.empty()) file = stdfs::exists(context_ / "Containerfile") ? context_ / "Containerfile" : context_ / "Dockerfile";
+    if (!stdfs::exists(file)) throw Error("no Containerfile or Dockerfile in " + context_.string() + " (use -f)");
+    cf_ = load_containerfile(file);
+    lexer_ = ShellLexer(cf_.directives.escape);
+    ignore_ = load_ignore_file(context_, file);
+    context_fd_.reset(::open(context_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!context_fd_) throw_errno("open build context " + context_.string());
+
+    for (auto& a : o_.build_args) {
+        auto eq = a.find('=');
+        if (eq == 0) throw Error("invalid --build-arg \"" + a + "\": expected KEY=VALUE");
+        if (eq == std::string::npos) {
+            if (const char* v = std::getenv(a.c_str())) build_args_[a] = v;
+            continue;
+        }
+        build_args_[a.substr(0, eq)] = a.substr(eq + 1);
+    }
+    // The predefined platform args, in the global scope as BuildKit has them.
+    image::Platform p = o_.platform.empty() ? image::Platform::host() : image::Platform::parse(o_.platform);
+    image::Platform host = image::Platform::host();
+    std::map<std::string, std::string> predefined = {
+        {"TARGETPLATFORM", p.str()}, {"TARGETOS", p.os}, {"TARGETARCH", p.architecture}, {"TARGETVARIANT", p.variant},
+        {"BUILDPLATFORM", host.str()}, {"BUILDOS", host.os}, {"BUILDARCH", host.architecture}, {"BUILDVARIANT", host.variant}};
+    for (auto& [k, v] : predefined) meta_args_[k] = v;
+    for (auto& ins : cf_.meta_args) {
+        for (auto& word : ins.args) {
+            auto eq = word.find('=');
+            std::string name = word.substr(0, eq);
+            std::optional<std::string> value;
+            if (eq != std::string::npos) {
+                ShellEnv env;
+                for (auto& [k, v] : meta_args_)
+                    if (v) env[k] = *v;
+                value = lexer_.process_word(word.substr(eq + 1), env);
+            }
+            if (build_args_.count(name)) {
+                value = build_args_[name];
+                used_args_.insert(name);
+            }
+            meta_args_[name] = value;
+        }
+    }
+}
+
+std::optional<size_t> Builder::stage_ref(const std::string& name, size_t before) const {
+    std::string l = lower(name);
+    for (size_t i = 0; i < before && i < cf_.stages.size(); ++i)
+        if (!cf_.stages[i].name.empty() && cf_.stages[i].name == l) return i;
+    if (!l.empty() && l.find_first_not_of("0123456789") == std::string::npos) {
+        size_t i = std::stoul(l);
+        if (i < before) return i;
+    }
+    return std::nullopt;
+}
+
+std::set<size_t> Builder::needed_stages(size_t target) {
+    ShellEnv meta;
+    for (auto& [k, v] : meta_args_)
+        if (v) meta[k] = *v;
+    std::set<size_t> need;
+    std::function<void(size_t)> visit = [&](size_t i) {
+        if (!need.insert(i).second) return;
+        const Stage& s = cf_.stages[i];
+        if (auto r = stage_ref(lexer_.process_word(s.base_image, meta), i)) visit(*r);
+        for (auto& ins : s.instructions)
+            if ((ins.keyword == "COPY" || ins.keyword == "ADD") && ins.has_flag("from"))
+                if (auto r = stage_ref(lexer_.process_word(ins.flag("from"), meta), i)) visit(*r);
+    };
+    visit(target);
+    return need;
+}
+
+// ---- images ----
+
+ImageState Builder::load_image(const std::string& name) {
+    std::optional<image::ImageRecord> rec = o_.pull == "always" ? std::nullopt : store_.lookup(name);
+    if (!rec) {
+        if (o_.pull == "never") throw Error(location_ + ": image " + name + " is not in the store and --pull=never");
+        auto ref = image::Reference::parse(name);
+        registry::PullOptions po;
+        po.registry = o_.registry;
+        po.progress = o_.quiet ? registry::ProgressMode::quiet : registry::ProgressMode::automatic;
+        if (!o_.platform.empty()) po.platform = image::Platform::parse(o_.platform);
+        registry::pull_image(store_, ref, po);
+        rec = store_.find_image(ref.str());
+        if (!rec) throw Error(location_ + ": image " + name + " was pulled but is not in the store");
+    }
+    image::Manifest m = image::parse_manifest(store_.read_blob(rec->manifest.digest, image::kMaxManifestBytes));
+    ImageState s;
+    s.config = json::parse(store_.read_blob(m.config.digest), nullptr, false);
+    if (!s.config.is_object()) throw Error("image " + name + ": config " + m.config.digest + " is not a JSON object");
+    auto diff_ids = image::parse_image_config(store_.read_blob(m.config.digest)).diff_ids;
+    if (diff_ids.size() != m.layers.size()) throw Error("image " + name + ": config and manifest disagree on the layer count");
+    for (size_t i = 0; i < m.layers.size(); ++i) {
+        if (!store_.has_layer(diff_ids[i])) throw Error("image " + name + ": layer " + diff_ids[i] + " is not unpacked; pull it again");
+        Layer l{m.layers[i], diff_ids[i]};
+        l.blob.media_type = oci_layer_type(l.blob.media_type);
+        l.blob.platform.reset();
+        s.layers.push_back(l);
+    }
+    s.chain = "image:" + rec->manifest.digest;
+    return s;
+}
+
+ImageState Builder::from_base(const Stage& stage) {
+    ShellEnv meta;
+    for (auto& [k, v] : meta_args_)
+        if (v) meta[k] = *v;
+    std::string name = lexer_.process_word(stage.base_image, meta);
+    if (name.empty()) throw Error(location_ + ": FROM names no image (\"" + stage.base_image + "\" expands to nothing)");
+    if (auto r = stage_ref(name, static_cast<size_t>(stage.index))) return ensure_stage(*r);
+    if (lower(name) == "scratch") {
+        image::Platform p = o_.platform.empty() ? image::Platform::host() : image::Platform::parse(o_.platform);
+        ImageState s;
+        s.config = {{"architecture", p.architecture}, {"os", p.os}, {"config", json::object()}};
+        if (!p.variant.empty()) s.config["variant"] = p.variant;
+        s.chain = "scratch:" + p.str();
+        return s;
+    }
+    return load_image(name);
+}
+
+ImageState& Builder::ensure_stage(size_t idx) {
+    if (!built_.count(idx)) build_stage(idx);
+    return built_.at(idx);
+}
+
+// ---- steps ----
+
+void Builder::step_header(const std::string& text) {
+    ++step_;
+    step_start_ = std::chrono::steady_clock::now();
+    if (!o_.quiet) std::cout << "STEP " << step_ << "/" << total_ << ": " << text << std::endl;
+}
+
+void Builder::step_done(bool cached) {
+    if (o_.quiet) return;
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start_).count();
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2fs", s);
+    std::cout << (cached ? "--> Using cache (" : "--> done (") << buf << ")" << std::endl;
+}
+
+void Builder::add_history(ImageState& s, const std::string& created_by, bool empty) {
+    json h{{"created", rfc3339(o_.source_date_epoch)}, {"created_by", created_by}, {"comment", "imgbuild"}};
+    if (empty) h["empty_layer"] = true;
+    if (!s.config["history"].is_array()) s.config["history"] = json::array();
+    s.config["history"].push_back(h);
+}
+
+void Builder::metadata_step(StageCtx& c, const std::string& text) {
+    c.st.chain = sha256_digest(c.st.chain + "\n" + text);
+    add_history(c.st, text, true);
+}
+
+std::optional<std::optional<Layer>> Builder::cache_get(const std::string& key) {
+    stdfs::path p = o_.storage / "cache/build" / (key.substr(7) + ".json");
+    std::error_code ec;
+    if (!stdfs::exists(p, ec)) return std::nullopt;
+    json j = json::parse(fs::read_file(p, 1 << 20), nullptr, false);
+    if (!j.is_object()) return std::nullopt;
+    if (j.value("empty", false)) return std::optional<Layer>{};
+    Layer l;
+    l.blob.media_type = j.value("mediaType", "");
+    l.blob.digest = j.value("digest", "");
+    l.blob.size = j.value("size", int64_t{0});
+    l.diff_id = j.value("diffID", "");
+    if (!image::is_valid_digest(l.blob.digest) || !image::is_valid_digest(l.diff_id)) return std::nullopt;
+    // A cached layer someone garbage-collected since is a miss.
+    if (!store_.has_blob(l.blob.digest) || !store_.has_layer(l.diff_id)) return std::nullopt;
+    return std::optional<Layer>{l};
+}
+
+void Builder::cache_put(const std::string& key, const std::optional<Layer>& layer) {
+    json j{{"empty", !layer}};
+    if (layer) {
+        j["mediaType"] = layer->blob.media_type;
+        j["digest"] = layer->blob.digest;
+        j["size"] = layer->blob.size;
+        j["diffID"] = layer->diff_id;
+    }
+    fs::mkdir_p(o_.storage / "cache/build");
+    fs::write_file_atomic(o_.storage / "cache/build" / (key.substr(7) + ".json"), j.dump(), 0644, false);
+}
+
+void Builder::fs_step(StageCtx& c, const std::string& key_text, const std::string& history,
+                      const std::function<void(StepRoot&)>& work) {
+    std::string key = sha256_digest(c.st.chain + "\n" + key_text + "\ncompression=" + o_.compression +
+                                    "\nepoch=" + std::to_string(o_.source_date_epoch));
+    std::optional<Layer> layer;
+    bool cached = false;
+    if (!o_.no_cache) {
+        if (auto hit = cache_get(key)) {
+            layer = *hit;
+            cached = true;
+        }
+    }
+    if (!cached) {
+        StepRoot root(store_, diff_ids_of(c.st), true);
+        work(root);
+        if (root.changed()) layer = root.commit(pack_);
+        cache_put(key, layer);
+        ++executed_;
+    } else {
+        ++cached_;
+    }
+    if (layer) c.st.layers.push_back(*layer);
+    add_history(c.st, history, !layer);
+    c.st.chain = key;
+    step_done(cached);
+}
+
+ShellEnv Builder::expansion_env(StageCtx& c) {
+    ShellEnv env;
+    for (auto& [k, v] : c.args)
+        if (v) env[k] = *v;
+    for (auto& e : env_list(c.st)) {
+        auto eq = e.find('=');
+        env[e.substr(0, eq)] = eq == std::string::npos ? "" : e.substr(eq + 1);
+    }
+    return env;
+}
+
+void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
+    detail::RunStep step;
+    std::string network = ins.flag("network", "default");
+    if (network != "default" && network != "host" && network != "none")
+        throw Error(location_ + ": RUN --network=" + network + ": use host, none or default");
+    if (ins.has_flag("mount")) throw Error(location_ + ": RUN --mount is not supported by imgbuild yet");
+    if (ins.has_flag("security")) throw Error(location_ + ": RUN --security is not supported by imgbuild");
+    step.network_none = network == "none";
+    step.quiet = o_.quiet;
+    std::string key = "RUN";
+    for (auto& f : ins.raw_flags) key += " " + f;
+    std::vector<std::string> scripts_content;
+    if (ins.json) {
+        step.args = ins.args;
+        key += " " + json(ins.args).dump();
+    } else {
+        std::string cmd = ins.args.empty() ? "" : ins.args[0];
+        auto shell = shell_of(c.st);
+        std::string trimmed = cmd.substr(0, cmd.find_last_not_of(" \t") + 1);
+        if (ins.heredocs.size() == 1 && trimmed.rfind("<<", 0) == 0 && trimmed.find_first_of(" \t") == std::string::npos) {
+            // RUN <<EOF: the heredoc is the script; one with a #! line runs as a file.
+            const auto& h = ins.heredocs[0];
+            if (h.content.rfind("#!", 0) == 0) {
+                scripts_content.push_back(h.content);
+                step.args = {"/dev/.imgbuild-heredoc-0"};
+            } else {
+                step.args = shell;
+                step.args.push_back(h.content);
+            }
+        } else {
+            std::string script = cmd;
+            for (auto& h : ins.heredocs) script += "\n" + h.content + h.name;
+            step.args = shell;
+            step.args.push_back(script);
+        }
+        key += " " + json(step.args).dump();
+    }
+    step.env = env_list(c.st);
+    bool has_path = false;
+    for (auto& e : step.env) has_path = has_path || e.rfind("PATH=", 0) == 0;
+    if (!has_path) step.env.push_back(kDefaultPath);
+    std::string arg_text;
+    size_t nargs = 0;
+    for (auto& [k, v] : c.args) {
+        if (!v) continue;
+        bool in_env = false;
+        for (auto& e : step.env) in_env = in_env || e.substr(0, e.find('=')) == k;
+        if (!in_env) step.env.push_back(k + "=" + *v);
+        arg_text += " " + k + "=" + *v;
+        ++nargs;
+    }
+    // Proxy settings reach RUN without an ARG and stay out of the cache key and history.
+    for (auto& [k, v] : build_args_)
+        if (kProxyArgs.count(k) && !c.args.count(k)) {
+            step.env.push_back(k + "=" + v);
+            used_args_.insert(k);
+        }
+    auto& conf = cfg(c.st);
+    step.cwd = conf.value("WorkingDir", std::string());
+    if (step.cwd.empty()) step.cwd = "/";
+    step.user = conf.value("User", std::string());
+    key += " user=" + step.user + " cwd=" + step.cwd;
+    std::string history = "RUN " + (nargs ? "|" + std::to_string(nargs) + arg_text + " " : std::string()) +
+                          (ins.json ? json(ins.args).dump() : join_words(step.args));
+    fs_step(c, key + arg_text, history, [&](StepRoot& root) {
+        std::vector<std::unique_ptr<fs::TempFile>> files;
+        for (size_t i = 0; i < scripts_content.size(); ++i) {
+            files.push_back(std::make_unique<fs::TempFile>(store_.temp_dir(), 0755));
+            files.back()->write(scripts_content[i]);
+            ::fchmod(files.back()->fd(), 0755);
+            step.scripts.emplace_back(files.back()->path().string(), ".imgbuild-heredoc-" + std::to_string(i));
+        }
+        std::string output;
+        int status = detail::run_step(store_, root, step, output);
+        if (status != 0) {
+            if (!output.empty()) std::cerr << output;
+            throw Error(location_ + ": " + ins.original + ": the command exited with status " + std::to_string(status));
+        }
+    });
+}
+
+bool is_url(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
+
+// ADD extracts local archives: gzip, zstd or plain tar (detected by content).
+bool looks_like_archive(int fd) {
+    unsigned char head[512];
+    ssize_t n = ::pread(fd, head, sizeof head, 0);
+    if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) return true;
+    if (n >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd) return true;
+    return n >= 262 && std::memcmp(head + 257, "ustar", 5) == 0;
+}
+
+void Builder::copy_instruction(StageCtx& c, const Instruction& ins) {
+    const bool add = ins.keyword == "ADD";
+    for (auto f : {"parents", "exclude", "keep-git-dir"})
+        if (ins.has_flag(f)) throw Error(location_ + ": " + ins.keyword + " --" + f + " is not supported by imgbuild yet");
+    std::vector<std::string> words;
+    for (auto& a : ins.args) words.push_back(expand(c, a));
+    if (words.size() < 2) throw Error(location_ + ": " + ins.keyword + " needs at least one source and a destination");
+    std::string dest = words.back();
+    words.pop_back();
+    std::string workdir = cfg(c.st).value("WorkingDir", std::string());
+    bool dest_dir = !dest.empty() && (dest.back() == '/' || dest == "." || dest == "..");
+    if (dest.empty() || dest[0] != '/') dest = (workdir.empty() ? "/" : workdir) + "/" + dest;
+    dest = "/" + clean_relative(dest);
+    if (words.size() > 1) dest_dir = true;
+
+    CopyAttrs attrs;
+    std::string chown = ins.has_flag("chown") ? expand(c, ins.flag("chown")) : "";
+    if (ins.has_flag("chmod")) {
+        std::string m = expand(c, ins.flag("chmod"));
+        char* end = nullptr;
+        unsigned long v = std::strtoul(m.c_str(), &end, 8);
+        if (m.empty() || *end || v > 07777) throw Error(location_ + ": invalid --chmod \"" + m + "\": expected octal bits such as 0755");
+        attrs.mode = static_cast<mode_t>(v);
+    }
+    std::string checksum = ins.flag("checksum");
+    if (!checksum.empty() && !add) throw Error(location_ + ": --checksum is for ADD");
+    bool unpack = lower(ins.flag("unpack", "true")) != "false";
+
+    // Where the sources come from: the context, an earlier stage or an image.
+    std::unique_ptr<StepRoot> from_root;
+    SourceTree tree{context_fd_.get(), &ignore_, "build context"};
+    std::string key = ins.keyword;
+    if (ins.has_flag("from")) {
+        std::string from = expand(c, ins.flag("from"));
+        std::vector<std::string> ids;
+        if (auto r = stage_ref(from, static_cast<size_t>(c.stage->index))) {
+            ImageState& s = ensure_stage(*r);
+            ids = diff_ids_of(s);
+            key += " from=" + s.chain;
+        } else {
+            ImageState s = load_image(from);
+            ids = diff_ids_of(s);
+            key += " from=" + s.chain;
+        }
+        from_root = std::make_unique<StepRoot>(store_, ids, false);
+        tree = SourceTree{from_root->root_fd(), nullptr, "stage or image " + from};
+    }
+    for (auto& f : ins.raw_flags)
+        if (f.rfind("--from", 0) != 0) key += " " + f;
+    key += " dest=" + dest + (dest_dir ? "/" : "");
+
+    struct Source {
+        std::string rel, heredoc, url_file;
+        int64_t url_mtime = 0;
+        bool is_heredoc = false, is_url = false;
+    };
+    std::vector<Source> sources;
+    std::vector<std::unique_ptr<fs::TempFile>> downloads;
+    Sha256 content;
+    for (auto& w : words) {
+        if (w.rfind("<<", 0) == 0) {
+            bool found = false;
+            for (auto& h : ins.heredocs) {
+                std::string token = w.substr(2);
+                if (!token.empty() && token[0] == '-') token = token.substr(1);
+                if (!token.empty() && (token[0] == '"' || token[0] == '\'')) token = token.substr(1, token.size() - 2);
+                if (token != h.name) continue;
+                Source s;
+                s.is_heredoc = true;
+                s.rel = h.name;
+                s.heredoc = h.expand ? expand(c, h.content) : h.content;
+                content.update("heredoc\0" + s.rel + '\0' + s.heredoc);
+                sources.push_back(s);
+                found = true;
+            }
+            if (found) continue;
+        }
+        if (add && is_url(w)) {
+            if (from_root) throw Error(location_ + ": ADD --from cannot take a URL");
+            downloads.push_back(std::make_unique<fs::TempFile>(store_.temp_dir(), 0600));
+            Source s;
+            s.is_url = true;
+            s.url_mtime = detail::download_url(w, downloads.back()->fd(), checksum);
+            s.url_file = downloads.back()->path().string();
+            std::string path = w.substr(0, w.find_first_of("?#"));
+            s.rel = path.substr(path.rfind('/') + 1);
+            if (s.rel.empty() && !dest_dir) s.rel = "download";
+            Sha256 h;
+            fs::UniqueFd in(::open(s.url_file.c_str(), O_RDONLY | O_CLOEXEC));
+            std::string data = fs::read_file(s.url_file, 1ull << 34);
+            content.update("url\0" + w + '\0' + sha256_digest(data) + '\0' + std::to_string(s.url_mtime));
+            sources.push_back(s);
+            continue;
+        }
+        if (!checksum.empty()) throw Error(location_ + ": ADD --checksum only applies to URLs");
+        std::vector<std::string> matched = expand_source(tree, w);
+        if (has_glob_chars(w)) dest_dir = dest_dir || matched.size() > 1;
+        for (auto& m : matched) {
+            Source s;
+            s.rel = m;
+            hash_source(content, tree, m, o_.source_date_epoch);
+            sources.push_back(s);
+        }
+    }
+    if (sources.size() > 1 && !dest_dir)
+        throw Error(location_ + ": " + ins.keyword + " with several sources needs a destination directory ending in /");
+    key += " content=" + content.digest();
+    std::string history = ins.keyword + " " + join_words(words) + " " + dest;
+
+    fs_step(c, key, history, [&](StepRoot& root) {
+        if (!chown.empty()) {
+            auto u = engine::resolve_user(root.rootfs(), chown);
+            attrs.uid = u.uid;
+            attrs.gid = u.gid;
+        }
+        bool into_dir = dest_dir;
+        if (!into_dir) {
+            fs::UniqueFd d(fs::open_in_root(root.root_fd(), dest, O_RDONLY | O_DIRECTORY));
+            into_dir = static_cast<bool>(d);  // an existing directory takes the file
+        }
+        for (auto& s : sources) {
+            std::string target = into_dir ? dest + "/" + s.rel.substr(s.rel.rfind('/') + 1) : dest;
+            if (s.is_heredoc) {
+                write_file_in_root(root.root_fd(), target, s.heredoc, attrs, 0644);
+            } else if (s.is_url) {
+                fs::UniqueFd in(::open(s.url_file.c_str(), O_RDONLY | O_CLOEXEC));
+                std::string data = fs::read_file(s.url_file, 1ull << 34);
+                CopyAttrs a = attrs;
+                if (!a.mode) a.mode = 0600;
+                write_file_in_root(root.root_fd(), target, data, a, 0600);
+                if (s.url_mtime) {
+                    fs::UniqueFd f(fs::open_in_root(root.root_fd(), target, O_WRONLY));
+                    timespec ts[2] = {{s.url_mtime, 0}, {s.url_mtime, 0}};
+                    if (f) ::futimens(f.get(), ts);
+                }
+            } else {
+                bool is_dir = source_is_dir(tree, s.rel);
+                if (add && unpack && !is_dir) {
+                    fs::UniqueFd f(fs::open_in_root(tree.root_fd, s.rel, O_RDONLY));
+                    if (f && looks_like_archive(f.get())) {
+                        fs::UniqueFd out(make_dirs_in_root(root.root_fd(), dest));
+                        image::UnpackOptions uo = image::default_unpack_options(s.rel);
+                        uo.overlay_whiteouts = false;
+                        image::unpack_layer(f.get(), "/proc/self/fd/" + std::to_string(out.get()), uo);
+                        continue;
+                    }
+                }
+                copy_source(tree, s.rel, root.root_fd(), is_dir ? dest : dest, into_dir && !is_dir, attrs);
+            }
+        }
+    });
+}
+
+// ---- instructions ----
+
+void Builder::execute(StageCtx& c, const Instruction& ins, bool trigger) {
+    location_ = cf_.file + ":" + std::to_string(ins.line);
+    if (!trigger) step_header(ins.original);
+    else if (!o_.quiet) std::cout << "--> ONBUILD " << ins.original << std::endl;
+    const std::string& k = ins.keyword;
+    auto& conf = cfg(c.st);
+    auto shell_or_exec = [&](const Instruction& i) {
+        if (i.json) return json(i.args);
+        auto v = shell_of(c.st);
+        v.push_back(i.args.empty() ? "" : i.args[0]);
+        return json(v);
+    };
+    if (k == "RUN") return run_instruction(c, ins);
+    if (k == "COPY" || k == "ADD") return copy_instruction(c, ins);
+    if (k == "WORKDIR") {
+        std::string dir = expand(c, ins.args.empty() ? "" : ins.args[0]);
+        if (dir.empty()) throw Error(location_ + ": WORKDIR needs a path");
+        std::string base = conf.value("WorkingDir", std::string());
+        if (dir[0] != '/') dir = (base.empty() ? "/" : base) + "/" + dir;
+        dir = "/" + clean_relative(dir);
+        conf["WorkingDir"] = dir;
+        fs_step(c, "WORKDIR " + dir, "WORKDIR " + dir, [&](StepRoot& root) {
+            fs::UniqueFd d(make_dirs_in_root(root.root_fd(), dir));
+        });
+        return;
+    }
+    std::string text = k;
+    if (k == "ENV") {
+        ShellEnv env = expansion_env(c);
+        std::vector<std::pair<std::string, std::string>> kv;
+        for (size_t i = 0; i + 1 < ins.args.size(); i += 3) kv.emplace_back(ins.args[i], lexer_.process_word(ins.args[i + 1], env));
+        for (auto& [key, v] : kv) {
+            set_env(c.st, key, v);
+            text += " " + key + "=" + v;
+        }
+    } else if (k == "ARG") {
+        for (auto& word : ins.args) {
+            auto eq = word.find('=');
+            std::string name = word.substr(0, eq);
+            std::optional<std::string> value;
+            if (eq != std::string::npos) value = expand(c, word.substr(eq + 1));
+            else if (meta_args_.count(name)) value = meta_args_[name];
+            if (build_args_.count(name)) {
+                value = build_args_[name];
+                used_args_.insert(name);
+            }
+            c.args[name] = value;
+            text += " " + name + (value ? "=" + *value : "");
+        }
+    } else if (k == "LABEL") {
+        ShellEnv env = expansion_env(c);
+        for (size_t i = 0; i + 1 < ins.args.size(); i += 3) {
+            std::string key = lexer_.process_word(ins.args[i], env), v = lexer_.process_word(ins.args[i + 1], env);
+            conf["Labels"][key] = v;
+            text += " " + key + "=" + v;
+        }
+    } else if (k == "USER") {
+        conf["User"] = expand(c, ins.args.at(0));
+        text += " " + conf["User"].get<std::string>();
+    } else if (k == "EXPOSE") {
+        for (auto& a : ins.args)
+            for (auto& w : lexer_.process_words(a, expansion_env(c))) {
+                std::string port = w.find('/') == std::string::npos ? w + "/tcp" : lower(w);
+                std::string num = port.substr(0, port.find('/')), proto = port.substr(port.find('/') + 1);
+                auto dash = num.find('-');
+                auto valid = [](const std::string& n) {
+                    return !n.empty() && n.size() <= 5 && n.find_first_not_of("0123456789") == std::string::npos && std::stoi(n) <= 65535;
+                };
+                if ((proto != "tcp" && proto != "udp" && proto != "sctp") ||
+                    !(dash == std::string::npos ? valid(num) : valid(num.substr(0, dash)) && valid(num.substr(dash + 1))))
+                    throw Error(location_ + ": EXPOSE: invalid port \"" + w + "\"");
+                if (dash == std::string::npos) conf["ExposedPorts"][port] = json::object();
+                else
+                    for (int p = std::stoi(num.substr(0, dash)); p <= std::stoi(num.substr(dash + 1)); ++p)
+                        conf["ExposedPorts"][std::to_string(p) + "/" + proto] = json::object();
+                text += " " + port;
+            }
+    } else if (k == "VOLUME") {
+        for (auto& a : ins.args) {
+            std::string v = expand(c, a);
+            if (v.empty()) throw Error(location_ + ": VOLUME: empty path");
+            conf["Volumes"][v] = json::object();
+            text += " " + v;
+        }
+    } else if (k == "CMD") {
+        conf["Cmd"] = shell_or_exec(ins);
+        c.cmd_set = true;
+        text += " " + conf["Cmd"].dump();
+    } else if (k == "ENTRYPOINT") {
+        conf["Entrypoint"] = shell_or_exec(ins);
+        if (!c.cmd_set) conf.erase("Cmd");  // Docker: an inherited CMD does not survive a new ENTRYPOINT
+        text += " " + conf["Entrypoint"].dump();
+    } else if (k == "SHELL") {
+        if (!ins.json || ins.args.empty()) throw Error(location_ + ": SHELL requires the JSON form, e.g. SHELL [\"/bin/bash\", \"-c\"]");
+        conf["Shell"] = ins.args;
+        text += " " + conf["Shell"].dump();
+    } else if (k == "STOPSIGNAL") {
+        conf["StopSignal"] = expand(c, ins.args.at(0));
+        text += " " + conf["StopSignal"].get<std::string>();
+    } else if (k == "HEALTHCHECK") {
+        std::string type = ins.args.empty() ? "NONE" : ins.args[0];
+        json hc;
+        if (type == "NONE") {
+            hc["Test"] = {"NONE"};
+        } else {
+            std::vector<std::string> rest(ins.args.begin() + 1, ins.args.end());
+            json test = ins.json ? json(rest) : json{rest.empty() ? "" : rest[0]};
+            test.insert(test.begin(), ins.json ? "CMD" : "CMD-SHELL");
+            hc["Test"] = test;
+            for (auto [flag, field] : {std::pair{"interval", "Interval"}, {"timeout", "Timeout"},
+                                       {"start-period", "StartPeriod"}, {"start-interval", "StartInterval"}})
+                if (ins.has_flag(flag)) hc[field] = parse_duration(ins.flag(flag), std::string("HEALTHCHECK --") + flag);
+            if (ins.has_flag("retries")) {
+                std::string r = ins.flag("retries");
+                if (r.empty() || r.find_first_not_of("0123456789") != std::string::npos)
+                    throw Error(location_ + ": HEALTHCHECK --retries \"" + r + "\": expected a number");
+                hc["Retries"] = std::stoi(r);
+            }
+        }
+        conf["Healthcheck"] = hc;
+        text += " " + hc.dump();
+    } else if (k == "ONBUILD") {
+        if (!conf["OnBuild"].is_array()) conf["OnBuild"] = json::array();
+        conf["OnBuild"].push_back(ins.args.at(0));
+        text += " " + ins.args.at(0);
+    } else if (k == "MAINTAINER") {
+        c.st.config["author"] = join_words(ins.args);
+        text += " " + join_words(ins.args);
+    } else {
+        throw Error(location_ + ": unsupported instruction " + k);
+    }
+    metadata_step(c, text);
+    if (!trigger) step_done(false);
+}
+
+void Builder::build_stage(size_t idx) {
+    const Stage& stage = cf_.stages[idx];
+    StageCtx c;
+    c.stage = &stage;
+    location_ = cf_.file + ":" + std::to_string(stage.from.line);
+    ImageState base = from_base(stage);
+    step_header(stage.from.original);
+    c.st = std::move(base);
+    c.st.config.erase("container_config");
+    c.st.config.erase("container");
+    c.st.config.erase("docker_version");
+    step_done(false);
+    // ONBUILD triggers of the base run first, then leave the image.
+    json triggers = cfg(c.st).value("OnBuild", json::array());
+    cfg(c.st).erase("OnBuild");
+    if (triggers.is_array())
+        for (auto& t : triggers) {
+            if (!t.is_string()) continue;
+            for (auto& ins : parse_instructions(t.get<std::string>(), "ONBUILD trigger")) execute(c, ins, true);
+        }
+    for (auto& ins : stage.instructions) execute(c, ins, false);
+    built_[idx] = std::move(c.st);
+}
+
+BuildResult Builder::commit_image(ImageState& s) {
+    json& config = s.config;
+    config["created"] = rfc3339(o_.source_date_epoch);
+    config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids_of(s)}};
+    if (!config.contains("architecture")) config["architecture"] = image::Platform::host().architecture;
+    if (!config.contains("os")) config["os"] = "linux";
+    std::string config_text = config.dump();
+    std::string config_digest = store_.put_blob(config_text);
+    json layers = json::array();
+    for (auto& l : s.layers) layers.push_back({{"mediaType", l.blob.media_type}, {"digest", l.blob.digest}, {"size", l.blob.size}});
+    json manifest{{"schemaVersion", 2},
+                  {"mediaType", image::media::kOciManifest},
+                  {"config", {{"mediaType", image::media::kOciConfig}, {"digest", config_digest}, {"size", config_text.size()}}},
+                  {"layers", layers}};
+    std::string manifest_text = manifest.dump();
+    image::Descriptor desc;
+    desc.media_type = std::string(image::media::kOciManifest);
+    desc.digest = store_.put_blob(manifest_text);
+    desc.size = static_cast<int64_t>(manifest_text.size());
+    for (auto& t : o_.tags) store_.set_image(image::Reference::parse(t).str(), desc);
+    for (auto& out : o_.outputs) detail::write_output(store_, desc, o_.tags, out);
+    BuildResult r;
+    r.image_id = config_digest;
+    r.manifest_digest = desc.digest;
+    r.cached_steps = cached_;
+    r.executed_steps = executed_;
+    return r;
+}
+
+BuildResult Builder::run() {
+    load();
+    size_t target = cf_.stages.size() - 1;
+    if (!o_.target.empty()) {
+        const Stage* s = cf_.find_stage(o_.target);
+        if (!s) throw Error("--target " + o_.target + ": no such stage in " + cf_.file);
+        target = static_cast<size_t>(s->index);
+    }
+    for (auto& t : o_.tags) image::Reference::parse(t);  // a bad tag fails before any work
+    for (auto& out : o_.outputs) detail::check_output(out);
+    auto need = needed_stages(target);
+    for (size_t i : need) total_ += 1 + cf_.stages[i].instructions.size();
+    image::Store::PullGuard guard(store_);
+    store_.sweep_leftovers();
+    for (size_t i : need) ensure_stage(i);
+    BuildResult r = commit_image(built_.at(target));
+    for (auto& [k, v] : build_args_)
+        if (!used_args_.count(k) && !kProxyArgs.count(k))
+            log::warn("build argument " + k + " was not consumed by any ARG in " + cf_.file);
+    return r;
+}
+
+}  // namespace
+
+int64_t source_date_epoch_from_env() {
+    const char* v = std::getenv("SOURCE_DATE_EPOCH");
+    if (!v || !*v) return 0;
+    char* end = nullptr;
+    long long t = std::strtoll(v, &end, 10);
+    if (*end || t < 0) throw Error(std::string("invalid SOURCE_DATE_EPOCH \"") + v + "\": expected seconds since 1970");
+    return t;
+}
+
+BuildResult build_image(const BuildOptions& opts) {
+    // A private mount namespace: the overlays of the steps vanish with us, even when killed.
+    if (::unshare(CLONE_NEWNS) != 0) throw_errno("unshare mount namespace");
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) throw_errno("make mounts private");
+    if (opts.pull != "missing" && opts.pull != "always" && opts.pull != "never")
+        throw Error("invalid --pull \"" + opts.pull + "\": use missing, always or never");
+    Builder b(opts);
+    return b.run();
+}
+
+}  // namespace minirun::build
