@@ -797,7 +797,8 @@ void Builder::execute(StageCtx& c, const Instruction& ins, bool trigger) {
     } else {
         throw Error(location_ + ": unsupported instruction " + k);
     }
-    metadata_step(c, text);
+    if (k == "ARG") add_history(c.st, text, true);  // values enter the keys of the RUNs that see them
+    else metadata_step(c, text);
     if (!trigger) step_done(false);
 }
 

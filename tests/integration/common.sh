@@ -84,3 +84,28 @@ use_test_netns() {
   on_exit 'for c in $(m ps -aq 2>/dev/null); do m rm -f "$c" >/dev/null 2>&1; done'
 }
 m() { "${N[@]}" "$MINIRUN" --storage "$STORE" "$@"; }
+
+# private_podman [INSECURE_REGISTRY]: podman with storage, runroot, registries.conf and auth
+# of its own under a short /tmp path (overlay's limit), removed at exit; sets P (the
+# command array) and PM (its directory). Run containers with podman_run_flags.
+private_podman() {
+  PM=$(mktemp -d /tmp/mrp.XXXXXX)
+  mkdir -p "$PM/root" "$PM/rr" "$PM/tmp"
+  printf 'unqualified-search-registries = []\nshort-name-mode = "disabled"\n' >"$PM/registries.conf"
+  [[ -n ${1:-} ]] && printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$1" >>"$PM/registries.conf"
+  echo '{"auths": {}}' >"$PM/auth.json"
+  P=(env CONTAINERS_REGISTRIES_CONF="$PM/registries.conf" REGISTRY_AUTH_FILE="$PM/auth.json"
+    podman --root "$PM/root" --runroot "$PM/rr" --tmpdir "$PM/tmp" --storage-driver overlay
+    --cgroup-manager cgroupfs --events-backend file)
+  on_exit cleanup_private_podman
+}
+cleanup_private_podman() {
+  [[ -n ${PM:-} && -d $PM ]] || return 0
+  "${P[@]}" rm -af -t 0 >/dev/null 2>&1
+  "${P[@]}" rmi -af >/dev/null 2>&1
+  { grep -o " $PM[^ ]*" /proc/mounts || true; } | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf --one-file-system "$PM"
+}
+# This machine cannot raise nofile/nproc past its hard limits, and crun refuses the
+# hybrid cgroup layout: the flags every podman run in the tests needs.
+podman_run_flags=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768 --runtime runc)
