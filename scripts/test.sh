@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 bash scripts/build.sh --sanitize build-asan
 bash tests/fixtures/images.sh build
-bash tests/fixtures/debian_images.sh build debian-python
+bash tests/fixtures/debian_images.sh build debian-python debian-node
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cd build-asan
