@@ -168,6 +168,7 @@ private:
     std::optional<std::optional<Layer>> cache_get(const std::string& key);
     void cache_put(const std::string& key, const std::optional<Layer>& layer);
 
+    std::string context_digest(const SourceTree& tree, const std::string& rel, bool stat_cache);
     void step_header(const std::string& text);
     void step_done(bool cached);
     BuildResult commit_image(ImageState& s);
@@ -500,6 +501,31 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
     });
 }
 
+// The content digest of a COPY source. For the build context, a digest of the stat data
+// (inode, size, mtime and ctime in ns) remembers the content digest of an earlier build,
+// so an unchanged rebuild reads no file; any write changes ctime and so the lookup key.
+std::string Builder::context_digest(const SourceTree& tree, const std::string& rel, bool stat_cache) {
+    Sha256 full;
+    if (!stat_cache) {
+        hash_source(full, tree, rel, o_.source_date_epoch);
+        return full.digest();
+    }
+    Sha256 quick;
+    quick.update(context_.string() + '\0');
+    hash_source(quick, tree, rel, o_.source_date_epoch, /*content=*/false);
+    stdfs::path memo = o_.storage / "cache/build" / ("stat-" + quick.hex());
+    std::error_code ec;
+    if (stdfs::exists(memo, ec)) {
+        std::string d = fs::read_file(memo, 128);
+        if (image::is_valid_digest(d)) return d;
+    }
+    hash_source(full, tree, rel, o_.source_date_epoch);
+    std::string d = full.digest();
+    fs::mkdir_p(o_.storage / "cache/build");
+    fs::write_file_atomic(memo, d, 0644, false);
+    return d;
+}
+
 bool is_url(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
 
 // ADD extracts local archives: gzip, zstd or plain tar (detected by content).
@@ -611,7 +637,7 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins) {
         for (auto& m : matched) {
             Source s;
             s.rel = m;
-            hash_source(content, tree, m, o_.source_date_epoch);
+            content.update(context_digest(tree, m, !from_root));
             sources.push_back(s);
         }
     }

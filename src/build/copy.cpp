@@ -228,12 +228,18 @@ bool source_is_dir(const SourceTree& tree, const std::string& rel) {
     return ::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-void hash_source(Sha256& h, const SourceTree& tree, const std::string& rel, int64_t epoch) {
+void hash_source(Sha256& h, const SourceTree& tree, const std::string& rel, int64_t epoch, bool content) {
     auto feed = [&](const std::string& r, int dirfd, const std::string& name, const struct stat& st) {
         std::string meta = r + '\0' + std::to_string(st.st_mode) + ' ' + std::to_string(st.st_uid) + ' ' +
                            std::to_string(st.st_gid) + ' ' + std::to_string(st.st_size) + ' ' +
                            std::to_string(std::min<int64_t>(st.st_mtime, epoch)) + '\0';
         h.update(meta);
+        if (!content) {
+            h.update(std::to_string(st.st_dev) + ' ' + std::to_string(st.st_ino) + ' ' + std::to_string(st.st_mtim.tv_sec) + '.' +
+                     std::to_string(st.st_mtim.tv_nsec) + ' ' + std::to_string(st.st_ctim.tv_sec) + '.' +
+                     std::to_string(st.st_ctim.tv_nsec) + '\0');
+            return;
+        }
         if (S_ISLNK(st.st_mode)) {
             char target[4096];
             ssize_t n = ::readlinkat(dirfd, name.c_str(), target, sizeof target);

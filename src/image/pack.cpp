@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <future>
 #include <map>
 #include <memory>
 #include <vector>
@@ -44,35 +46,93 @@ protected:
     BlobWriter& out_;
 };
 
+// gzip compressed in independent 1 MiB blocks on worker threads, pigz-style: each block
+// is raw deflate primed with the previous block's last 32 KiB and ended with a sync
+// flush, so the output depends only on the input and the level, never on the threads.
 class GzipCompressor : public Compressor {
 public:
-    explicit GzipCompressor(BlobWriter& out) : Compressor(out), buf_(kChunk) {
-        // windowBits 15+16: a gzip wrapper; zlib writes mtime 0 and no file name.
-        if (deflateInit2(&z_, kGzipLevel, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-            throw Error("cannot initialise zlib");
-        header_.os = 3;  // Unix, whatever zlib was built for
-        deflateSetHeader(&z_, &header_);
+    explicit GzipCompressor(BlobWriter& out) : Compressor(out) {
+        // Header: magic, deflate, no flags, mtime 0, no extra flags, OS = Unix.
+        const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+        out_.write(header, sizeof header);
+        block_.reserve(kBlock);
     }
-    ~GzipCompressor() override { deflateEnd(&z_); }
-    void write(const void* data, size_t size) override { pump(data, size, Z_NO_FLUSH); }
-    void finish() override { pump(nullptr, 0, Z_FINISH); }
-
-private:
-    void pump(const void* data, size_t size, int flush) {
-        z_.next_in = static_cast<Bytef*>(const_cast<void*>(data));
-        z_.avail_in = static_cast<uInt>(size);
-        for (;;) {
-            z_.next_out = reinterpret_cast<Bytef*>(buf_.data());
-            z_.avail_out = static_cast<uInt>(buf_.size());
-            int rc = deflate(&z_, flush);
-            if (rc == Z_STREAM_ERROR) throw Error("gzip compression failed");
-            out_.write(buf_.data(), buf_.size() - z_.avail_out);
-            if (flush == Z_FINISH ? rc == Z_STREAM_END : z_.avail_in == 0 && z_.avail_out != 0) break;
+    ~GzipCompressor() override {
+        for (auto& f : pending_)
+            if (f.valid()) f.wait();
+    }
+    void write(const void* data, size_t size) override {
+        auto* p = static_cast<const char*>(data);
+        while (size > 0) {
+            size_t n = std::min(size, kBlock - block_.size());
+            block_.append(p, n);
+            p += n;
+            size -= n;
+            if (block_.size() == kBlock) submit(false);
         }
     }
-    z_stream z_{};
-    gz_header header_{};
-    std::vector<char> buf_;
+    void finish() override {
+        submit(true);
+        while (!pending_.empty()) drain_one();
+        unsigned char trailer[8];
+        for (int i = 0; i < 4; ++i) trailer[i] = static_cast<unsigned char>(crc_ >> (8 * i));
+        for (int i = 0; i < 4; ++i) trailer[4 + i] = static_cast<unsigned char>(total_ >> (8 * i));
+        out_.write(trailer, sizeof trailer);
+    }
+
+private:
+    static constexpr size_t kBlock = 1 << 20;
+    static constexpr size_t kDict = 32 << 10;
+    struct Done {
+        std::string data;
+        uLong crc = 0;
+        size_t in_size = 0;
+        std::string error;
+    };
+    static Done compress(std::string in, std::string dict, bool last) {
+        Done d;
+        d.in_size = in.size();
+        d.crc = crc32(0L, reinterpret_cast<const Bytef*>(in.data()), static_cast<uInt>(in.size()));
+        z_stream z{};
+        if (deflateInit2(&z, kGzipLevel, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+            d.error = "cannot initialise zlib";
+            return d;
+        }
+        if (!dict.empty()) deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(dict.data()), static_cast<uInt>(dict.size()));
+        d.data.resize(deflateBound(&z, in.size()) + 16);
+        z.next_in = reinterpret_cast<Bytef*>(in.data());
+        z.avail_in = static_cast<uInt>(in.size());
+        z.next_out = reinterpret_cast<Bytef*>(d.data.data());
+        z.avail_out = static_cast<uInt>(d.data.size());
+        int rc = deflate(&z, last ? Z_FINISH : Z_SYNC_FLUSH);
+        if ((last && rc != Z_STREAM_END) || (!last && (rc != Z_OK || z.avail_in != 0))) d.error = "gzip compression failed";
+        d.data.resize(d.data.size() - z.avail_out);
+        deflateEnd(&z);
+        return d;
+    }
+    void submit(bool last) {
+        std::string dict = prev_tail_;
+        prev_tail_ = block_.size() >= kDict ? block_.substr(block_.size() - kDict) : prev_tail_.substr(
+            prev_tail_.size() - std::min(prev_tail_.size(), kDict - block_.size())) + block_;
+        pending_.push_back(std::async(std::launch::async, compress, std::move(block_), std::move(dict), last));
+        block_.clear();
+        block_.reserve(kBlock);
+        // Bounded: a few blocks in flight keep both cores busy without buffering the layer.
+        while (pending_.size() > kInFlight) drain_one();
+    }
+    void drain_one() {
+        Done d = pending_.front().get();
+        pending_.pop_front();
+        if (!d.error.empty()) throw Error(d.error);
+        out_.write(d.data.data(), d.data.size());
+        crc_ = crc32_combine(crc_, d.crc, static_cast<z_off_t>(d.in_size));
+        total_ += d.in_size;
+    }
+    static constexpr size_t kInFlight = 3;
+    std::string block_, prev_tail_;
+    std::deque<std::future<Done>> pending_;
+    uLong crc_ = crc32(0L, Z_NULL, 0);
+    uint64_t total_ = 0;
 };
 
 class ZstdCompressor : public Compressor {

@@ -31,7 +31,9 @@ bool source_is_dir(const SourceTree& tree, const std::string& rel);
 
 // Feeds every entry `rel` selects (path, type, mode, owner, size, mtime clamped to
 // `epoch`, content or link target) into `h`, in a stable order.
-void hash_source(Sha256& h, const SourceTree& tree, const std::string& rel, int64_t epoch);
+// With `content` false only the stat data goes in (inode, size, mtime and ctime to the
+// nanosecond, no reads): a cheap fingerprint that changes whenever a file could have.
+void hash_source(Sha256& h, const SourceTree& tree, const std::string& rel, int64_t epoch, bool content = true);
 
 struct CopyAttrs {
     uid_t uid = 0;  // COPY makes everything root's unless --chown says otherwise
