@@ -6,6 +6,10 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cstring>
+#include <cstdio>
+#include <sys/mman.h>
+#include <malloc.h>
 
 #include <cerrno>
 
@@ -94,6 +98,42 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     }
     res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return res;
+}
+
+void release_startup_memory() {
+    ::malloc_trim(0);
+    FILE* smaps = std::fopen("/proc/self/smaps", "re");
+    if (!smaps) return;
+    // Only read-only file mappings none of whose pages were ever written (no anonymous or
+    // dirty pages: not RELRO, not relocated): dropping them loses nothing.
+    struct Vma {
+        unsigned long start = 0, end = 0;
+        bool candidate = false, written = false;
+    } vma;
+    auto flush = [&] {
+        if (vma.candidate && !vma.written) ::madvise(reinterpret_cast<void*>(vma.start), vma.end - vma.start, MADV_DONTNEED);
+        vma = {};
+    };
+    char line[512];
+    while (std::fgets(line, sizeof line, smaps)) {
+        unsigned long a = 0, b = 0;
+        char perms[8] = {};
+        char path[256] = {};
+        int n = std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &a, &b, perms, path);
+        if (n >= 3 && std::strchr(line, '-') < std::strchr(line, ' ')) {
+            flush();
+            vma.start = a;
+            vma.end = b;
+            vma.candidate = n == 4 && path[0] == '/' && perms[1] != 'w' && perms[3] == 'p';
+            continue;
+        }
+        unsigned long kb = 0;
+        if ((std::sscanf(line, "Anonymous: %lu", &kb) == 1 || std::sscanf(line, "Private_Dirty: %lu", &kb) == 1 ||
+             std::sscanf(line, "Shared_Dirty: %lu", &kb) == 1) && kb > 0)
+            vma.written = true;
+    }
+    flush();
+    std::fclose(smaps);
 }
 
 }  // namespace minirun

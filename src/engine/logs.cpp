@@ -13,12 +13,14 @@
 #include <deque>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
+#include "minirun/common/process.hpp"
 #include "minirun/common/units.hpp"
 
 namespace minirun::engine {
@@ -97,6 +99,9 @@ SyslogAddress parse_syslog_address(const std::string& a) {
     out.port = colon == std::string::npos ? "514" : rest.substr(colon + 1);
     if (out.host.size() > 2 && out.host.front() == '[') out.host = out.host.substr(1, out.host.size() - 2);
     if (out.host.empty()) throw Error("invalid syslog-address \"" + a + "\": no host");
+    if (out.port.empty() || out.port.size() > 5 || out.port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(out.port) > 65535)
+        throw Error("invalid syslog-address \"" + a + "\": bad port \"" + out.port + "\"");
     return out;
 }
 
@@ -137,16 +142,38 @@ public:
 
 private:
     void connect() {
-        addrinfo hints{};
-        hints.ai_socktype = addr_.tcp ? SOCK_STREAM : SOCK_DGRAM;
-        addrinfo* res = nullptr;
-        if (::getaddrinfo(addr_.host.c_str(), addr_.port.c_str(), &hints, &res) != 0 || !res)
-            throw Error("syslog: cannot resolve " + addr_.host);
-        fs::UniqueFd s(::socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0));
-        int rc = s ? ::connect(s.get(), res->ai_addr, res->ai_addrlen) : -1;
-        ::freeaddrinfo(res);
+        sockaddr_storage sa{};
+        socklen_t len = resolve(sa);
+        fs::UniqueFd s(::socket(sa.ss_family, (addr_.tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0));
+        int rc = s ? ::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), len) : -1;
         if (rc != 0) throw_errno("syslog: connect to " + addr_.host + ":" + addr_.port);
         sock_ = std::move(s);
+    }
+    // Addresses are parsed here; names go through `getent ahosts` (the system's NSS): the
+    // supervisor is a static binary, where glibc's own resolver would need the shared NSS
+    // libraries of the exact glibc it was linked with.
+    socklen_t resolve(sockaddr_storage& sa) const {
+        std::string host = addr_.host;
+        if (::inet_pton(AF_INET, host.c_str(), &sa) != 1 && ::inet_pton(AF_INET6, host.c_str(), &sa) != 1) {
+            auto r = run_process({"getent", "ahosts", host});
+            std::istringstream first(r.out);
+            if (r.exit_code != 0 || !(first >> host)) throw Error("syslog: cannot resolve " + addr_.host);
+        }
+        int port = std::stoi(addr_.port);
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&sa);
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&sa);
+        sa = {};
+        if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+            v4->sin_family = AF_INET;
+            v4->sin_port = htons(static_cast<uint16_t>(port));
+            return sizeof *v4;
+        }
+        if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+            v6->sin6_family = AF_INET6;
+            v6->sin6_port = htons(static_cast<uint16_t>(port));
+            return sizeof *v6;
+        }
+        throw Error("syslog: cannot resolve " + addr_.host);
     }
     SyslogAddress addr_;
     int facility_ = 3;

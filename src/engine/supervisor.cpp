@@ -21,6 +21,7 @@
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
+#include "minirun/common/process.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/logs.hpp"
@@ -165,8 +166,8 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
     rec.error.clear();
     containers_.save(rec);
     notify(notify_fd, "ok");
-    // Setup (config, seccomp compile) is done: give its heap back, we only pump now.
-    ::malloc_trim(0);
+    // Setup (config, seccomp compile) is done: give its memory back, we only pump now.
+    release_startup_memory();
 
     g_container_pid = sc.pid;
     if (attach.foreground)

@@ -17,4 +17,9 @@ std::vector<char*> to_exec_array(const std::vector<std::string>& v);
 // Runs argv[0] (searched in PATH) with `input` on stdin; output capped at 1 MiB each.
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input = {});
 
+// For long-lived watchers once their setup is done: gives the heap's free memory back and
+// unmaps the resident pages of executable file mappings (clean page-cache text, refaulted
+// on demand), so what stays resident is the little the steady-state loop uses.
+void release_startup_memory();
+
 }  // namespace minirun
