@@ -20,6 +20,7 @@
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/common/process.hpp"
+#include "rtnetlink.hpp"
 
 namespace minirun::engine::netsys {
 
@@ -57,16 +58,6 @@ void write_sysctl(const std::string& path, const std::string& value) {
     fs::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd) throw_errno("set " + path);
     fs::write_all(fd.get(), value.data(), value.size(), path);
-}
-
-// Addresses "a.b.c.d/n" on a device.
-std::vector<std::string> ipv4_addrs(const std::string& dev) {
-    std::string out = run_ok({tool("ip"), "-o", "-4", "addr", "show", "dev", dev}, "list addresses of " + dev);
-    std::vector<std::string> addrs;
-    std::istringstream in(out);
-    for (std::string t; in >> t;)
-        if (t == "inet" && in >> t) addrs.push_back(t);
-    return addrs;
 }
 
 int sock_type(const std::string& proto) { return proto == "udp" ? SOCK_DGRAM : SOCK_STREAM; }
@@ -127,38 +118,33 @@ std::string run_ok(const std::vector<std::string>& argv, const std::string& what
     return r.out;
 }
 
-void ip_batch(const std::vector<std::string>& commands, const std::string& what, const std::string& netns) {
-    if (commands.empty()) return;
-    std::string input;
-    for (const auto& c : commands) input += c + "\n";
-    std::vector<std::string> argv;
-    if (!netns.empty()) argv = {tool("nsenter"), "--net=" + netns};
-    argv.push_back(tool("ip"));
-    argv.insert(argv.end(), {"-batch", "-"});
-    run_ok(argv, what, input);
-}
-
 bool link_exists(const std::string& dev) { return ::if_nametoindex(dev.c_str()) != 0; }
 
 void delete_link(const std::string& dev) {
-    if (!link_exists(dev)) return;
-    ProcessResult r = run_process({tool("ip"), "link", "del", "dev", dev});
-    if (r.exit_code != 0 && link_exists(dev)) throw Error("delete " + dev + ": " + first_line(r.err));
+    int index = static_cast<int>(::if_nametoindex(dev.c_str()));
+    if (index == 0) return;
+    try {
+        rtnl::Socket().delete_link(index);
+    } catch (const Error& e) {
+        if (link_exists(dev)) throw Error("delete " + dev + ": " + e.what());
+    }
 }
 
 void ensure_bridge(const std::string& bridge, const std::string& gateway, int prefix) {
-    if (!link_exists(bridge))
-        run_ok({tool("ip"), "link", "add", "name", bridge, "address", random_mac(), "type", "bridge"},
-               "create bridge " + bridge);
-    std::string want = gateway + "/" + std::to_string(prefix);
-    auto have = ipv4_addrs(bridge);
-    std::vector<std::string> cmds;
-    if (have != std::vector<std::string>{want}) {
-        if (!have.empty()) cmds.push_back("addr flush dev " + bridge);
-        cmds.push_back("addr add " + want + " dev " + bridge);
+    rtnl::Socket nl;
+    int index = nl.link_index(bridge);
+    if (index == 0) {
+        nl.create_bridge(bridge, random_mac());
+        index = nl.link_index(bridge);
+        if (index == 0) throw Error("create bridge " + bridge + ": it did not appear");
     }
-    cmds.push_back("link set dev " + bridge + " up");
-    ip_batch(cmds, "configure bridge " + bridge);
+    std::string want = gateway + "/" + std::to_string(prefix);
+    auto have = nl.ipv4_addrs(index);
+    if (have != std::vector<std::string>{want}) {
+        nl.flush_ipv4(index);
+        nl.add_ipv4(index, gateway, prefix);
+    }
+    nl.set_up(index);
     write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
     // 127.0.0.1:hostport → container: the DNATed packet leaves through the bridge with a
     // 127/8 source (masqueraded in POSTROUTING), which the kernel only allows with this.
@@ -168,21 +154,25 @@ void ensure_bridge(const std::string& bridge, const std::string& gateway, int pr
 void create_endpoint(const std::string& bridge, const std::string& host_veth, const std::string& netns_path,
                      const std::string& mac, const std::string& ip, int prefix, const std::string& gateway) {
     delete_link(host_veth);  // a leftover of a killed run
-    std::string mtu = std::to_string(default_mtu());
-    run_ok({tool("ip"), "link", "add", "name", host_veth, "mtu", mtu, "type", "veth", "peer", "name", "eth0",
-            "address", mac, "mtu", mtu, "netns", netns_path},
-           "create veth " + host_veth);
+    rtnl::Socket host;
+    host.create_veth(host_veth, default_mtu(), "eth0", mac, netns_path);
+    int veth = host.link_index(host_veth), br = host.link_index(bridge);
+    if (veth == 0 || br == 0) throw Error("attach " + host_veth + " to " + bridge + ": link missing");
+    host.set_master(veth, br);
     // Hairpin: with br_netfilter, a container reaching its own published port through a
     // host address is DNATed at the bridge and must leave through the port it came in by.
-    ip_batch({"link set dev " + host_veth + " master " + bridge,
-              "link set dev " + host_veth + " type bridge_slave hairpin on", "link set dev " + host_veth + " up"},
-             "attach " + host_veth + " to " + bridge);
+    host.set_hairpin(veth);
+    host.set_up(veth);
+    rtnl::Socket inside(netns_path);
+    int lo = inside.link_index("lo"), eth0 = inside.link_index("eth0");
+    if (eth0 == 0) throw Error("configure eth0 in " + netns_path + ": no eth0");
+    if (lo) inside.set_up(lo);
     // IPv4-only networks: no IPv6 link-local address on eth0 (hairpin would also reflect
     // its duplicate address detection probes back and fail it).
-    ip_batch({"link set dev lo up", "link set dev eth0 addrgenmode none",
-              "addr add " + ip + "/" + std::to_string(prefix) + " dev eth0", "link set dev eth0 up",
-              "route add default via " + gateway + " dev eth0"},
-             "configure eth0 in " + netns_path, netns_path);
+    inside.disable_ipv6_addrgen(eth0);
+    inside.add_ipv4(eth0, ip, prefix);
+    inside.set_up(eth0);
+    inside.add_default_route(eth0, gateway);
 }
 
 std::string routes_text() {
@@ -195,21 +185,28 @@ std::string routes_text() {
 }
 
 int default_mtu() {
-    std::string out;
+    // /proc/net/route: Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT
+    std::string dev;
+    int route_mtu = 0;
     try {
-        out = run_ok({tool("ip"), "-o", "-4", "route", "show", "default"}, "default route");
+        std::istringstream in(fs::read_file("/proc/net/route", 1 << 20));
+        std::string line;
+        std::getline(in, line);
+        while (std::getline(in, line)) {
+            std::istringstream f(line);
+            std::string iface, dest, gw, flags, refcnt, use, metric, mask;
+            int mtu = 0;
+            if (!(f >> iface >> dest >> gw >> flags >> refcnt >> use >> metric >> mask >> mtu)) continue;
+            if (dest == "00000000" && mask == "00000000") {
+                dev = iface;
+                route_mtu = mtu;
+                break;
+            }
+        }
     } catch (const Error&) {
         return 1500;
     }
-    std::istringstream in(out);
-    std::string dev;
-    for (std::string t; in >> t;) {
-        if (t == "mtu") {  // a route MTU wins
-            int m = 0;
-            if (in >> m && m >= 576) return m;
-        }
-        if (t == "dev" && dev.empty()) in >> dev;
-    }
+    if (route_mtu >= 576) return route_mtu;  // a route MTU wins
     if (dev.empty() || dev.size() >= IFNAMSIZ) return 1500;
     fs::UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     ifreq ifr{};

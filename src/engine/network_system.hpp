@@ -1,7 +1,8 @@
 #pragma once
-// Kernel side of container networking: `ip` and `iptables-*` run as subprocesses, sysctls,
-// host-port probes. Everything acts on the caller's current network namespace (the
-// "host"), except what is explicitly run in a container's namespace through nsenter.
+// Kernel side of container networking: links, addresses and routes through rtnetlink,
+// netfilter through iptables-save/iptables-restore, sysctls, host-port probes. Everything
+// acts on the caller's current network namespace (the "host"), except the container's
+// eth0, configured through a netlink socket opened inside its namespace.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,8 +16,6 @@ namespace minirun::engine::netsys {
 std::string tool(const std::string& name);
 // Runs argv; on failure throws Error("<what>: <first line of stderr>").
 std::string run_ok(const std::vector<std::string>& argv, const std::string& what, const std::string& input = {});
-// `ip -batch -` with these commands, in `netns` (a namespace path) when not empty.
-void ip_batch(const std::vector<std::string>& commands, const std::string& what, const std::string& netns = {});
 
 bool link_exists(const std::string& dev);
 void delete_link(const std::string& dev);  // quiet when it is already gone
