@@ -432,6 +432,19 @@ bool has_jump(const SaveTable& t, const std::string& chain, const std::string& t
 
 }  // namespace
 
+// A rule's identity whatever the spelling: its words sorted, "-I CHAIN N" read as "-A CHAIN"
+// (iptables-save prints appends, orders matches its own way and drops quotes).
+static std::string rule_key(const std::string& rule) {
+    auto tok = split_rule(rule);
+    if (tok.size() >= 3 && tok[0] == "-I" && tok[2].find_first_not_of("0123456789") == std::string::npos)
+        tok.erase(tok.begin() + 2);
+    if (!tok.empty() && tok[0] == "-I") tok[0] = "-A";
+    std::sort(tok.begin() + (tok.size() >= 2 ? 2 : 0), tok.end());
+    std::string key;
+    for (auto& t : tok) key += t + '\x1f';
+    return key;
+}
+
 std::string build_restore_script(const std::string& save, const RuleChange& change) {
     auto tables = parse_save(save);
     std::set<std::string> names;
@@ -445,12 +458,27 @@ std::string build_restore_script(const std::string& save, const RuleChange& chan
     for (const auto& table : names) {
         const SaveTable& cur = tables[table];
         std::vector<std::string> declare, lines;
+        // A rule to re-add that is already there, with the same tag, stays as it is: the
+        // common case (another container on a network whose rules exist) changes nothing.
+        std::vector<bool> kept(cur.rules.size(), false);
+        std::set<size_t> skip_add;
+        if (auto it = change.add.find(table); it != change.add.end())
+            for (size_t a = 0; a < it->second.size(); ++a) {
+                if (!change.drop_tags.count(rule_comment(it->second[a]))) continue;
+                std::string key = rule_key(it->second[a]);
+                for (size_t c = 0; c < cur.rules.size(); ++c)
+                    if (!kept[c] && change.drop_tags.count(rule_comment(cur.rules[c])) && rule_key(cur.rules[c]) == key) {
+                        kept[c] = true;
+                        skip_add.insert(a);
+                        break;
+                    }
+            }
         auto need_chain = [&](const std::string& c) {
             if (c.empty() || kBuiltin.count(c) || cur.chains.count(c)) return;
             if (std::find(declare.begin(), declare.end(), c) == declare.end()) declare.push_back(c);
         };
-        for (const auto& r : cur.rules)
-            if (change.drop_tags.count(rule_comment(r))) lines.push_back("-D" + r.substr(2));
+        for (size_t c = 0; c < cur.rules.size(); ++c)
+            if (!kept[c] && change.drop_tags.count(rule_comment(cur.rules[c]))) lines.push_back("-D" + cur.rules[c].substr(2));
         if (change.ensure_base) {
             for (const auto& j : kBaseJumps) {
                 if (table != j.table) continue;
@@ -459,9 +487,10 @@ std::string build_restore_script(const std::string& save, const RuleChange& chan
             }
         }
         if (auto it = change.add.find(table); it != change.add.end()) {
-            for (const auto& r : it->second) {
-                need_chain(chain_of(r));
-                lines.push_back(r);
+            for (size_t a = 0; a < it->second.size(); ++a) {
+                if (skip_add.count(a)) continue;
+                need_chain(chain_of(it->second[a]));
+                lines.push_back(it->second[a]);
             }
         }
         if (declare.empty() && lines.empty()) continue;

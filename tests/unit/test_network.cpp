@@ -242,6 +242,18 @@ TEST_CASE("network: iptables-save parsing and restore scripts") {
     CHECK(net::build_restore_script(save, del) ==
           "*nat\n-D MINIRUN-DNAT -p tcp -m tcp --dport 8080 -m comment --comment \"minirun:abc\" -j DNAT "
           "--to-destination 172.18.0.2:80\nCOMMIT\n");
+    // Re-adding a rule that is there (spelled as we write it, saved as iptables prints it)
+    // keeps it: nothing to run. A different one replaces it.
+    net::RuleChange same;
+    same.drop_tags = {"minirun:abc"};
+    same.add["nat"] = {"-A MINIRUN-DNAT -p tcp -m comment --comment \"minirun:abc\" -m tcp --dport 8080 -j DNAT "
+                       "--to-destination 172.18.0.2:80"};
+    CHECK(net::build_restore_script(save, same).empty());
+    same.add["nat"] = {"-A MINIRUN-DNAT -p tcp -m tcp --dport 8080 -m comment --comment \"minirun:abc\" -j DNAT "
+                       "--to-destination 172.18.0.9:80"};
+    std::string changed = net::build_restore_script(save, same);
+    CHECK(changed.find("-D MINIRUN-DNAT") != std::string::npos);
+    CHECK(changed.find("172.18.0.9:80") != std::string::npos);
     net::RuleChange none;
     none.drop_tags = {"minirun:zzz"};
     CHECK(net::build_restore_script(save, none).empty());
