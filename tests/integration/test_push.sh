@@ -117,13 +117,14 @@ pass "chunked upload resumed after injected faults"
 # Real dropped connections, which fault_proxy cannot make for uploads (it cuts response
 # bodies; upload responses have none): a small inline proxy drops the connection of the
 # 3rd PATCH after forwarding it (the registry holds the chunk, the client never hears so)
-# and of the 6th PATCH halfway through its body (the registry holds nothing of it); it
+# and of a later PATCH (not a blob's first) halfway through its body (the registry holds
+# nothing of that chunk, but the chunks before it); it
 # also answers 404 NAME_UNKNOWN for repositories under missing/.
 drop_dir=$(mktemp_dir)
 cat >"$drop_dir/proxy.py" <<'PY'
 import http.client, http.server, socketserver, sys, threading
 upstream, port_file, log_file = sys.argv[1:4]
-lock, count = threading.Lock(), [0]
+lock, count, dropped = threading.Lock(), [0], [False]
 def log(line):
     with lock, open(log_file, "a") as f:
         f.write(line + "\n")
@@ -146,7 +147,16 @@ class H(http.server.BaseHTTPRequestHandler):
                 count[0] += 1
                 n = count[0]
         length = int(self.headers.get("Content-Length") or 0)
-        if n == 6:
+        # Mid-body drop on the first PATCH from the 6th on that does not start a blob (blobs
+        # upload in parallel: the 6th PATCH may be any blob's first), so the registry holds
+        # a prefix to report.
+        rng = self.headers.get("Content-Range") or "0-"
+        midbody = False
+        if n >= 6 and not rng.startswith("0-"):
+            with lock:
+                midbody = not dropped[0]
+                dropped[0] = True
+        if midbody:
             self.rfile.read(length // 2)
             log("drop-midbody %s %s" % (self.headers.get("Content-Range"), self.path))
             self.close_connection = True
