@@ -74,7 +74,7 @@ int Runtime::exec(const ExecOptions& o) {
     Process proc = exec_process(o, spec);
     if (proc.args.empty()) throw Error("exec: process.args is empty");
     std::optional<SeccompFilter> filter;
-    if (spec.linux.seccomp) filter = SeccompFilter::build(*spec.linux.seccomp);
+    if (spec.linux.seccomp) filter = SeccompFilter::build_cached(*spec.linux.seccomp, store_.root() + "/.seccomp-cache");
     Cgroup cgroup = Cgroup::open(s.cgroup_path, o.id);
     fs::UniqueFd console;
     if (proc.terminal && !o.console_socket.empty()) console.reset(connect_console_socket(o.console_socket));

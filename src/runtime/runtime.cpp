@@ -131,7 +131,8 @@ CreateResult do_create(StateStore& store, const CreateOptions& opts) {
         if (spec.linux.resources) cgroup->apply(with_default_devices(spec));
         log::debug("cgroup limits applied");
         std::optional<SeccompFilter> filter;
-        if (spec.linux.seccomp) filter = SeccompFilter::build(*spec.linux.seccomp);
+        if (spec.linux.seccomp) filter = SeccompFilter::build_cached(*spec.linux.seccomp, store.root() + "/.seccomp-cache");
+        log::debug("seccomp filter ready");
         ContainerState state;
         state.id = opts.id;
         state.bundle = bundle;

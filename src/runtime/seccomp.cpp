@@ -6,6 +6,7 @@
 #include "minirun/runtime/seccomp.hpp"
 
 #include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string_view>
@@ -86,7 +88,7 @@ constexpr std::array<std::string_view, 9> kActions{
     "SCMP_ACT_LOG",   "SCMP_ACT_NOTIFY",    "SCMP_ACT_TRACE",  "SCMP_ACT_TRAP",
 };
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 [[noreturn]] void fail(const std::string& field, const std::string& reason) {
     throw Error(std::string(kField) + field + ": " + reason);
@@ -108,25 +110,25 @@ uint32_t parse_action(const std::string& name, const std::optional<unsigned>& er
     if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
     if (name == "SCMP_ACT_NOTIFY") return SCMP_ACT_NOTIFY;
     if (name.empty()) fail(field, "missing action");
-    fail(field, "unknown action " + quoted(name));
+    fail(field, "unknown action " + in_quotes(name));
 }
 
 scmp_compare parse_op(const std::string& name, const std::string& field) {
     for (const auto& o : kOps)
         if (o.name == name) return o.op;
-    fail(field, "unknown operator " + quoted(name));
+    fail(field, "unknown operator " + in_quotes(name));
 }
 
 uint32_t parse_arch(const std::string& name, const std::string& field) {
     for (const auto& a : kArches)
         if (a.name == name) return a.token;
-    fail(field, "unknown architecture " + quoted(name));
+    fail(field, "unknown architecture " + in_quotes(name));
 }
 
 unsigned int parse_flag(const std::string& name, const std::string& field) {
     for (const auto& f : kFlags)
         if (f.name == name) return f.flag;
-    fail(field, "unknown flag " + quoted(name));
+    fail(field, "unknown flag " + in_quotes(name));
 }
 
 class Ctx {
@@ -254,7 +256,7 @@ SeccompFilter SeccompFilter::build(const Seccomp& cfg) {
         // config listing every arch should work on every host).
         if (rc < 0 && rc != -EEXIST && rc != -EDOM)
             fail(".architectures[" + std::to_string(i) + "]",
-                 "cannot add " + quoted(cfg.architectures[i]) + ": " + std::strerror(-rc));
+                 "cannot add " + in_quotes(cfg.architectures[i]) + ": " + std::strerror(-rc));
     }
 
     for (size_t i = 0; i < cfg.syscalls.size(); ++i) {
@@ -268,7 +270,7 @@ SeccompFilter SeccompFilter::build(const Seccomp& cfg) {
                 int rc = seccomp_rule_add_array(ctx.get(), r.action, nr, n, conds);
                 if (rc < 0)
                     fail(".syscalls[" + std::to_string(i) + "]",
-                         "adding rule for " + quoted(name) + ": " + std::strerror(-rc));
+                         "adding rule for " + in_quotes(name) + ": " + std::strerror(-rc));
             };
             if (r.conds.empty()) {
                 add(nullptr, 0);
@@ -281,6 +283,86 @@ SeccompFilter SeccompFilter::build(const Seccomp& cfg) {
     }
 
     f.program_ = export_bpf(ctx.get());
+    return f;
+}
+
+namespace {
+
+std::string cache_key(const Seccomp& cfg) {
+    const scmp_version* v = seccomp_version();
+    std::string k = "v1|" + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro) +
+                    "|" + std::to_string(seccomp_arch_native()) + "|" + cfg.default_action + "|" +
+                    std::to_string(cfg.default_errno_ret.value_or(~0u)) + "|" + cfg.listener_path + "|";
+    for (auto& a : cfg.architectures) k += a + ",";
+    k += "|";
+    for (auto& f : cfg.flags) k += f + ",";
+    for (auto& sc : cfg.syscalls) {
+        k += "\n" + sc.action + "|" + std::to_string(sc.errno_ret.value_or(~0u)) + "|";
+        for (auto& n : sc.names) k += n + ",";
+        for (auto& a : sc.args)
+            k += "|" + std::to_string(a.index) + " " + a.op + " " + std::to_string(a.value) + " " + std::to_string(a.value_two);
+    }
+    return k;
+}
+
+// The file name: FNV-1a of the key. The file holds the key itself, compared on load, so a
+// name collision can never hand a container someone else's filter.
+std::string cache_name(const std::string& key) {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+struct CacheHeader {
+    char magic[8];
+    uint32_t flags;
+    uint32_t uses_notify;
+    uint32_t count;
+    uint32_t key_size;
+};
+
+}  // namespace
+
+SeccompFilter SeccompFilter::build_cached(const Seccomp& cfg, const std::string& cache_dir) {
+    const std::string key = cache_key(cfg);
+    const std::string path = cache_dir + "/" + cache_name(key) + ".bpf";
+    try {
+        std::string data = fs::read_file(path, sizeof(CacheHeader) + key.size() + BPF_MAXINSNS * sizeof(sock_filter));
+        CacheHeader h{};
+        if (data.size() >= sizeof h) {
+            std::memcpy(&h, data.data(), sizeof h);
+            if (std::memcmp(h.magic, "MRSECCMP", 8) == 0 && h.count > 0 && h.count <= BPF_MAXINSNS &&
+                h.key_size == key.size() && data.size() == sizeof h + key.size() + h.count * sizeof(sock_filter) &&
+                data.compare(sizeof h, key.size(), key) == 0) {
+                SeccompFilter f;
+                f.flags_ = h.flags;
+                f.uses_notify_ = h.uses_notify != 0;
+                f.program_.resize(h.count);
+                std::memcpy(f.program_.data(), data.data() + sizeof h + key.size(), h.count * sizeof(sock_filter));
+                return f;
+            }
+        }
+    } catch (const Error&) {
+        // not cached yet
+    }
+    SeccompFilter f = build(cfg);
+    try {
+        CacheHeader h{};
+        std::memcpy(h.magic, "MRSECCMP", 8);
+        h.flags = f.flags_;
+        h.uses_notify = f.uses_notify_;
+        h.count = static_cast<uint32_t>(f.program_.size());
+        h.key_size = static_cast<uint32_t>(key.size());
+        std::string data(reinterpret_cast<const char*>(&h), sizeof h);
+        data += key;
+        data.append(reinterpret_cast<const char*>(f.program_.data()), f.program_.size() * sizeof(sock_filter));
+        fs::mkdir_p(cache_dir, 0700);
+        fs::write_file_atomic(path, data, 0600, /*durable=*/false);
+    } catch (const Error&) {
+        // a read-only state dir: no cache, no harm
+    }
     return f;
 }
 
