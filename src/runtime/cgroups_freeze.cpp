@@ -85,6 +85,9 @@ void Cgroup::kill_all(int sig) {
         cgroupfs::write(v2_dir_, "cgroup.kill", "1");
         if (layout_ == CgroupLayout::v2) return;
     }
+    // An empty cgroup (the usual case once the init is reaped: its pid namespace took the
+    // rest with it) has nobody to fork: no freeze round trip needed.
+    if (pids().empty()) return;
     bool was_frozen = frozen();
     bool froze = false;
     if (!was_frozen) {

@@ -238,6 +238,7 @@ void Runtime::remove(const std::string& id, bool force) {
         throw Error("container " + id + " does not exist");
     }
     ContainerState s = store_.load(id);
+    log::debug("delete: state loaded");
     if ((s.status == "running" || s.status == "paused") && !force)
         throw Error("cannot delete container " + id + " that is not stopped: " + s.status);
     std::optional<Cgroup> cg;
@@ -245,6 +246,7 @@ void Runtime::remove(const std::string& id, bool force) {
         cg = Cgroup::open(s.cgroup_path, id);
     } catch (const Error&) {
     }
+    log::debug("delete: cgroup opened");
     if (s.status != "stopped") {
         if (cg && s.status == "paused") cg->thaw();
         ::kill(s.pid, SIGKILL);
