@@ -166,8 +166,9 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
     rec.error.clear();
     containers_.save(rec);
     notify(notify_fd, "ok");
-    // Setup (config, seccomp compile) is done: give its memory back, we only pump now.
-    release_startup_memory();
+    // Setup (config, seccomp compile) is done: a detached supervisor lives as long as the
+    // container, so it gives that memory back; a foreground run just pumps and exits.
+    if (!attach.foreground) release_startup_memory();
 
     g_container_pid = sc.pid;
     if (attach.foreground)
