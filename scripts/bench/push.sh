@@ -60,6 +60,9 @@ REG_DIRS=()     # registries we started (registry.sh stop DIR kills by recorded 
 
 log() { echo "push.sh: $*" >&2; }
 die() { echo "push.sh: error: $*" >&2; exit 1; }
+BENCH=push.sh
+# shellcheck source=scripts/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---------------------------------------------------------------- checks ---
 
@@ -98,31 +101,7 @@ done
 
 # --------------------------------------------------------------- cleanup ---
 
-# all descendants of PID (depth first)
-descendants() {
-  local c
-  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    echo "$c"
-    descendants "$c"
-  done
-}
 
-# stop the measured command we started (and what it started), TERM then KILL
-stop_child() {
-  local pid=$1 p i alive
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  local -a pids
-  mapfile -t pids < <(echo "$pid"; descendants "$pid")
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    alive=""
-    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [[ -z $alive ]] && break
-    sleep 0.1
-  done
-  [[ -n $alive ]] && kill -KILL "${pids[@]}" 2>/dev/null
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$? dir
@@ -142,41 +121,7 @@ trap 'exit 129' HUP
 
 # --------------------------------------------------------------- helpers ---
 
-# measure LABEL LOG CMD...  ->  M_SECS (wall s), M_KB (max RSS KiB),
-#                               M_CPU (user+sys s, incl. waited-for children)
-# Dies with the tail of LOG when CMD fails.  Runs CMD in the background so a
-# signal reaches our trap at once (cleanup then stops CMD by its pid).
-measure() {
-  local label=$1 log=$2 rc=0; shift 2
-  sync
-  /usr/bin/time -f '%e %M %U %S' -o "$log.time" -- "$@" >"$log" 2>&1 &
-  CHILD_PID=$!
-  wait "$CHILD_PID" || rc=$?
-  CHILD_PID=""
-  if ((rc != 0)); then
-    {
-      echo "push.sh: error: $label failed (exit $rc)"
-      echo "  command: $*"
-      tail -n 25 "$log" | sed 's/^/  | /'
-    } >&2
-    exit 1
-  fi
-  local user sys
-  read -r M_SECS M_KB user sys < <(tail -n 1 "$log.time") || true
-  [[ ${M_SECS:-} =~ ^[0-9]+(\.[0-9]+)?$ && ${M_KB:-} =~ ^[0-9]+$ &&
-    ${user:-} =~ ^[0-9.]+$ && ${sys:-} =~ ^[0-9.]+$ ]] \
-    || die "cannot parse GNU time output for $label: $(cat "$log.time")"
-  M_CPU=$(sum "$user" "$sys")
-}
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
-  END { if (NR % 2) printf "%.2f", a[(NR + 1) / 2]; else printf "%.2f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-maxof() { printf '%s\n' "$@" | sort -g | tail -n 1; }
-mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'; }
-sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
-lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", b / 1048576 / s; else print "-" }'; }
 
 # compressed size (bytes) and layer count of an OCI layout's "latest" manifest
@@ -227,9 +172,6 @@ cp "$MINIRUN_SRC" "$MINIRUN_BIN"
   || die "$MINIRUN_SRC does not run ('minirun --version' failed); is a rebuild in progress?"
 IMGBUILD_ID="$(date -r "$IMGBUILD_SRC" '+%F %T'), sha256 $(sha256sum "$IMGBUILD_BIN" | cut -c1-12)"
 
-load_note() {
-  awk -v n="$(nproc)" '{ printf "load average %s on %d cpus%s", $1, n, ($1 > n / 2 ? " (busy: numbers are noisy)" : "") }' /proc/loadavg
-}
 LOAD_START=$(load_note)
 log "$LOAD_START"
 log "work dir: $WORK ($fstype)"

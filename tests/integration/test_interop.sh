@@ -64,38 +64,17 @@ run_ok skopeo --insecure-policy copy --quiet --src-tls-verify=false --src-no-cre
 assert_eq "$PUSHED" "sha256:$(sha256sum <"$raw/manifest.json" | cut -d' ' -f1)" "sha256 of the manifest skopeo copies"
 pass "imgbuild push: skopeo inspect reports the digest imgbuild printed ($PUSHED)"
 
-# podman: private storage (short runroot path: overlay's limit), private registries.conf.
-pm=$(mktemp -d /tmp/mri.XXXXXX)
-mkdir -p "$pm/root" "$pm/rr" "$pm/tmp"
-cat >"$pm/registries.conf" <<EOF
-unqualified-search-registries = []
-short-name-mode = "disabled"
-
-[[registry]]
-location = "$DST"
-insecure = true
-EOF
-echo '{"auths": {}}' >"$pm/auth.json"
-P=(env CONTAINERS_REGISTRIES_CONF="$pm/registries.conf" REGISTRY_AUTH_FILE="$pm/auth.json"
-  podman --root "$pm/root" --runroot "$pm/rr" --tmpdir "$pm/tmp" --storage-driver overlay
-  --cgroup-manager cgroupfs --events-backend file)
-cleanup_podman() {
-  [[ -d $pm ]] || return 0
-  "${P[@]}" rm -af -t 0 >/dev/null 2>&1
-  "${P[@]}" rmi -af >/dev/null 2>&1
-  { grep -o " ${pm}[^ ]*" /proc/mounts || true; } | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf --one-file-system "$pm"
-}
-on_exit cleanup_podman
-run_ok "${P[@]}" run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 --runtime runc \
+# podman: private storage, registries.conf and auth file (common.sh), removed at exit.
+private_podman "$DST"
+run_ok "${P[@]}" run --rm "${podman_run_flags[@]}" \
   --network none --tls-verify=false "$DST/interop/busybox:v1" \
   sh -c 'echo podman-ran-$((6 * 7)); cat /etc/minirun-fixture'
 assert_eq $'podman-ran-42\nbusybox' "$OUT" "podman run of the image imgbuild pushed"
 run_ok "${P[@]}" image inspect --format '{{.Digest}}' "$DST/interop/busybox:v1"
 assert_eq "$PUSHED" "$OUT" "digest podman pulled"
 pass "podman pulls and runs the image imgbuild pushed"
-cleanup_podman
-assert_no_file "$pm" "podman storage removed"
+cleanup_private_podman
+assert_no_file "$PM" "podman storage removed"
 
 # ---- (b) skopeo copy -> minirun pull + run ----
 # As is (the fixture's OCI manifest) and converted to Docker schema 2 by skopeo.
