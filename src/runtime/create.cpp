@@ -344,7 +344,11 @@ void finish_create(const StateStore& store, CreatedProcess& created, const Spec&
             throw InitError(msg->substr(kErrorPrefix.size()), status);
         }
         if (*msg == "hooks") {
-            join.wait();
+            // Hooks see the init in its cgroup. Without any, the init goes on with its
+            // pivot and masking while the move completes (awaited below, before "created").
+            if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty() ||
+                !spec.hooks.create_container.empty())
+                join.wait();
             std::string st = state_to_json(state);
             run_hooks(spec.hooks.prestart, "prestart", st);
             run_hooks(spec.hooks.create_runtime, "createRuntime", st);
