@@ -6,6 +6,7 @@
 
 #include "minirun/image/layer_pack.hpp"
 #include "minirun/image/manifest.hpp"
+#include "minirun/runtime/spec.hpp"
 
 namespace minirun::image {
 class Store;
@@ -54,6 +55,8 @@ struct RunStep {
     std::string cwd = "/";
     std::string user;  // USER as written: name or uid[:group]
     bool network_none = false;
+    // RUN --mount: binds (context, stage), cache dirs and tmpfs, by container path.
+    std::vector<runtime::Mount> mounts;
     // Files to bind read-only into the container's /dev (heredoc scripts): host path, name.
     std::vector<std::pair<std::string, std::string>> scripts;
     bool quiet = false;  // output kept back and shown only when the step fails

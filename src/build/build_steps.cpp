@@ -117,6 +117,8 @@ int run_step(image::Store& store, StepRoot& root, const RunStep& step, std::stri
     std::vector<std::string> absent;
     for (auto* p : kMountPoints)
         if (!exists_in_root(root.root_fd(), p)) absent.emplace_back(p);
+    for (auto& m : step.mounts)
+        if (!exists_in_root(root.root_fd(), m.destination)) absent.push_back(m.destination);
 
     engine::RunSettings s;
     s.args = step.args;
@@ -134,6 +136,7 @@ int run_step(image::Store& store, StepRoot& root, const RunStep& step, std::stri
         for (auto f : {"/etc/resolv.conf", "/etc/hosts"})
             if (stdfs::exists(f)) bind(f, f);
     for (auto& [host, name] : step.scripts) bind(host, "/dev/" + name);
+    s.mounts.insert(s.mounts.end(), step.mounts.begin(), step.mounts.end());
     fs::write_file_atomic(root.bundle() + "/config.json", engine::build_config_json(s), 0644, false);
 
     runtime::Runtime rt((store.root() / "run").string());
@@ -174,8 +177,9 @@ int run_step(image::Store& store, StepRoot& root, const RunStep& step, std::stri
     }
     for (auto& p : absent) {
         remove_if_empty(root.root_fd(), p);
-        std::string parent = p.substr(0, p.rfind('/'));
-        if (!parent.empty()) root.prune_if_empty(parent);
+        // Directories copied up or made only to hold the mount point go too (when empty).
+        for (std::string parent = p.substr(0, p.rfind('/')); !parent.empty(); parent = parent.substr(0, parent.rfind('/')))
+            root.prune_if_empty(parent);
     }
     return status;
 }

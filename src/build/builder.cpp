@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include "build_internal.hpp"
 #include "minirun/build/containerfile.hpp"
@@ -32,6 +33,7 @@
 #include "minirun/image/store.hpp"
 #include "minirun/image/unpack.hpp"
 #include "minirun/registry/pull.hpp"
+#include "minirun/runtime/spec.hpp"
 #include "build_output.hpp"
 
 namespace minirun::build {
@@ -169,6 +171,10 @@ private:
     void cache_put(const std::string& key, const std::optional<Layer>& layer);
 
     std::string context_digest(const SourceTree& tree, const std::string& rel, bool stat_cache);
+    runtime::Mount run_mount(StageCtx& c, const std::string& spec, std::string& key);
+    std::vector<std::unique_ptr<StepRoot>> mount_roots_;  // read-only stage views for RUN --mount
+    std::vector<std::string> mount_copies_;                // filtered context copies for RUN --mount
+    std::vector<std::function<void()>> pending_copies_;    // ... made when the step runs
     void step_header(const std::string& text);
     void step_done(bool cached);
     BuildResult commit_image(ImageState& s);
@@ -420,12 +426,100 @@ ShellEnv Builder::expansion_env(StageCtx& c) {
     return env;
 }
 
+// RUN --mount=type=bind|cache|tmpfs,... (BuildKit's syntax). Bind sources come from the
+// context or an earlier stage/image, read-only, and key the step by their content; cache
+// dirs persist under the storage across builds and never key it; tmpfs is scratch.
+runtime::Mount Builder::run_mount(StageCtx& c, const std::string& spec, std::string& key) {
+    std::map<std::string, std::string> kv;
+    std::stringstream in(spec);
+    for (std::string part; std::getline(in, part, ',');) {
+        auto eq = part.find('=');
+        kv[lower(part.substr(0, eq))] = eq == std::string::npos ? "true" : part.substr(eq + 1);
+    }
+    std::string type = kv.count("type") ? kv["type"] : "bind";
+    std::string target = kv.count("target") ? kv["target"] : kv.count("dst") ? kv["dst"] : kv["destination"];
+    if (target.empty()) throw Error(location_ + ": RUN --mount=" + spec + ": no target");
+    if (target[0] != '/') {
+        std::string wd = cfg(c.st).value("WorkingDir", std::string());
+        target = (wd.empty() ? "/" : wd) + "/" + target;
+    }
+    target = "/" + clean_relative(target);
+    bool ro = kv.count("ro") || kv.count("readonly");
+    if (type == "tmpfs") {
+        std::vector<std::string> opts = {"nosuid", "nodev", "mode=1777"};
+        if (kv.count("size")) opts.push_back("size=" + kv["size"]);
+        key += " tmpfs:" + target;
+        return {target, "tmpfs", "tmpfs", opts};
+    }
+    if (type == "cache") {
+        std::string id = kv.count("id") ? kv["id"] : target;
+        stdfs::path dir = o_.storage / "cache/run-mounts" / sha256_digest(id).substr(7, 32);
+        if (!stdfs::exists(dir)) {
+            fs::mkdir_p(dir);
+            unsigned long mode = kv.count("mode") ? std::strtoul(kv["mode"].c_str(), nullptr, 8) : 0755;
+            ::chmod(dir.c_str(), static_cast<mode_t>(mode));
+            if (kv.count("uid") || kv.count("gid"))
+                (void)!::chown(dir.c_str(), static_cast<uid_t>(std::stoul(kv.count("uid") ? kv["uid"] : "0")),
+                                static_cast<gid_t>(std::stoul(kv.count("gid") ? kv["gid"] : "0")));
+        }
+        key += " cache:" + target;
+        std::vector<std::string> opts = {"rbind", "rprivate"};
+        if (ro) opts.push_back("ro");
+        return {target, "bind", dir.string(), opts};
+    }
+    if (type != "bind") throw Error(location_ + ": RUN --mount type=" + type + " is not supported (use bind, cache or tmpfs)");
+    if (kv.count("rw") || kv.count("readwrite"))
+        throw Error(location_ + ": RUN --mount type=bind,rw is not supported: bind mounts are read-only");
+    std::string source = kv.count("source") ? kv["source"] : kv["src"];
+    SourceTree tree{context_fd_.get(), &ignore_, "build context"};
+    std::string root_path = context_.string();
+    if (kv.count("from")) {
+        std::string from = lexer_.process_word(kv["from"], expansion_env(c));
+        std::vector<std::string> ids;
+        if (auto r = stage_ref(from, static_cast<size_t>(c.stage->index))) {
+            ImageState& s = ensure_stage(*r);
+            ids = diff_ids_of(s);
+            key += " from=" + s.chain;
+        } else {
+            ImageState s = load_image(from);
+            ids = diff_ids_of(s);
+            key += " from=" + s.chain;
+        }
+        mount_roots_.push_back(std::make_unique<StepRoot>(store_, ids, false));
+        tree = SourceTree{mount_roots_.back()->root_fd(), nullptr, "stage or image " + from};
+        root_path = mount_roots_.back()->rootfs();
+    }
+    std::string rel = clean_relative(source);
+    auto matched = expand_source(tree, rel.empty() ? "." : rel);
+    if (!kv.count("from")) key += " bind:" + target + "=" + context_digest(tree, matched.at(0), true);
+    if (!kv.count("from") && !ignore_.empty()) {
+        // The context as the build sees it: ignored files must not show through a bind.
+        std::string copy = (store_.temp_dir() / (std::string(fs::kTempPrefix) + fs::unique_suffix() + "-mount")).string();
+        mount_copies_.push_back(copy);
+        bool dir = source_is_dir(tree, matched.at(0));
+        // Made only when the step runs: a cache hit copies nothing.
+        pending_copies_.push_back([this, copy, dir, rel = matched.at(0)] {
+            fs::mkdir_p(copy);
+            fs::UniqueFd dst(::open(copy.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            SourceTree ctx{context_fd_.get(), &ignore_, "build context"};
+            copy_source(ctx, rel, dst.get(), dir ? "/" : "/content", false, CopyAttrs{});
+        });
+        return {target, "bind", dir ? copy : copy + "/content", {"rbind", "rprivate", "ro"}};
+    }
+    // The resolved path, opened inside its root, is what gets mounted.
+    fs::UniqueFd fd(fs::open_in_root(tree.root_fd, matched.at(0).empty() ? "." : matched.at(0), O_PATH));
+    if (!fd) throw_errno("RUN --mount source " + source);
+    std::string resolved = stdfs::read_symlink("/proc/self/fd/" + std::to_string(fd.get())).string();
+    return {target, "bind", resolved, {"rbind", "rprivate", "ro"}};
+}
+
 void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
     detail::RunStep step;
     std::string network = ins.flag("network", "default");
     if (network != "default" && network != "host" && network != "none")
         throw Error(location_ + ": RUN --network=" + network + ": use host, none or default");
-    if (ins.has_flag("mount")) throw Error(location_ + ": RUN --mount is not supported by imgbuild yet");
+    std::string mount_key;
+    for (auto& spec : ins.flag_values("mount")) step.mounts.push_back(run_mount(c, spec, mount_key));
     if (ins.has_flag("security")) throw Error(location_ + ": RUN --security is not supported by imgbuild");
     step.network_none = network == "none";
     step.quiet = o_.quiet;
@@ -484,7 +578,7 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
     key += " user=" + step.user + " cwd=" + step.cwd;
     std::string history = "RUN " + (nargs ? "|" + std::to_string(nargs) + arg_text + " " : std::string()) +
                           (ins.json ? json(ins.args).dump() : join_words(step.args));
-    fs_step(c, key + arg_text, history, [&](StepRoot& root) {
+    fs_step(c, key + arg_text + mount_key, history, [&](StepRoot& root) {
         std::vector<std::unique_ptr<fs::TempFile>> files;
         for (size_t i = 0; i < scripts_content.size(); ++i) {
             files.push_back(std::make_unique<fs::TempFile>(store_.temp_dir(), 0755));
@@ -493,12 +587,18 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
             step.scripts.emplace_back(files.back()->path().string(), ".imgbuild-heredoc-" + std::to_string(i));
         }
         std::string output;
+        for (auto& make : pending_copies_) make();
         int status = detail::run_step(store_, root, step, output);
         if (status != 0) {
             if (!output.empty()) std::cerr << output;
             throw Error(location_ + ": " + ins.original + ": the command exited with status " + std::to_string(status));
         }
     });
+    for (auto& d : mount_copies_)
+        if (stdfs::exists(d)) image::remove_tree(d);
+    mount_copies_.clear();
+    pending_copies_.clear();
+    mount_roots_.clear();
 }
 
 // The content digest of a COPY source. For the build context, a digest of the stat data

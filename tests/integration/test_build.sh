@@ -250,6 +250,29 @@ run_ok mr pull -q "$BASE"
 run_img localhost/ms:latest
 pass "--compression zstd"
 
+# ---- RUN --mount: cache (persists, never in the layer), bind (context honours the ignore
+# file; a stage), tmpfs ----
+MNT=$(mktemp_dir)
+mkdir -p "$MNT/src" && echo visible >"$MNT/src/a.txt" && echo secret >"$MNT/src/secret.txt"
+echo "src/secret.txt" >"$MNT/.dockerignore"
+cat >"$MNT/Containerfile" <<CF
+FROM $BASE AS base
+RUN mkdir -p /out && echo from-stage > /out/s.txt
+FROM $BASE
+RUN --mount=type=cache,target=/var/cache/app echo run >> /var/cache/app/count && wc -l < /var/cache/app/count > /count.txt
+RUN --mount=type=bind,source=src,target=/mnt/src ls /mnt/src > /listing.txt
+RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /tmpfs.txt
+RUN --mount=from=base,source=/out,target=/mnt/out cat /mnt/out/s.txt > /from.txt
+CF
+run_ok ib build -q -t localhost/mnt "$MNT"
+run_ok ib build -q --no-cache -t localhost/mnt "$MNT"
+run_img localhost/mnt sh -c 'cat /count.txt /listing.txt /tmpfs.txt /from.txt; ls -d /var/cache /mnt /scratch 2>/dev/null | wc -l'
+assert_eq $'2\na.txt\nx\nfrom-stage\n0' "$OUT" "cache mount persisted across builds, ignored file hidden, tmpfs, stage bind; no mount point left in the image"
+echo "changed" >"$MNT/src/a.txt"
+run_ok ib build -t localhost/mnt "$MNT"
+assert_contains "$OUT" "Steps: 3 run, 2 cached" "a changed bind source reruns from its RUN on"
+pass "RUN --mount=type=cache|bind|tmpfs"
+
 # ---- errors: one line naming the place, nothing left behind ----
 BAD=$(mktemp_dir)
 printf 'FROM %s\nRUN echo ok\nCOPYY a /b\n' "$BASE" >"$BAD/Containerfile"
