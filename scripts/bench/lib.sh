@@ -3,6 +3,23 @@
 # command with GNU time, and small number formatting. Needs BENCH (the script name),
 # CHILD_PID and die() from the sourcing script.
 
+# require_commands ARRAY: dies naming the missing commands and the apt-get line that
+# installs them; ARRAY maps command -> Debian package. Also checks for GNU time.
+require_commands() {
+  local -n pkg_of=$1
+  local c missing=() pkgs=()
+  for c in "${!pkg_of[@]}"; do
+    command -v "$c" >/dev/null 2>&1 || missing+=("$c")
+  done
+  if ((${#missing[@]})); then
+    for c in "${missing[@]}"; do pkgs+=("${pkg_of[$c]}"); done
+    die "missing commands: ${missing[*]}
+  install them with:  apt-get install -y $(printf '%s\n' "${pkgs[@]}" | sort -u | tr '\n' ' ')"
+  fi
+  /usr/bin/time -f '%e %M' -o /dev/null true 2>/dev/null \
+    || die "/usr/bin/time is not GNU time (need -f '%e %M'): apt-get install -y time"
+}
+
 # load average, flagged when the machine is busy (the numbers are then noisy)
 load_note() {
   awk -v n="$(nproc)" '{ printf "load average %s on %d cpus%s", $1, n, ($1 > n / 2 ? " (busy: numbers are noisy)" : "") }' /proc/loadavg

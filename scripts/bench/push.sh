@@ -76,18 +76,7 @@ declare -A PKG=(
   [/usr/bin/time]=time [curl]=curl [openssl]=openssl [python3]=python3
   [jq]=jq [sync]=coreutils [awk]=gawk
 )
-missing=()
-for c in "${!PKG[@]}"; do
-  command -v "$c" >/dev/null 2>&1 || missing+=("$c")
-done
-if ((${#missing[@]})); then
-  pkgs=()
-  for c in "${missing[@]}"; do pkgs+=("${PKG[$c]}"); done
-  die "missing commands: ${missing[*]}
-  install them with:  apt-get install -y $(printf '%s\n' "${pkgs[@]}" | sort -u | tr '\n' ' ')"
-fi
-/usr/bin/time -f '%e %M' -o /dev/null true 2>/dev/null \
-  || die "/usr/bin/time is not GNU time (need -f '%e %M'): apt-get install -y time"
+require_commands PKG
 [[ $IMGBUILD_BIN == /* ]] || IMGBUILD_BIN=$PWD/$IMGBUILD_BIN
 MINIRUN_BIN=${MINIRUN_BIN:-$(dirname "$IMGBUILD_BIN")/minirun}
 [[ $MINIRUN_BIN == /* ]] || MINIRUN_BIN=$PWD/$MINIRUN_BIN

@@ -68,7 +68,10 @@ struct RunStep {
 int run_step(image::Store& store, StepRoot& root, const RunStep& step, std::string& output);
 
 // ADD <url>: streams the body into `out_fd`, checking `checksum` ("sha256:…") when given.
-// Returns the Last-Modified time (seconds since the epoch), or 0 when the server sent none.
-int64_t download_url(const std::string& url, int out_fd, const std::string& checksum);
+struct Download {
+    std::string digest;  // of the body
+    int64_t mtime = 0;   // Last-Modified (seconds since the epoch), 0 when the server sent none
+};
+Download download_url(const std::string& url, int out_fd, const std::string& checksum);
 
 }  // namespace minirun::build::detail

@@ -184,7 +184,7 @@ int run_step(image::Store& store, StepRoot& root, const RunStep& step, std::stri
     return status;
 }
 
-int64_t download_url(const std::string& url, int out_fd, const std::string& checksum) {
+Download download_url(const std::string& url, int out_fd, const std::string& checksum) {
     registry::HttpClient::global_init();
     registry::HttpClient http;
     registry::HttpRequest req;
@@ -207,11 +207,11 @@ int64_t download_url(const std::string& url, int out_fd, const std::string& chec
     std::string got = hash.digest();
     if (!checksum.empty() && got != checksum)
         throw Error("ADD " + url + ": checksum mismatch: expected " + checksum + ", got " + got);
+    Download d{got, 0};
     std::string lm = r.header("last-modified");
-    if (lm.empty()) return 0;
     struct tm tm {};
-    if (!::strptime(lm.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) return 0;
-    return ::timegm(&tm);
+    if (!lm.empty() && ::strptime(lm.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) d.mtime = ::timegm(&tm);
+    return d;
 }
 
 }  // namespace minirun::build::detail

@@ -157,6 +157,11 @@ private:
     ImageState load_image(const std::string& name);
     void execute(StageCtx& c, const Instruction& ins, bool trigger);
     ShellEnv expansion_env(StageCtx& c);
+    // Meta ARGs (before the first FROM) with values: what FROM lines and --from expand with.
+    ShellEnv meta_env() const;
+    // A read-only view of an earlier stage (name or index) or an image, for COPY --from and
+    // RUN --mount from=; its chain joins the step's cache key.
+    std::unique_ptr<StepRoot> from_view(StageCtx& c, const std::string& from, std::string& key);
     std::string expand(StageCtx& c, const std::string& word) { return lexer_.process_word(word, expansion_env(c)); }
     std::optional<size_t> stage_ref(const std::string& name, size_t before) const;
 
@@ -233,10 +238,7 @@ void Builder::load() {
             std::string name = word.substr(0, eq);
             std::optional<std::string> value;
             if (eq != std::string::npos) {
-                ShellEnv env;
-                for (auto& [k, v] : meta_args_)
-                    if (v) env[k] = *v;
-                value = lexer_.process_word(word.substr(eq + 1), env);
+                value = lexer_.process_word(word.substr(eq + 1), meta_env());
             }
             if (build_args_.count(name)) {
                 value = build_args_[name];
@@ -259,9 +261,7 @@ std::optional<size_t> Builder::stage_ref(const std::string& name, size_t before)
 }
 
 std::set<size_t> Builder::needed_stages(size_t target) {
-    ShellEnv meta;
-    for (auto& [k, v] : meta_args_)
-        if (v) meta[k] = *v;
+    const ShellEnv meta = meta_env();
     std::set<size_t> need;
     std::function<void(size_t)> visit = [&](size_t i) {
         if (!need.insert(i).second) return;
@@ -308,10 +308,7 @@ ImageState Builder::load_image(const std::string& name) {
 }
 
 ImageState Builder::from_base(const Stage& stage) {
-    ShellEnv meta;
-    for (auto& [k, v] : meta_args_)
-        if (v) meta[k] = *v;
-    std::string name = lexer_.process_word(stage.base_image, meta);
+    std::string name = lexer_.process_word(stage.base_image, meta_env());
     if (name.empty()) throw Error(location_ + ": FROM names no image (\"" + stage.base_image + "\" expands to nothing)");
     if (auto r = stage_ref(name, static_cast<size_t>(stage.index))) return ensure_stage(*r);
     if (lower(name) == "scratch") {
@@ -415,6 +412,22 @@ void Builder::fs_step(StageCtx& c, const std::string& key_text, const std::strin
     step_done(cached);
 }
 
+ShellEnv Builder::meta_env() const {
+    ShellEnv env;
+    for (auto& [k, v] : meta_args_)
+        if (v) env[k] = *v;
+    return env;
+}
+
+std::unique_ptr<StepRoot> Builder::from_view(StageCtx& c, const std::string& from, std::string& key) {
+    ImageState loaded;
+    const ImageState* s = nullptr;
+    if (auto r = stage_ref(from, static_cast<size_t>(c.stage->index))) s = &ensure_stage(*r);
+    else s = &(loaded = load_image(from));
+    key += " from=" + s->chain;
+    return std::make_unique<StepRoot>(store_, diff_ids_of(*s), false);
+}
+
 ShellEnv Builder::expansion_env(StageCtx& c) {
     ShellEnv env;
     for (auto& [k, v] : c.args)
@@ -472,22 +485,10 @@ runtime::Mount Builder::run_mount(StageCtx& c, const std::string& spec, std::str
         throw Error(location_ + ": RUN --mount type=bind,rw is not supported: bind mounts are read-only");
     std::string source = kv.count("source") ? kv["source"] : kv["src"];
     SourceTree tree{context_fd_.get(), &ignore_, "build context"};
-    std::string root_path = context_.string();
     if (kv.count("from")) {
         std::string from = lexer_.process_word(kv["from"], expansion_env(c));
-        std::vector<std::string> ids;
-        if (auto r = stage_ref(from, static_cast<size_t>(c.stage->index))) {
-            ImageState& s = ensure_stage(*r);
-            ids = diff_ids_of(s);
-            key += " from=" + s.chain;
-        } else {
-            ImageState s = load_image(from);
-            ids = diff_ids_of(s);
-            key += " from=" + s.chain;
-        }
-        mount_roots_.push_back(std::make_unique<StepRoot>(store_, ids, false));
+        mount_roots_.push_back(from_view(c, from, key));
         tree = SourceTree{mount_roots_.back()->root_fd(), nullptr, "stage or image " + from};
-        root_path = mount_roots_.back()->rootfs();
     }
     std::string rel = clean_relative(source);
     auto matched = expand_source(tree, rel.empty() ? "." : rel);
@@ -671,17 +672,7 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins) {
     std::string key = ins.keyword;
     if (ins.has_flag("from")) {
         std::string from = expand(c, ins.flag("from"));
-        std::vector<std::string> ids;
-        if (auto r = stage_ref(from, static_cast<size_t>(c.stage->index))) {
-            ImageState& s = ensure_stage(*r);
-            ids = diff_ids_of(s);
-            key += " from=" + s.chain;
-        } else {
-            ImageState s = load_image(from);
-            ids = diff_ids_of(s);
-            key += " from=" + s.chain;
-        }
-        from_root = std::make_unique<StepRoot>(store_, ids, false);
+        from_root = from_view(c, from, key);
         tree = SourceTree{from_root->root_fd(), nullptr, "stage or image " + from};
     }
     for (auto& f : ins.raw_flags)
@@ -689,7 +680,8 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins) {
     key += " dest=" + dest + (dest_dir ? "/" : "");
 
     struct Source {
-        std::string rel, heredoc, url_file;
+        std::string rel, heredoc;
+        std::string url_file;  // the downloaded body (a temp file)
         int64_t url_mtime = 0;
         bool is_heredoc = false, is_url = false;
     };
@@ -719,15 +711,13 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins) {
             downloads.push_back(std::make_unique<fs::TempFile>(store_.temp_dir(), 0600));
             Source s;
             s.is_url = true;
-            s.url_mtime = detail::download_url(w, downloads.back()->fd(), checksum);
+            detail::Download got = detail::download_url(w, downloads.back()->fd(), checksum);
             s.url_file = downloads.back()->path().string();
+            s.url_mtime = got.mtime;
             std::string path = w.substr(0, w.find_first_of("?#"));
             s.rel = path.substr(path.rfind('/') + 1);
             if (s.rel.empty() && !dest_dir) s.rel = "download";
-            Sha256 h;
-            fs::UniqueFd in(::open(s.url_file.c_str(), O_RDONLY | O_CLOEXEC));
-            std::string data = fs::read_file(s.url_file, 1ull << 34);
-            content.update("url\0" + w + '\0' + sha256_digest(data) + '\0' + std::to_string(s.url_mtime));
+            content.update("url\0" + w + '\0' + got.digest + '\0' + std::to_string(s.url_mtime));
             sources.push_back(s);
             continue;
         }
@@ -762,16 +752,10 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins) {
             if (s.is_heredoc) {
                 write_file_in_root(root.root_fd(), target, s.heredoc, attrs, 0644);
             } else if (s.is_url) {
-                fs::UniqueFd in(::open(s.url_file.c_str(), O_RDONLY | O_CLOEXEC));
-                std::string data = fs::read_file(s.url_file, 1ull << 34);
-                CopyAttrs a = attrs;
-                if (!a.mode) a.mode = 0600;
-                write_file_in_root(root.root_fd(), target, data, a, 0600);
-                if (s.url_mtime) {
-                    fs::UniqueFd f(fs::open_in_root(root.root_fd(), target, O_WRONLY));
-                    timespec ts[2] = {{s.url_mtime, 0}, {s.url_mtime, 0}};
-                    if (f) ::futimens(f.get(), ts);
-                }
+                // A download is owner-only unless --chmod says otherwise (Docker's 0600).
+                fs::UniqueFd body(::open(s.url_file.c_str(), O_RDONLY | O_CLOEXEC));
+                if (!body) throw_errno("open the download of " + s.rel);
+                copy_fd_in_root(root.root_fd(), target, body.get(), attrs, 0600, s.url_mtime);
             } else {
                 bool is_dir = source_is_dir(tree, s.rel);
                 if (add && unpack && !is_dir) {

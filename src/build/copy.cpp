@@ -314,17 +314,43 @@ void copy_source(const SourceTree& tree, const std::string& rel, int dest_root, 
     copy_entry(sdir.get(), sname, st, out.get(), name, attrs, target);
 }
 
-void write_file_in_root(int root_fd, const std::string& path, const std::string& content, const CopyAttrs& attrs,
-                        mode_t default_mode) {
+namespace {
+
+// Creates (replacing a non-directory) the regular file `path` inside root_fd.
+UniqueFd create_in_root(int root_fd, const std::string& path) {
     auto [parent, name] = split_parent(path);
     if (name.empty()) throw Error("destination \"" + path + "\" is not a file path");
     UniqueFd dir(make_dirs_in_root(root_fd, parent));
     clear_target(dir.get(), name, false, path);
     UniqueFd out(::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!out) throw_errno("create " + path);
+    return out;
+}
+
+void finish_file(int fd, const std::string& path, const CopyAttrs& attrs, mode_t default_mode) {
+    if (::fchown(fd, attrs.uid, attrs.gid) != 0) throw_errno("chown " + path);
+    if (::fchmod(fd, attrs.mode.value_or(default_mode)) != 0) throw_errno("chmod " + path);
+}
+
+}  // namespace
+
+void write_file_in_root(int root_fd, const std::string& path, const std::string& content, const CopyAttrs& attrs,
+                        mode_t default_mode) {
+    UniqueFd out = create_in_root(root_fd, path);
     fs::write_all(out.get(), content.data(), content.size(), path);
-    if (::fchown(out.get(), attrs.uid, attrs.gid) != 0) throw_errno("chown " + path);
-    if (::fchmod(out.get(), attrs.mode.value_or(default_mode)) != 0) throw_errno("chmod " + path);
+    finish_file(out.get(), path, attrs, default_mode);
+}
+
+void copy_fd_in_root(int root_fd, const std::string& path, int src_fd, const CopyAttrs& attrs, mode_t default_mode,
+                     int64_t mtime) {
+    UniqueFd out = create_in_root(root_fd, path);
+    if (::lseek(src_fd, 0, SEEK_SET) != 0) throw_errno("rewind the source of " + path);
+    copy_bytes(src_fd, out.get(), path);
+    finish_file(out.get(), path, attrs, default_mode);
+    if (mtime > 0) {
+        timespec ts[2] = {{static_cast<time_t>(mtime), 0}, {static_cast<time_t>(mtime), 0}};
+        ::futimens(out.get(), ts);
+    }
 }
 
 }  // namespace minirun::build

@@ -51,5 +51,8 @@ int make_dirs_in_root(int root_fd, const std::string& path);
 // Writes a regular file at `path` inside root_fd (parents created), e.g. a COPY heredoc.
 void write_file_in_root(int root_fd, const std::string& path, const std::string& content, const CopyAttrs& attrs,
                         mode_t default_mode);
+// The same with the content streamed from `src_fd` (from its start); `mtime` > 0 sets it.
+void copy_fd_in_root(int root_fd, const std::string& path, int src_fd, const CopyAttrs& attrs, mode_t default_mode,
+                     int64_t mtime = 0);
 
 }  // namespace minirun::build
