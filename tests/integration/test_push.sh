@@ -241,6 +241,8 @@ assert_eq "ok $BIG_DIGEST uploaded=5 mounted=0 skipped=0" "$PUSHED" "push with e
 tokens=$(grep -c 'scope=repository:big:pull,push' "$TOKEN_LOG")
 grep -Eq '"(PATCH|PUT) /v2/big/blobs/uploads/[^"]*" 401' "$REGISTRY_LOG" ||
   fail "no upload request met an expired token (push took $((SECONDS - start))s, $tokens tokens): test is vacuous"
+# skopeo (the oracle) does not renew a token that expires mid-copy, so give it long ones.
+echo 300 >"$(dirname "$TOKEN_LOG")/token.ttl"
 verify "$REGISTRY/big:ttl" "$BIG_DIGEST" "$REGISTRY_USER:$REGISTRY_PASSWORD"
 pass "token expiring mid-push renewed ($tokens push tokens in $((SECONDS - start))s)"
 
