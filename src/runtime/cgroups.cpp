@@ -122,10 +122,6 @@ bool dir_exists(const std::string& dir) {
 
 }  // namespace
 
-namespace {
-CgroupMounts host_mounts() { return parse_cgroup_mounts(fs::read_file("/proc/self/mountinfo")); }
-}  // namespace
-
 Cgroup Cgroup::resolve(const CgroupMounts& mounts, const std::string& path, const std::string& id) {
     Cgroup cg;
     cg.layout_ = layout_of(mounts);
@@ -142,9 +138,9 @@ Cgroup Cgroup::resolve(const CgroupMounts& mounts, const std::string& path, cons
     return cg;
 }
 
-Cgroup Cgroup::create(const std::string& path, const std::string& id) { return create(host_mounts(), path, id); }
+Cgroup Cgroup::create(const std::string& path, const std::string& id) { return create(read_cgroup_mounts(), path, id); }
 
-Cgroup Cgroup::open(const std::string& path, const std::string& id) { return open(host_mounts(), path, id); }
+Cgroup Cgroup::open(const std::string& path, const std::string& id) { return open(read_cgroup_mounts(), path, id); }
 
 Cgroup Cgroup::create(const CgroupMounts& mounts, const std::string& path, const std::string& id) {
     Cgroup cg = resolve(mounts, path, id);

@@ -99,7 +99,8 @@ CgroupLayout layout_of(const CgroupMounts& mounts) {
     throw Error("cgroup: no cgroup filesystem is mounted (see /proc/self/mountinfo)");
 }
 
-CgroupLayout detect_cgroup_layout() { return layout_of(parse_cgroup_mounts(fs::read_file("/proc/self/mountinfo"))); }
+CgroupMounts read_cgroup_mounts() { return parse_cgroup_mounts(fs::read_file("/proc/self/mountinfo")); }
+CgroupLayout detect_cgroup_layout() { return layout_of(read_cgroup_mounts()); }
 
 const char* to_string(CgroupLayout layout) {
     switch (layout) {

@@ -91,9 +91,7 @@ void init_steps(InitContext& c) {
     for (int i = 0; i < 3; ++i)
         if (c.stdio[i] >= 0 && ::dup2(c.stdio[i], i) < 0) throw_errno("set up stdio");
     if (expect(c.sync, "go") != "go") throw Error("unexpected message from runtime");
-    if (c.new_userns) {
-        if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) throw_errno("become root in the user namespace");
-    }
+    if (c.new_userns) become_root();
     join_all(*c.joins);
     if (c.new_cgroupns && ::unshare(CLONE_NEWCGROUP) != 0) throw_errno("create cgroup namespace");
     if (!c.spec->hostname.empty() && ::sethostname(c.spec->hostname.data(), c.spec->hostname.size()) != 0)
@@ -250,7 +248,7 @@ CreatedProcess create_process(const StateStore& store, const CreateOptions& opts
     c.plan.rootfs = resolve_rootfs(bundle, spec.root_path);
     c.plan.spec = &spec;
     c.plan.user_namespace = spec.has_namespace("user");
-    if (detect_cgroup_layout() == CgroupLayout::v2) c.plan.cgroup_v2_dir = cgroup.v2_path();
+    if (cgroup.layout() == CgroupLayout::v2) c.plan.cgroup_v2_dir = cgroup.v2_path();
     else c.plan.cgroup_v1_dirs = v1_mounts_for(cgroup);
     c.filter = filter;
     c.no_pivot = opts.no_pivot;

@@ -121,8 +121,7 @@ int Runtime::exec(const ExecOptions& o) {
             auto go = ch.recv();
             if (!go || *go != "go") ::_exit(1);
             join_all(joins);
-            if (joins_user && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0))
-                throw_errno("become root in the user namespace");
+            if (joins_user) become_root();
             if (proc.terminal) {
                 setup_console(console ? console.get() : -1, proc.console_size);
             }

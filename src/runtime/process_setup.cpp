@@ -123,18 +123,37 @@ void apply_rlimits(const std::vector<Rlimit>& limits) {
     }
 }
 
+namespace {
+
+// Raw system calls for this thread only (see become_root in the header).
+void set_groups(const std::vector<gid_t>& groups) {
+    if (::syscall(SYS_setgroups, groups.size(), groups.data()) != 0) throw_errno("setgroups");
+}
+void set_gid(gid_t gid) {
+    if (::syscall(SYS_setresgid, gid, gid, gid) != 0) throw_errno("setgid " + std::to_string(gid));
+}
+void set_uid(uid_t uid) {
+    if (::syscall(SYS_setresuid, uid, uid, uid) != 0) throw_errno("setuid " + std::to_string(uid));
+}
+
+}  // namespace
+
+void become_root() {
+    set_gid(0);
+    set_uid(0);
+}
+
 void apply_identity(const Process& p, const SeccompFilter* filter, bool setgroups_allowed) {
     Capabilities caps = p.capabilities.value_or(Capabilities{});
     if (p.capabilities) drop_bounding(capability_numbers(caps.bounding));
     if (setgroups_allowed) {
-        std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
-        if (::setgroups(groups.size(), groups.data()) != 0) throw_errno("setgroups");
+        set_groups({p.user.additional_gids.begin(), p.user.additional_gids.end()});
     }
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it.
     if (!p.no_new_privileges) load_seccomp(filter);
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) throw_errno("keep capabilities");
-    if (::setresgid(p.user.gid, p.user.gid, p.user.gid) != 0) throw_errno("setgid " + std::to_string(p.user.gid));
-    if (::setresuid(p.user.uid, p.user.uid, p.user.uid) != 0) throw_errno("setuid " + std::to_string(p.user.uid));
+    set_gid(p.user.gid);
+    set_uid(p.user.uid);
     ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
     if (p.user.umask) ::umask(*p.user.umask);
     if (p.capabilities) apply_capabilities(caps);

@@ -112,6 +112,7 @@ CreateResult do_create(StateStore& store, const CreateOptions& opts) {
     log::debug("create " + opts.id + ": start");
     store.reserve(opts.id);
     log::debug("reserved");
+    CgroupMounts cgroup_mounts = read_cgroup_mounts();
     std::optional<Cgroup> cgroup;
     CreatedProcess proc;
     try {
@@ -126,7 +127,7 @@ CreateResult do_create(StateStore& store, const CreateOptions& opts) {
             log::warn("apparmor profile " + spec.process->apparmor_profile + " ignored: AppArmor is not enabled");
         if (!spec.process->selinux_label.empty() && !stdfs::exists("/sys/fs/selinux/enforce"))
             log::warn("SELinux label ignored: SELinux is not enabled");
-        cgroup = Cgroup::create(spec.linux.cgroups_path, opts.id);
+        cgroup = Cgroup::create(cgroup_mounts, spec.linux.cgroups_path, opts.id);
         log::debug("cgroup created");
         if (spec.linux.resources) cgroup->apply(with_default_devices(spec));
         log::debug("cgroup limits applied");

@@ -32,6 +32,7 @@ struct CgroupMounts {
 CgroupMounts parse_cgroup_mounts(std::string_view mountinfo);
 // Throws minirun::Error when no cgroup filesystem is mounted at all.
 CgroupLayout layout_of(const CgroupMounts& mounts);
+CgroupMounts read_cgroup_mounts();  // from /proc/self/mountinfo
 CgroupLayout detect_cgroup_layout();
 const char* to_string(CgroupLayout layout);
 

@@ -11,6 +11,11 @@ class SeccompFilter;
 
 // Throws Error naming the limit, e.g. when it exceeds the hard limit we can raise.
 void apply_rlimits(const std::vector<Rlimit>& limits);
+// Becomes uid/gid 0 (in a user namespace just entered). Like apply_identity it calls the
+// kernel directly: glibc's set*id wrappers signal every thread glibc knows of, and a
+// child cloned from a multi-threaded runtime inherits that list without the threads, so
+// the wrappers would wait for them forever.
+void become_root();
 // Switches uid/gids keeping the configured capabilities, sets no_new_privs and loads
 // seccomp in the order that lets each step still succeed.
 void apply_identity(const Process& p, const SeccompFilter* filter, bool setgroups_allowed);
