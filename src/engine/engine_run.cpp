@@ -28,6 +28,7 @@
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 #include "minirun/registry/pull.hpp"
+#include "minirun/runtime/cgroups.hpp"
 #include "minirun/runtime/state.hpp"
 
 namespace minirun::engine {
@@ -332,6 +333,9 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
 }
 
 int Engine::run(const RunRequest& req) {
+    // The container's cgroup join (by us or the supervisor) shares the grace period this
+    // starts while the image, rootfs and network are prepared.
+    runtime::CgroupMigrationPrimer primer;
     Prepared p;
     try {
         p = prepare(req);

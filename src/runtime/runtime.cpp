@@ -28,8 +28,11 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-Spec load_saved_spec(const StateStore& store, const std::string& id) {
-    return parse_spec(store.load(id).config);
+// The saved config's hooks of one kind. Most configs have none: then the config (20 KB
+// with Docker's seccomp profile) is not parsed again. "\u" may spell a key escaped.
+std::vector<Hook> saved_hooks(const std::string& config, std::vector<Hook> Hooks::*kind, std::string_view name) {
+    if (config.find(name) == std::string::npos && config.find("\\u") == std::string::npos) return {};
+    return parse_spec(config).hooks.*kind;
 }
 
 void write_pid_file(const std::string& path, pid_t pid) {
@@ -106,6 +109,7 @@ Resources with_default_devices(const Spec& spec) {
 struct CreateResult {
     CreatedProcess proc;
     ContainerState state;
+    Hooks hooks;
 };
 
 CreateResult do_create(StateStore& store, const CreateOptions& opts) {
@@ -147,7 +151,7 @@ CreateResult do_create(StateStore& store, const CreateOptions& opts) {
         finish_create(store, proc, spec, state, *cgroup);
         log::debug("init ready");
         write_pid_file(opts.pid_file, proc.pid);
-        return {std::move(proc), state};
+        return {std::move(proc), state, spec.hooks};
     } catch (...) {
         if (proc.pid > 0) {
             ::kill(proc.pid, SIGKILL);
@@ -172,6 +176,11 @@ pid_t Runtime::create(const CreateOptions& opts) { return do_create(store_, opts
 void Runtime::start(const std::string& id) {
     ContainerState s = store_.load(id);
     if (s.status != "created") throw Error("cannot start container " + id + ": it is " + s.status + ", not created");
+    start_created(s, std::nullopt);
+}
+
+void Runtime::start_created(ContainerState s, const std::optional<Hooks>& hooks) {
+    const std::string& id = s.id;
     // The init blocks reading the fifo; no reader left means it died.
     fs::UniqueFd fifo(::open(store_.fifo_path(id).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo) {
@@ -181,9 +190,9 @@ void Runtime::start(const std::string& id) {
     if (::write(fifo.get(), "0", 1) != 1) throw_errno("signal container " + id + " to start");
     ::unlink(store_.fifo_path(id).c_str());
     try {
-        Spec spec = load_saved_spec(store_, id);
+        std::vector<Hook> poststart = hooks ? hooks->poststart : saved_hooks(s.config, &Hooks::poststart, "poststart");
         s.status = "running";
-        run_hooks(spec.hooks.poststart, "poststart", state_to_json(s));
+        if (!poststart.empty()) run_hooks(poststart, "poststart", state_to_json(s));
     } catch (const Error& e) {
         log::warn(e.what());
     }
@@ -191,7 +200,7 @@ void Runtime::start(const std::string& id) {
 
 StartedContainer Runtime::create_and_start(const CreateOptions& opts) {
     CreateResult created = do_create(store_, opts);
-    start(opts.id);
+    start_created(created.state, created.hooks);
     StartedContainer out;
     out.pid = created.proc.pid;
     SyncChannel ch{created.proc.sync.get()};
@@ -257,9 +266,9 @@ void Runtime::remove(const std::string& id, bool force) {
     }
     if (cg) cg->destroy(true);
     try {
-        Spec spec = load_saved_spec(store_, id);
+        auto poststop = saved_hooks(s.config, &Hooks::poststop, "poststop");
         s.status = "stopped";
-        run_hooks(spec.hooks.poststop, "poststop", state_to_json(s));
+        if (!poststop.empty()) run_hooks(poststop, "poststop", state_to_json(s));
     } catch (const Error& e) {
         log::warn(e.what());
     }

@@ -6,6 +6,7 @@
 #include "minirun/runtime/seccomp.hpp"
 
 #include "minirun/common/error.hpp"
+#include "minirun/common/log.hpp"
 #include "minirun/common/fs.hpp"
 
 #include <errno.h>
@@ -248,6 +249,11 @@ SeccompFilter SeccompFilter::build(const Seccomp& cfg) {
     }
 
     Ctx ctx(default_action);
+    // A binary tree over syscall numbers instead of a linear list: Docker's profile
+    // becomes a few hundred instructions fewer per syscall, and the kernel's load-time
+    // pass that evaluates the filter for every syscall number gets that much cheaper.
+    if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2); rc < 0)
+        log::debug(std::string("seccomp: no binary-tree optimisation: ") + std::strerror(-rc));
     for (size_t i = 0; i < arches.size(); ++i) {
         int rc = seccomp_arch_add(ctx.get(), arches[i]);
         // EEXIST: the native arch is always there. EDOM: an arch of the other
@@ -290,7 +296,7 @@ namespace {
 
 std::string cache_key(const Seccomp& cfg) {
     const scmp_version* v = seccomp_version();
-    std::string k = "v1|" + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro) +
+    std::string k = "v2|" + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro) +
                     "|" + std::to_string(seccomp_arch_native()) + "|" + cfg.default_action + "|" +
                     std::to_string(cfg.default_errno_ret.value_or(~0u)) + "|" + cfg.listener_path + "|";
     for (auto& a : cfg.architectures) k += a + ",";

@@ -1,5 +1,5 @@
 #pragma once
-// Streaming SHA-256 over OpenSSL EVP; digests are compared as "sha256:<hex>".
+// Streaming SHA-256 over OpenSSL (its SHA-NI code); digests are compared as "sha256:<hex>".
 #include <memory>
 #include <string>
 #include <string_view>

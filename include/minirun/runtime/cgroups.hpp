@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,6 +67,25 @@ std::optional<uint64_t> read_u64(const std::string& dir, const std::string& file
 // The value of `key` in a "key value" per-line file (memory.events, cpu.stat, …).
 std::optional<uint64_t> read_keyed(const std::string& dir, const std::string& file, const std::string& key);
 }  // namespace cgroupfs
+
+// Moving a process into a cgroup takes a global kernel lock whose first writer after an
+// idle spell waits a whole RCU grace period (7–17 ms here), the largest single cost of
+// starting a container; writers arriving meanwhile share that wait. A primer makes a
+// no-op migration on a helper thread, so the wait starts at once and overlaps the rest
+// of start-up. The helper holds cgroup_mutex while it waits, which cgroup mkdir needs
+// too: prime before other work, not just before mkdir. Best effort; the destructor joins.
+class CgroupMigrationPrimer {
+public:
+    CgroupMigrationPrimer();
+    explicit CgroupMigrationPrimer(const CgroupMounts& mounts);
+    ~CgroupMigrationPrimer();
+    CgroupMigrationPrimer(const CgroupMigrationPrimer&) = delete;
+    CgroupMigrationPrimer& operator=(const CgroupMigrationPrimer&) = delete;
+
+private:
+    struct Thread;
+    std::unique_ptr<Thread> thread_;
+};
 
 class Cgroup {
 public:

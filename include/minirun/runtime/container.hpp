@@ -82,6 +82,9 @@ public:
     const StateStore& store() const { return store_; }
 
 private:
+    // start for a loaded "created" state; the poststart hooks when the caller has them.
+    void start_created(ContainerState s, const std::optional<Hooks>& hooks);
+
     StateStore store_;
 };
 
