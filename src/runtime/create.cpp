@@ -211,14 +211,16 @@ std::vector<std::pair<std::string, std::string>> v1_mounts_for(const Cgroup& cg)
 // Moves a process into its cgroup, on a helper thread when asked; wait() rethrows.
 class CgroupJoin {
 public:
-    CgroupJoin(Cgroup& cg, pid_t pid, bool background) {
+    // cg == nullptr: already there (cloned into it).
+    CgroupJoin(Cgroup* cg, pid_t pid, bool background) {
+        if (!cg) return;
         if (!background) {
-            cg.add_process(pid);
+            cg->add_process(pid);
             return;
         }
-        thread_ = std::thread([this, &cg, pid] {
+        thread_ = std::thread([this, cg, pid] {
             try {
-                cg.add_process(pid);
+                cg->add_process(pid);
             } catch (...) {
                 error_ = std::current_exception();
             }
@@ -299,7 +301,13 @@ CreatedProcess create_process(const StateStore& store, const CreateOptions& opts
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
     fs::UniqueFd parent_end(sv[0]), child_end(sv[1]);
-    long pid = clone3_process(flags);
+    // Pure cgroup v2: the init starts in its cgroup. (v1 hierarchies have no such clone
+    // flag; there the move after clone overlaps the init's mount set-up instead.)
+    fs::UniqueFd cgroup_dir;
+    if (cgroup.layout() == CgroupLayout::v2)
+        cgroup_dir.reset(::open(cgroup.v2_path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    bool in_cgroup = false;
+    long pid = clone3_process(flags, cgroup_dir ? cgroup_dir.get() : -1, &in_cgroup);
     if (pid < 0) throw_errno("clone container init");
     if (pid == 0) {
         parent_end.reset();
@@ -308,7 +316,8 @@ CreatedProcess create_process(const StateStore& store, const CreateOptions& opts
     }
     if (own_pidns) ::setns(own_pidns.get(), CLONE_NEWPID);
     child_end.reset();
-    CreatedProcess created{static_cast<pid_t>(pid), std::move(parent_end), c.plan.rootfs};
+    CreatedProcess created{static_cast<pid_t>(pid), std::move(parent_end), c.plan.rootfs, in_cgroup};
+    log::debug(in_cgroup ? "init cloned into its cgroup" : "init cloned; joins its cgroup next");
     return created;
 }
 
@@ -321,7 +330,7 @@ void finish_create(const StateStore& store, CreatedProcess& created, const Spec&
     // init's mount setup does not need its cgroup, so the move overlaps with it and is
     // awaited before any hook or user code runs. A new cgroup namespace is rooted where
     // the init is when it unshares, so then the move must come first.
-    CgroupJoin join(cgroup, pid, /*background=*/!spec.has_namespace("cgroup"));
+    CgroupJoin join(created.in_cgroup ? nullptr : &cgroup, pid, /*background=*/!spec.has_namespace("cgroup"));
     if (spec.process->oom_score_adj) {
         std::string v = std::to_string(*spec.process->oom_score_adj);
         fs::UniqueFd fd(::open(("/proc/" + std::to_string(pid) + "/oom_score_adj").c_str(), O_WRONLY | O_CLOEXEC));

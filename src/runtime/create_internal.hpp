@@ -16,6 +16,7 @@ struct CreatedProcess {
     pid_t pid = 0;
     fs::UniqueFd sync;  // open until the init execs (EOF) or reports an error
     std::string rootfs;
+    bool in_cgroup = false;  // cloned into its (cgroup v2) cgroup: no migration needed
 };
 
 // Clones the init with its namespaces; it then waits for "go".

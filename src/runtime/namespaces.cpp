@@ -40,10 +40,24 @@ void join_all(std::vector<NamespaceJoin>& joins) {
         if (::setns(j.fd.get(), j.flag) != 0) throw_errno("join " + j.type + " namespace");
 }
 
-long clone3_process(unsigned long flags) {
+long clone3_process(unsigned long flags, int cgroup_fd, bool* placed) {
     clone_args args{};
     args.flags = flags;
     args.exit_signal = SIGCHLD;
+    if (placed) *placed = false;
+    if (cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<uint64_t>(cgroup_fd);
+        long pid = ::syscall(SYS_clone3, &args, sizeof args);
+        if (pid >= 0) {
+            if (placed && pid > 0) *placed = true;
+            return pid;
+        }
+        // E2BIG/EINVAL: a kernel without the flag; EBUSY/EOPNOTSUPP: a cgroup it cannot
+        // take the process into directly. The caller migrates it instead.
+        args.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
+        args.cgroup = 0;
+    }
     return ::syscall(SYS_clone3, &args, sizeof args);
 }
 

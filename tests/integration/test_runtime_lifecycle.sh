@@ -116,3 +116,19 @@ if [[ ! -d /run/systemd/system ]]; then
   assert_contains "$ERR" "does not run systemd"
 fi
 pass "log file, features, version"
+
+# Pure cgroup v2 (a stock Debian 12 host), emulated in a private mount namespace where
+# the cgroup2 hierarchy is mounted alone at /sys/fs/cgroup: the init is cloned straight
+# into its cgroup (CLONE_INTO_CGROUP), sees itself there, and delete removes the cgroup.
+V2B=$(mktemp_dir)/bundle
+make_bundle "$V2B"
+config "$V2B" '.process.args=["cat","/proc/self/cgroup"] | .linux.cgroupsPath="/minirun-test/v2ct"'
+v2_out=$(unshare -m --propagation private bash -c '
+  umount -R /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup || exit 99
+  "$1" --debug --root "$2" run --bundle "$3" v2ct 2>&1
+  echo "left=[$(ls -d /sys/fs/cgroup/minirun-test/v2ct 2>/dev/null)]"
+  rmdir /sys/fs/cgroup/minirun-test 2>/dev/null' _ "$OCI" "$OCI_ROOT" "$V2B") || fail "pure v2 run failed: $v2_out"
+assert_contains "$v2_out" "0::/minirun-test/v2ct" "the init's cgroup on pure v2"
+assert_contains "$v2_out" "init cloned into its cgroup" "CLONE_INTO_CGROUP on pure v2"
+assert_contains "$v2_out" "left=[]" "cgroup left behind on pure v2"
+pass "pure cgroup v2: init cloned into its cgroup, which delete removes"
