@@ -219,7 +219,7 @@ std::optional<uint64_t> upload_status(Context& ctx, std::string& location, uint6
 bool upload_chunks(Context& ctx, std::string& location, const Descriptor& d, int fd, size_t slot,
                    int& attempt) {
     const uint64_t size = static_cast<uint64_t>(d.size);
-    const uint64_t chunk = std::max<uint64_t>(ctx.opts.chunk_size, 1);
+    const uint64_t chunk = ctx.opts.chunk_size ? ctx.opts.chunk_size : size;
     uint64_t offset = 0;
     while (offset < size) {
         if (ctx.cancelled) throw FatalError("cancelled");
@@ -301,7 +301,7 @@ Outcome push_blob(Context& ctx, const Descriptor& d, size_t slot) {
     if (::fstat(fd.get(), &st) != 0 || static_cast<int64_t>(st.st_size) != d.size)
         throw FatalError("blob " + d.digest + " in the store has the wrong size");
 
-    const bool chunked = static_cast<uint64_t>(d.size) >= ctx.opts.chunk_size;
+    const bool chunked = static_cast<uint64_t>(d.size) >= ctx.opts.patch_threshold;
     for (int attempt = 1;; ++attempt) {
         if (ctx.cancelled) throw FatalError("cancelled");
         // A final PUT whose answer was lost may have completed the blob.

@@ -114,6 +114,18 @@ push_ok "$BIG" "$REGISTRY/big:chunked" PUSH_CHUNK=1048576
 assert_eq "ok $BIG_DIGEST uploaded=0 mounted=0 skipped=5" "$PUSHED" "second push of big"
 pass "chunked upload resumed after injected faults"
 
+# The default: each large blob streamed in one PATCH (small ones in one PUT), as docker
+# and skopeo do; a refused PATCH is retried from the offset the registry reports.
+start_registry none
+start_proxy '[{"method": "PATCH", "path_contains": "/blobs/uploads/", "action": "status", "code": 503, "times": 1}]'
+push_ok "$BIG" "$PROXY/big:streamed"
+assert_eq "ok $BIG_DIGEST uploaded=5 mounted=0 skipped=0" "$PUSHED" "streamed push of big"
+large=$(jq '[.layers[] | select(.size >= 8388608)] | length' "$STORE/store/blobs/sha256/${BIG_DIGEST#sha256:}")
+patches=$(grep -c '"method": "PATCH"' "$PROXY_LOG")
+assert_eq "$((large + 1))" "$patches" "PATCH requests: one per large blob plus the refused one"
+verify "$REGISTRY/big:streamed" "$BIG_DIGEST"
+pass "default upload: one PATCH per large blob, retried after a refused PATCH"
+
 # Real dropped connections, which fault_proxy cannot make for uploads (it cuts response
 # bodies; upload responses have none): a small inline proxy drops the connection of the
 # 3rd PATCH after forwarding it (the registry holds the chunk, the client never hears so)

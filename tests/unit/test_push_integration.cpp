@@ -40,7 +40,7 @@ TEST_CASE("push integration (MINIRUN_PUSH_TEST=1, driven by tests/integration/te
     opts.registry.backoff = std::chrono::milliseconds(100);
     if (!env("PUSH_USER").empty())
         opts.registry.credentials = registry::Credentials{env("PUSH_USER"), env("PUSH_PASSWORD"), ""};
-    if (!env("PUSH_CHUNK").empty()) opts.chunk_size = std::stoull(env("PUSH_CHUNK"));
+    if (!env("PUSH_CHUNK").empty()) opts.chunk_size = opts.patch_threshold = std::stoull(env("PUSH_CHUNK"));
     std::string from = env("PUSH_MOUNT_FROM");
     for (size_t pos = 0; !from.empty() && pos <= from.size();) {
         size_t comma = from.find(',', pos);

@@ -1,8 +1,8 @@
 #pragma once
 // Pushing an image from the store to a registry (OCI distribution API): per blob a HEAD
 // (already there → skipped), a cross-repository mount when sources are given, else an
-// upload (monolithic PUT for small blobs, PATCH chunks resumed from the registry's
-// reported offset for large ones); layers in parallel, then the config, then the manifest.
+// upload (one PUT for small blobs; large ones streamed with PATCH, resumed from the
+// registry's reported offset); layers in parallel, then the config, then the manifest.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -22,7 +22,13 @@ struct PushOptions {
     ProgressMode progress = ProgressMode::automatic;
     RegistryOptions registry;
     size_t parallel_blobs = 3;
-    uint64_t chunk_size = 8ull << 20;  // blobs this size or larger go up in PATCH chunks of this size
+    // Blobs this size or larger are streamed with PATCH (resumable from the offset the
+    // registry reports), smaller ones go in one PUT.
+    uint64_t patch_threshold = 8ull << 20;
+    // Bytes per PATCH request; 0: the whole rest of the blob in one request. One PATCH
+    // is what docker and skopeo send, and what registries digest fastest (docker-registry
+    // persists its hash state per request; its monolithic PUT even re-reads the blob).
+    uint64_t chunk_size = 0;
     // Repositories in the same registry to try a cross-repository mount from.
     std::vector<std::string> mount_from;
 };
