@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Configures and builds. Usage: scripts/build.sh [--sanitize] [BUILD_DIR]
+# Configures and builds. Usage: scripts/build.sh [--sanitize] [--tools] [BUILD_DIR]
+# --tools: only the five programs (minirun, imgbuild, minirun-oci, minirun-supervisor,
+# minirun-init), not the unit tests: what the main job needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitize=OFF
+targets=()
 if [ "${1:-}" = "--sanitize" ]; then sanitize=ON; shift; fi
+if [ "${1:-}" = "--tools" ]; then targets=(--target minirun imgbuild minirun-oci minirun-supervisor minirun-init); shift; fi
 dir=${1:-build}
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/minirun-ccache}
 mkdir -p "$CCACHE_DIR"
 cmake -S . -B "$dir" -DMINIRUN_SANITIZE=$sanitize -DMINIRUN_WERROR=ON >/dev/null
-cmake --build "$dir" -j"$(nproc)"
+cmake --build "$dir" -j"$(nproc)" "${targets[@]}"
 echo "build: $dir ready (sanitizers: $sanitize)"

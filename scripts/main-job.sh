@@ -20,7 +20,7 @@ T0=$(date +%s)
 step() { printf '\n==> [%3ss] %s\n' "$(($(date +%s) - T0))" "$*"; }
 
 step "Installing packages and building the tools"
-bash scripts/setup.sh >/dev/null
+bash scripts/setup.sh --tools >/dev/null
 MINIRUN=$PWD/build/minirun IMGBUILD=$PWD/build/imgbuild
 
 work=$(mktemp -d /tmp/minirun-main-job.XXXXXX)
