@@ -1,7 +1,16 @@
 # shellcheck shell=bash
-# Helpers the side-by-side benchmarks share: stopping the measured child, measuring a
-# command with GNU time, and small number formatting. Needs BENCH (the script name),
-# CHILD_PID and die() from the sourcing script.
+# Helpers the side-by-side benchmarks share: messages, argument checks, stopping the
+# measured child, measuring a command with GNU time, and small number formatting.
+# Needs BENCH (the script name) and CHILD_PID from the sourcing script.
+
+log() { echo "$BENCH: $*" >&2; }
+die() { echo "$BENCH: error: $*" >&2; exit 1; }
+
+# check_runs: RUNS is a count these benchmarks are meant for (1..20)
+check_runs() {
+  [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer (got '$RUNS')"
+  ((RUNS <= 20)) || die "RUNS=$RUNS is more than this benchmark is meant for (max 20)"
+}
 
 # require_commands ARRAY: dies naming the missing commands and the apt-get line that
 # installs them; ARRAY maps command -> Debian package. Also checks for GNU time.

@@ -58,16 +58,13 @@ RR=""            # short temp dir for podman runroots (overlay wants <= 50 chars
 CHILD_PID=""     # the measured command running right now (GNU time's pid)
 PODMAN_ROOTS=()  # podman storages to empty on exit: "root|runroot|tmpdir|driver"
 
-log() { echo "pull.sh: $*" >&2; }
-die() { echo "pull.sh: error: $*" >&2; exit 1; }
 BENCH=pull.sh
 # shellcheck source=scripts/bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---------------------------------------------------------------- checks ---
 
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer (got '$RUNS')"
-((RUNS <= 20)) || die "RUNS=$RUNS is more than this benchmark is meant for (max 20)"
+check_runs
 [[ $(id -u) == 0 ]] || die "run as root (isolated rootful podman storage, umoci unpack, fixture build)"
 
 # command -> Debian package that provides it

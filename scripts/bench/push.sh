@@ -58,16 +58,13 @@ WORK=""         # temp dir (removed on exit)
 CHILD_PID=""    # the measured command running right now (GNU time's pid)
 REG_DIRS=()     # registries we started (registry.sh stop DIR kills by recorded pid)
 
-log() { echo "push.sh: $*" >&2; }
-die() { echo "push.sh: error: $*" >&2; exit 1; }
 BENCH=push.sh
 # shellcheck source=scripts/bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---------------------------------------------------------------- checks ---
 
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer (got '$RUNS')"
-((RUNS <= 20)) || die "RUNS=$RUNS is more than this benchmark is meant for (max 20)"
+check_runs
 [[ $(id -u) == 0 ]] || die "run as root (fixture build, store pull with ownership)"
 
 # command -> Debian package that provides it
