@@ -57,10 +57,8 @@ struct CgroupMigrationPrimer::Thread {
     }
 };
 
-CgroupMigrationPrimer::CgroupMigrationPrimer() : CgroupMigrationPrimer(read_cgroup_mounts()) {}
-
-CgroupMigrationPrimer::CgroupMigrationPrimer(const CgroupMounts& mounts) {
-    std::string file = own_procs_file(mounts);
+CgroupMigrationPrimer::CgroupMigrationPrimer() {
+    std::string file = own_procs_file(read_cgroup_mounts());
     auto t = std::make_unique<Thread>();
     if (file.empty() || file.size() >= sizeof t->procs_file) return;
     std::memcpy(t->procs_file, file.c_str(), file.size() + 1);

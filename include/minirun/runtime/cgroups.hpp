@@ -77,7 +77,6 @@ std::optional<uint64_t> read_keyed(const std::string& dir, const std::string& fi
 class CgroupMigrationPrimer {
 public:
     CgroupMigrationPrimer();
-    explicit CgroupMigrationPrimer(const CgroupMounts& mounts);
     ~CgroupMigrationPrimer();
     CgroupMigrationPrimer(const CgroupMigrationPrimer&) = delete;
     CgroupMigrationPrimer& operator=(const CgroupMigrationPrimer&) = delete;
