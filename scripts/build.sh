@@ -10,6 +10,9 @@ if [ "${1:-}" = "--sanitize" ]; then sanitize=ON; shift; fi
 if [ "${1:-}" = "--tools" ]; then targets=(--target minirun imgbuild minirun-oci minirun-supervisor minirun-init); shift; fi
 dir=${1:-build}
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/minirun-ccache}
+# Paths relative to the checkout and no working directory in the hash: a fresh clone
+# elsewhere (CI's) hits the cache that a session's build filled.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 mkdir -p "$CCACHE_DIR"
 cmake -S . -B "$dir" -DMINIRUN_SANITIZE=$sanitize -DMINIRUN_WERROR=ON >/dev/null
 cmake --build "$dir" -j"$(nproc)" "${targets[@]}"

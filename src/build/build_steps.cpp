@@ -1,5 +1,7 @@
 // The builder's filesystem steps: overlay roots over a parent's layers, RUN through the
 // runtime core, ADD's downloads.
+#include <atomic>
+#include <csignal>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -13,6 +15,7 @@
 #include <filesystem>
 
 #include "build_internal.hpp"
+#include "minirun/build/builder.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
@@ -113,7 +116,43 @@ void remove_if_empty(int root_fd, const std::string& path) {
 
 }  // namespace
 
+namespace {
+// The RUN step's container init (its pid namespace's init: killing it ends every process
+// of the step) and the signal that interrupted the build, shared with the handler.
+std::atomic<pid_t> g_step_pid{0};
+std::atomic<int> g_interrupt{0};
+
+void on_interrupt(int sig) {
+    g_interrupt.store(sig);
+    pid_t pid = g_step_pid.load();
+    if (pid > 0) ::kill(pid, SIGKILL);
+}
+}  // namespace
+
+}  // namespace minirun::build::detail
+
+namespace minirun::build {
+
+void install_interrupt_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = detail::on_interrupt;
+    sa.sa_flags = SA_RESTART;
+    ::sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+}
+
+int interrupted_by() { return detail::g_interrupt.load(); }
+
+void check_interrupted() {
+    if (int sig = detail::g_interrupt.load()) throw Error(std::string("build interrupted by ") + ::sigabbrev_np(sig) + "; nothing tagged");
+}
+
+}  // namespace minirun::build
+
+namespace minirun::build::detail {
+
 int run_step(image::Store& store, StepRoot& root, const RunStep& step, std::string& output) {
+    check_interrupted();
     std::vector<std::string> absent;
     for (auto* p : kMountPoints)
         if (!exists_in_root(root.root_fd(), p)) absent.emplace_back(p);
@@ -162,7 +201,10 @@ int run_step(image::Store& store, StepRoot& root, const RunStep& step, std::stri
             status = sc.exec_status;
             rt.remove(id, true);
         } else {
+            g_step_pid.store(sc.pid);
+            if (g_interrupt.load()) ::kill(sc.pid, SIGKILL);  // the signal came before the pid was known
             status = runtime::wait_status(sc.pid);
+            g_step_pid.store(0);
             rt.remove(id, true);
         }
     } catch (const runtime::InitError& e) {
@@ -181,6 +223,7 @@ int run_step(image::Store& store, StepRoot& root, const RunStep& step, std::stri
         for (std::string parent = p.substr(0, p.rfind('/')); !parent.empty(); parent = parent.substr(0, parent.rfind('/')))
             root.prune_if_empty(parent);
     }
+    check_interrupted();
     return status;
 }
 

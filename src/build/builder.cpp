@@ -806,7 +806,11 @@ void Builder::execute(StageCtx& c, const Instruction& ins, bool trigger) {
     if (k == "ENV") {
         ShellEnv env = expansion_env(c);
         std::vector<std::pair<std::string, std::string>> kv;
-        for (size_t i = 0; i + 1 < ins.args.size(); i += 3) kv.emplace_back(ins.args[i], lexer_.process_word(ins.args[i + 1], env));
+        for (size_t i = 0; i + 1 < ins.args.size(); i += 3) {
+            // Docker: "ENV names can not be blank" (ENV =x would set a nameless variable).
+            if (ins.args[i].empty()) throw Error(location_ + ": ENV names can not be blank");
+            kv.emplace_back(ins.args[i], lexer_.process_word(ins.args[i + 1], env));
+        }
         for (auto& [key, v] : kv) {
             set_env(c.st, key, v);
             text += " " + key + "=" + v;
@@ -955,7 +959,10 @@ BuildResult Builder::commit_image(ImageState& s) {
     desc.media_type = std::string(image::media::kOciManifest);
     desc.digest = store_.put_blob(manifest_text);
     desc.size = static_cast<int64_t>(manifest_text.size());
+    check_interrupted();
     for (auto& t : o_.tags) store_.set_image(image::Reference::parse(t).str(), desc);
+    // Without -t the image is still runnable by the id printed (`minirun run <id>`).
+    if (o_.tags.empty()) store_.add_unnamed(desc);
     for (auto& out : o_.outputs) detail::write_output(store_, desc, o_.tags, out);
     BuildResult r;
     r.image_id = config_digest;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 
 #include "minirun/common/error.hpp"
@@ -144,11 +145,71 @@ void add_push_command(CLI::App& app, GlobalOptions& g) {
     });
 }
 
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// The first word of argv that is not a global option or its value: the command typed.
+std::string typed_command(const CLI::App& app, int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.empty() || a[0] != '-') return a;
+        if (a.find('=') != std::string::npos) continue;
+        const CLI::Option* o = app.get_option_no_throw(a);
+        if (o && o->get_type_size_max() > 0) ++i;  // skip the option's value
+    }
+    return {};
+}
+
+}  // namespace
+
 int run_app(CLI::App& app, int argc, char** argv, int error_code) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+        std::string prog = app.get_name().empty() ? std::string(argv[0]) : app.get_name();
+        prog = prog.substr(prog.find_last_of('/') + 1);
+        std::string cmd = typed_command(app, argc, argv);
+        // Usage errors are Docker's: one line, then where to look; CLI11's own exit codes
+        // (105, 106, 109…) never reach the shell.
+        bool known = false;
+        try {
+            known = app.get_subcommand(cmd) != nullptr;
+        } catch (const CLI::Error&) {
+        }
+        if (!cmd.empty() && !known) {
+            std::cerr << "Error: unknown command \"" << cmd << "\" for \"" << prog << "\"\n";
+            std::string best;
+            size_t best_d = 3;
+            for (auto* sc : app.get_subcommands([](CLI::App*) { return true; })) {
+                size_t d = edit_distance(cmd, sc->get_name());
+                if (d < best_d || (sc->get_name().rfind(cmd, 0) == 0 && best.empty())) best = sc->get_name(), best_d = d;
+            }
+            if (!best.empty()) std::cerr << "\nDid you mean this?\n\t" << best << "\n";
+            std::cerr << "Run '" << prog << " --help' for the list of commands.\n";
+            return 2;
+        }
+        std::string msg = e.what();
+        if (msg == "A subcommand is required") msg = "a command is required";
+        std::cerr << "Error: " << msg << "\n";
+        if (!cmd.empty()) std::cerr << "See '" << prog << " " << cmd << " --help'.\n";
+        // run, create and exec report their own failures as 125, as Docker does.
+        bool container_start = cmd == "run" || cmd == "create" || cmd == "exec";
+        return container_start ? 125 : 2;
     } catch (const std::exception& e) {
         std::cerr << "Error: " << e.what() << "\n";
         return error_code;

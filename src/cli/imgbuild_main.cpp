@@ -30,6 +30,7 @@ void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
         o.containerfile = file;
         o.registry.insecure_registries = minirun::cli::insecure_registries(g);
         o.source_date_epoch = minirun::build::source_date_epoch_from_env();
+        minirun::build::install_interrupt_handlers();  // build only: push keeps Ctrl-C's default
         try {
             auto r = minirun::build::build_image(o);
             if (o.quiet) {
@@ -57,5 +58,8 @@ int main(int argc, char** argv) {
     minirun::cli::add_login_commands(app, g);
     minirun::cli::add_push_command(app, g);
     add_build_command(app, g);
-    return minirun::cli::run_app(app, argc, argv, 1);
+    int rc = minirun::cli::run_app(app, argc, argv, 1);
+    // Killed by a signal as the shell reports it: 128 + its number.
+    if (int sig = minirun::build::interrupted_by()) return 128 + sig;
+    return rc;
 }

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -27,6 +28,20 @@ void one_value_each(CLI::App* c) {
 }
 
 std::vector<std::string> g_raw_args;
+
+// The first of `rest` that is not part of argv's tail after `image` (empty when all are).
+std::string flags_before_image(const std::vector<std::string>& argv, const std::string& image,
+                               const std::vector<std::string>& rest) {
+    size_t n = argv.size();
+    for (size_t tail = rest.size() + 1; tail-- > 0;) {
+        if (tail + 1 > n || argv[n - tail - 1] != image) continue;
+        if (!std::equal(rest.end() - static_cast<long>(tail), rest.end(), argv.end() - static_cast<long>(tail))) continue;
+        size_t unknown = rest.size() - tail;
+        if (unknown == 0) return {};
+        return rest[0];
+    }
+    return rest.empty() ? std::string{} : rest[0];
+}
 
 engine::Engine open_engine(GlobalOptions& g) {
     registry::RegistryOptions ro;
@@ -81,16 +96,14 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     c->prefix_command();
     c->callback([&g, &exit_code, c] {
         r.command = c->remaining();
-        // prefix_command() lets unknown flags through as the command: refuse any that
-        // came before the image, as Docker does.
-        const auto& argv = raw_args();
-        auto image_pos = std::find(argv.begin(), argv.end(), r.image);
-        for (auto& a : r.command)
-            if (a.size() > 1 && a[0] == '-' && std::find(argv.begin(), image_pos, a) != image_pos) {
-                std::cerr << "Error: unknown flag: " << a << "\n";
-                exit_code = 125;
-                return;
-            }
+        // prefix_command() lets unknown flags before the image through as the command.
+        // The real command is the tail of argv after the image: whatever of remaining()
+        // is not in that tail came before the image, and is an unknown flag to refuse.
+        if (auto unknown = flags_before_image(raw_args(), r.image, r.command); !unknown.empty()) {
+            std::cerr << "Error: unknown flag: " << unknown << "\nSee 'minirun run --help'.\n";
+            exit_code = 125;
+            return;
+        }
         if (c->count("--entrypoint")) r.entrypoint = entrypoint;
         if (pids != 0) r.pids_limit = pids;
         if (stop_timeout >= 0) r.stop_timeout = stop_timeout;
@@ -111,7 +124,9 @@ void add_ps(CLI::App& app, GlobalOptions& g) {
     c->add_flag("-q,--quiet", quiet, "Only IDs");
     c->add_option("--format", format, "table (default) or json");
     c->callback([&g] {
-        auto rows = open_engine(g).ps(all);
+        auto e = open_engine(g);
+        e.reap_orphans();
+        auto rows = e.ps(all);
         if (quiet) {
             for (auto& r : rows) std::cout << r.rec.id.substr(0, 12) << "\n";
             return;
@@ -139,7 +154,20 @@ void add_ps(CLI::App& app, GlobalOptions& g) {
     });
 }
 
-void add_simple(CLI::App& app, GlobalOptions& g) {
+// Docker's way with several names: each is tried, each failure reported on its own line,
+// and the command fails (exit 1) if any did.
+void each_name(const std::vector<std::string>& names, int& exit_code, const std::function<void(const std::string&)>& fn) {
+    for (auto& n : names) {
+        try {
+            fn(n);
+        } catch (const std::exception& e) {
+            std::cerr << "Error: " << e.what() << "\n";
+            exit_code = 1;
+        }
+    }
+}
+
+void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
     static std::vector<std::string> stop_names, start_names, restart_names, kill_names, rm_names, wait_names;
     static int stop_t = -1, restart_t = -1;
     static std::string kill_sig = "KILL";
@@ -147,52 +175,52 @@ void add_simple(CLI::App& app, GlobalOptions& g) {
     auto* stop = app.add_subcommand("stop", "Stop running containers (signal, then SIGKILL after a timeout)");
     stop->add_option("-t,--time", stop_t, "Seconds to wait before killing");
     stop->add_option("container", stop_names)->required();
-    stop->callback([&g] {
+    stop->callback([&g, &exit_code] {
         auto e = open_engine(g);
-        for (auto& n : stop_names) {
+        each_name(stop_names, exit_code, [&](const std::string& n) {
             e.stop(n, stop_t >= 0 ? std::optional<int>(stop_t) : std::nullopt);
             std::cout << n << "\n";
-        }
+        });
     });
     auto* start = app.add_subcommand("start", "Start stopped containers");
     start->add_option("container", start_names)->required();
-    start->callback([&g] {
+    start->callback([&g, &exit_code] {
         auto e = open_engine(g);
-        for (auto& n : start_names) {
+        each_name(start_names, exit_code, [&](const std::string& n) {
             e.start(n);
             std::cout << n << "\n";
-        }
+        });
     });
     auto* restart = app.add_subcommand("restart", "Restart containers");
     restart->add_option("-t,--time", restart_t, "Seconds to wait before killing");
     restart->add_option("container", restart_names)->required();
-    restart->callback([&g] {
+    restart->callback([&g, &exit_code] {
         auto e = open_engine(g);
-        for (auto& n : restart_names) {
+        each_name(restart_names, exit_code, [&](const std::string& n) {
             e.restart(n, restart_t >= 0 ? std::optional<int>(restart_t) : std::nullopt);
             std::cout << n << "\n";
-        }
+        });
     });
     auto* kill = app.add_subcommand("kill", "Send a signal to containers (default KILL)");
     kill->add_option("-s,--signal", kill_sig, "Signal name or number");
     kill->add_option("container", kill_names)->required();
-    kill->callback([&g] {
+    kill->callback([&g, &exit_code] {
         auto e = open_engine(g);
-        for (auto& n : kill_names) {
+        each_name(kill_names, exit_code, [&](const std::string& n) {
             e.kill(n, kill_sig);
             std::cout << n << "\n";
-        }
+        });
     });
     auto* rm = app.add_subcommand("rm", "Remove containers");
     rm->add_flag("-f,--force", rm_force, "Kill a running container first");
     rm->add_flag("-v,--volumes", rm_volumes, "Remove its anonymous volumes");
     rm->add_option("container", rm_names)->required();
-    rm->callback([&g] {
+    rm->callback([&g, &exit_code] {
         auto e = open_engine(g);
-        for (auto& n : rm_names) {
+        each_name(rm_names, exit_code, [&](const std::string& n) {
             e.remove(n, rm_force, rm_volumes);
             std::cout << n << "\n";
-        }
+        });
     });
     auto* wait = app.add_subcommand("wait", "Wait for containers to stop; print their exit codes");
     wait->add_option("container", wait_names)->required();
@@ -301,7 +329,7 @@ const std::vector<std::string>& raw_args() { return g_raw_args; }
 void add_container_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     add_run(app, g, exit_code);
     add_ps(app, g);
-    add_simple(app, g);
+    add_simple(app, g, exit_code);
     add_logs_exec(app, g, exit_code);
     add_info(app, g);
     add_network(app, g);

@@ -8,6 +8,9 @@
 #include "minirun_containers.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/units.hpp"
+#include "minirun/engine/engine.hpp"
+#include "minirun/engine/image_removal.hpp"
+#include "minirun/engine/system_check.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 #include "minirun/registry/progress.hpp"
@@ -93,8 +96,19 @@ void add_images(CLI::App& app) {
         json out = json::array();
         std::vector<std::vector<std::string>> rows;
         for (auto& rec : store.list_images()) {
-            ImageInfo info = load_info(store, rec);
             auto [repo, tag] = repo_and_tag(rec.name);
+            ImageInfo info;
+            try {
+                info = load_info(store, rec);
+            } catch (const Error& e) {
+                // One damaged image is marked, the others still list.
+                std::cerr << "Warning: image " << rec.name << " is damaged: " << e.what()
+                          << " (minirun system check --repair, or pull it again)\n";
+                out.push_back({{"Repository", repo}, {"Tag", tag}, {"Name", rec.name}, {"Digest", rec.manifest.digest},
+                               {"Damaged", e.what()}});
+                rows.push_back({repo, tag, "<damaged>", "", ""});
+                continue;
+            }
             std::string created = info.config.value("created", "");
             out.push_back({{"Repository", repo},
                            {"Tag", tag},
@@ -177,38 +191,64 @@ void add_tag(CLI::App& app) {
     });
 }
 
-void add_rmi(CLI::App& app) {
+void print_removal(const engine::RmiOutcome& out, int& exit_code) {
+    for (auto& v : out.untagged) std::cout << "Untagged: " << v << "\n";
+    for (auto& e : out.errors) std::cerr << "Error: " << e << "\n";
+    std::cout << "Deleted: " << out.collected << " unreferenced blobs and layers\n";
+    if (!out.errors.empty()) exit_code = 1;
+}
+
+void add_rmi(CLI::App& app, int& exit_code) {
     static std::vector<std::string> names;
     static bool force = false;
     auto* cmd = app.add_subcommand("rmi", "Remove images, and the blobs and layers nothing else uses");
     cmd->add_option("image", names, "Image reference or id")->required();
-    cmd->add_flag("-f,--force", force, "Remove every name of an image given by id");
-    cmd->callback([] {
+    cmd->add_flag("-f,--force", force, "Remove every name of an image given by id; untag an image in use");
+    cmd->callback([&exit_code] {
         auto store = open_store();
-        for (auto& n : names) {
-            auto rec = require_image(store, n);
-            std::vector<std::string> victims;
-            bool by_name = false;
-            try {
-                by_name = image::Reference::parse(n).str() == rec.name;
-            } catch (const Error&) {
-            }
-            if (by_name) {
-                victims.push_back(rec.name);
-            } else {
-                for (auto& o : store.list_images())
-                    if (o.manifest.digest == rec.manifest.digest) victims.push_back(o.name);
-                if (victims.size() > 1 && !force)
-                    throw Error("rmi " + n + ": image is referenced by " + std::to_string(victims.size()) +
-                                " names; remove them by name or use --force");
-            }
-            for (auto& v : victims) {
-                store.remove_image(v);
-                std::cout << "Untagged: " << v << "\n";
-            }
-        }
-        size_t removed = store.garbage_collect();
-        std::cout << "Deleted: " << removed << " unreferenced blobs and layers\n";
+        print_removal(engine::remove_images(store, cli::storage_root(g), names, force), exit_code);
+    });
+}
+
+void add_image_prune(CLI::App& app, int& exit_code) {
+    static bool all = false, yes = false;
+    auto* image = app.add_subcommand("image", "Manage images");
+    image->require_subcommand(1);
+    auto* prune = image->add_subcommand("prune", "Remove unused images and unreferenced blobs and layers");
+    prune->add_flag("-a,--all", all, "Every image no container uses, not only unnamed ones");
+    prune->add_flag("-f,--force", yes, "Do not prompt (there is no prompt; accepted for Docker's scripts)");
+    prune->callback([&exit_code] {
+        auto store = open_store();
+        print_removal(engine::prune_images(store, cli::storage_root(g), all), exit_code);
+    });
+}
+
+void add_system(CLI::App& app, int& exit_code) {
+    static bool repair = false, all = false, yes = false;
+    auto* sys = app.add_subcommand("system", "Check and clean the store");
+    sys->require_subcommand(1);
+    auto* check = sys->add_subcommand("check", "Verify every blob, image, layer and container record");
+    check->add_flag("--repair", repair, "Remove what is damaged so that the next pull fetches it again");
+    check->callback([&exit_code] {
+        auto rep = engine::check_system(cli::storage_root(g), repair);
+        for (auto& f : rep.findings)
+            std::cout << (f.repaired ? "repaired: " : "problem:  ") << f.where << ": " << f.problem << " (" << f.action
+                      << ")\n";
+        std::cout << "checked " << rep.blobs << " blobs, " << rep.images << " images, " << rep.layers << " layers, "
+                  << rep.containers << " containers: "
+                  << (rep.findings.empty() ? "no problems" : std::to_string(rep.findings.size()) + " problems") << "\n";
+        if (!rep.clean()) exit_code = 1;
+    });
+    auto* prune = sys->add_subcommand("prune", "Remove stopped containers, then unused images and content");
+    prune->add_flag("-a,--all", all, "Every image no container uses, not only unnamed ones");
+    prune->add_flag("-f,--force", yes, "Do not prompt (there is no prompt; accepted for Docker's scripts)");
+    prune->callback([&exit_code] {
+        registry::RegistryOptions ro;
+        auto removed = engine::Engine(cli::storage_root(g), ro).prune();
+        std::cout << "Deleted Containers:\n";
+        for (auto& id : removed) std::cout << id << "\n";
+        auto store = open_store();
+        print_removal(engine::prune_images(store, cli::storage_root(g), all), exit_code);
     });
 }
 
@@ -223,10 +263,12 @@ int main(int argc, char** argv) {
     add_images(app);
     add_inspect(app);
     add_tag(app);
-    add_rmi(app);
+    int exit_code = 0;
+    add_rmi(app, exit_code);
+    add_image_prune(app, exit_code);
+    add_system(app, exit_code);
     cli::add_login_commands(app, g);
     cli::add_push_command(app, g);
-    int exit_code = 0;
     cli::set_raw_args(argc, argv);
     cli::add_container_commands(app, g, exit_code);
     int rc = cli::run_app(app, argc, argv, 1);

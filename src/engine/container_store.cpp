@@ -9,6 +9,7 @@
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
 
 namespace minirun::engine {
 
@@ -161,7 +162,9 @@ std::vector<ContainerRecord> ContainerStore::list() const {
         if (!stdfs::exists(e.path() / "container.json")) continue;
         try {
             out.push_back(load(e.path().filename()));
-        } catch (const Error&) {
+        } catch (const Error& err) {
+            // Said, not hidden: the others still list, and this one can be repaired or rm'd.
+            log::warn(err.what());
         }
     }
     std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.created > b.created; });

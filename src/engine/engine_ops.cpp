@@ -1,6 +1,7 @@
 // The lifecycle verbs on existing containers: start, stop, restart, kill, rm, wait,
 // exec, ps, inspect, logs, stats, top, prune; and network plumbing shared with run.
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -173,6 +174,22 @@ void Engine::cleanup(ContainerRecord& rec, bool remove_dir) {
     log::debug("cleaned up");
 }
 
+std::vector<std::string> Engine::reap_orphans() {
+    std::vector<std::string> reaped;
+    for (auto& r : containers_.list()) {
+        if (!r.auto_remove || r.supervisor_pid == 0 || alive(r.supervisor_pid, r.supervisor_start)) continue;
+        ContainerRecord rec = r;
+        log::debug("reaping " + rec.id + ": its owner " + std::to_string(rec.supervisor_pid) + " is gone");
+        try {
+            cleanup(rec, true);
+            reaped.push_back(rec.id);
+        } catch (const Error& e) {
+            log::warn("reaping container " + rec.name + ": " + e.what());
+        }
+    }
+    return reaped;
+}
+
 void Engine::start(const std::string& name) {
     ContainerRecord rec = refresh(containers_.find(name));
     if (rec.status == "running") return;
@@ -240,6 +257,29 @@ void Engine::kill(const std::string& name, const std::string& signal) {
 }
 
 void Engine::remove(const std::string& name, bool force, bool volumes) {
+    // `rm -f <full id>` clears a container whose record is unreadable (system check says
+    // so): its overlay is unmounted and its directory removed; nothing else can be known.
+    if (force && name.size() == 64 && name.find('/') == std::string::npos && stdfs::exists(containers_.dir(name))) {
+        try {
+            containers_.load(name);
+        } catch (const Error& e) {
+            log::warn(std::string(e.what()) + "; removing its directory");
+            // The runtime's own state still knows its process and cgroup; the netns mount
+            // goes with a lazy unmount. (Its address and port rules cannot be known.)
+            try {
+                runtime::Runtime((storage_ / "run").string()).remove(name, true);
+            } catch (const Error& err) {
+                log::debug(err.what());
+            }
+            ::umount2((containers_.dir(name) / "netns").c_str(), MNT_DETACH);
+            try {
+                unmount_rootfs(containers_.dir(name).string());
+            } catch (const Error&) {
+            }
+            containers_.remove(name);
+            return;
+        }
+    }
     ContainerRecord rec = refresh(containers_.find(name));
     if (rec.status == "running" || rec.status == "restarting") {
         if (!force) throw Error("cannot remove running container " + rec.name + ": stop it first or use --force");

@@ -103,6 +103,34 @@ runtime::Mount bind_mount(const std::string& src, const std::string& dst, bool r
 
 // Here rather than in image_config.cpp: it needs the image store, which the supervisor
 // binary (linking image_config.cpp for user lookups) does not.
+namespace {
+
+// Docker's rule: a source with a '/' or starting with '.' is a host path, else a name.
+bool is_bind_source(const std::string& src) {
+    return !src.empty() && (src[0] == '.' || src.find('/') != std::string::npos);
+}
+
+void check_volume_name(const std::string& name) {
+    bool ok = !name.empty() && std::isalnum(static_cast<unsigned char>(name[0]));
+    for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+    if (!ok)
+        throw Error("invalid volume name \"" + name +
+                    "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed; for a host directory give a path (/abs or ./rel)");
+}
+
+// The checks of -v that need no image: run before anything is created.
+void check_volume_spec(const std::string& spec) {
+    std::vector<std::string> parts;
+    std::stringstream ss(spec);
+    for (std::string p; std::getline(ss, p, ':');) parts.push_back(p);
+    if (parts.empty() || parts.size() > 3) throw Error("invalid volume \"" + spec + "\"");
+    if (parts.size() == 1) return;
+    if (parts[0].empty()) throw Error("invalid volume \"" + spec + "\": empty source");
+    if (!is_bind_source(parts[0])) check_volume_name(parts[0]);
+}
+
+}  // namespace
+
 ImageConfig load_image_config(const image::Store& store, const image::ImageRecord& rec) {
     image::Manifest m = image::parse_manifest(store.read_blob(rec.manifest.digest, image::kMaxManifestBytes));
     ImageConfig c = parse_image_config_json(store.read_blob(m.config.digest));
@@ -114,6 +142,7 @@ ImageConfig load_image_config(const image::Store& store, const image::ImageRecor
 
 Engine::Prepared Engine::prepare(const RunRequest& req) {
     log::debug("prepare: start");
+    reap_orphans();
     image::Store store(storage_);
     if (req.pull != "missing" && req.pull != "always" && req.pull != "never")
         throw Error("invalid --pull \"" + req.pull + "\": use missing, always or never");
@@ -123,12 +152,20 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     validate_log_options(req.log_driver, log_opts);
     std::vector<std::string> ports = normalize_ports(req.publish);
     std::optional<int64_t> memory;
-    if (!req.memory.empty()) memory = static_cast<int64_t>(parse_size(req.memory, "--memory"));
+    if (!req.memory.empty()) {
+        memory = static_cast<int64_t>(parse_size(req.memory, "--memory"));
+        if (*memory < 6 * 1024 * 1024)
+            throw Error("invalid --memory \"" + req.memory + "\": the minimum allowed memory limit is 6MB");
+    }
     std::optional<double> cpus;
     if (!req.cpus.empty()) {
         char* end = nullptr;
         double v = std::strtod(req.cpus.c_str(), &end);
         if (*end || v <= 0) throw Error("invalid --cpus \"" + req.cpus + "\": expected a positive number");
+        long host = ::sysconf(_SC_NPROCESSORS_ONLN);
+        if (host > 0 && v > static_cast<double>(host))
+            throw Error("invalid --cpus \"" + req.cpus + "\": range of CPUs is from 0.01 to " + std::to_string(host) +
+                        ", as there are only " + std::to_string(host) + " CPUs available");
         cpus = v;
     }
     if (!req.name.empty()) {
@@ -138,6 +175,10 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
         if (containers_.name_in_use(req.name))
             throw Error("the container name \"" + req.name + "\" is already in use");
     }
+    if (!req.user.empty()) check_user_spec(req.user);
+    for (auto& e : req.env)
+        if (e.empty() || e[0] == '=') throw Error("invalid -e \"" + e + "\": the variable name is empty");
+    for (auto& v : req.volumes) check_volume_spec(v);
     check_network_exists(storage_, req.network);
     if ((req.network == "host" || req.network == "none") && !ports.empty())
         throw Error("published ports need a bridge network, not --network " + req.network);
@@ -245,6 +286,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
             return std::pair{v, fresh};
         };
         std::vector<std::string> mounted;
+        bool bind_must_exist = false;
         auto add_volume = [&](const std::string& spec) {
             std::vector<std::string> parts;
             std::stringstream ss(spec);
@@ -257,10 +299,17 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
             const std::string& src = parts[0];
             const std::string& dst = parts[1];
             if (dst.empty() || dst[0] != '/') throw Error("invalid volume \"" + spec + "\": the destination must be absolute");
-            if (src[0] == '/') {
-                if (!stdfs::exists(src)) fs::mkdir_p(src);  // Docker creates missing bind sources
-                s.mounts.push_back(bind_mount(src, dst, ro));
+            if (is_bind_source(src)) {
+                std::string abs = stdfs::absolute(src).lexically_normal().string();
+                if (abs.size() > 1 && abs.back() == '/') abs.pop_back();
+                if (!stdfs::exists(abs)) {
+                    // -v creates a missing bind source, --mount type=bind refuses it (Docker).
+                    if (bind_must_exist) throw Error("invalid mount config: bind source path does not exist: " + abs);
+                    fs::mkdir_p(abs);
+                }
+                s.mounts.push_back(bind_mount(abs, dst, ro));
             } else {
+                check_volume_name(src);
                 auto [path, fresh] = volume_dir(src);
                 if (fresh) seed_volume(rootfs, dst, path);
                 s.mounts.push_back(bind_mount(path, dst, ro));
@@ -295,9 +344,15 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
                 if (kv.count("tmpfs-mode")) opts.push_back("mode=" + kv["tmpfs-mode"]);
                 s.mounts.push_back({kv["destination"], "tmpfs", "tmpfs", opts});
             } else if (type == "bind" || type == "volume") {
-                if (type == "bind" && (kv["source"].empty() || kv["source"][0] != '/'))
-                    throw Error("invalid --mount \"" + m + "\": a bind needs an absolute source");
-                add_volume((kv["source"].empty() ? "" : kv["source"] + ":") + kv["destination"] + (ro ? ":ro" : ""));
+                if (type == "bind" && kv["source"].empty())
+                    throw Error("invalid --mount \"" + m + "\": a bind needs a source");
+                std::string src = kv["source"];
+                // A relative bind source is a path; a volume source is a name.
+                if (type == "bind" && !is_bind_source(src)) src = "./" + src;
+                if (type == "volume" && !src.empty()) check_volume_name(src);
+                bind_must_exist = type == "bind";
+                add_volume((src.empty() ? "" : src + ":") + kv["destination"] + (ro ? ":ro" : ""));
+                bind_must_exist = false;
             } else {
                 throw Error("invalid --mount \"" + m + "\": type must be bind, volume or tmpfs");
             }
@@ -316,7 +371,10 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
             if (std::find(mounted.begin(), mounted.end(), v) == mounted.end()) add_volume(v);
         for (auto f : {"hosts", "hostname", "resolv.conf"}) {
             fs::write_file_atomic(dir + "/" + f, "", 0644, false);
-            s.mounts.push_back(bind_mount(dir + "/" + f, std::string("/etc/") + f, false));
+            // A user's own bind over one of these files wins over the generated one.
+            std::string target = std::string("/etc/") + f;
+            if (std::find(mounted.begin(), mounted.end(), target) == mounted.end())
+                s.mounts.push_back(bind_mount(dir + "/" + f, target, false));
         }
         fs::write_file_atomic(dir + "/config.json", build_config_json(s), 0600, false);
         log::debug("config.json written");

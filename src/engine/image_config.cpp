@@ -1,5 +1,6 @@
 #include "minirun/engine/image_config.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -80,9 +81,21 @@ ImageConfig parse_image_config_json(const std::string& text) {
     return c;
 }
 
-ResolvedUser resolve_user(const std::string& rootfs, const std::string& spec) {
+void check_user_spec(const std::string& spec) {
+    std::string user = spec.substr(0, spec.find(':'));
+    std::string group = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
+    if (spec.find(':') != std::string::npos && (user.empty() || group.empty()))
+        throw Error("invalid user \"" + spec + "\": expected user[:group]");
+    for (auto* part : {&user, &group})
+        if (is_number(*part) && (part->size() > 10 || std::stoull(*part) > kMaxId))
+            throw Error("invalid user \"" + spec + "\": id " + *part + " is outside the range 0-" + std::to_string(kMaxId));
+}
+
+ResolvedUser resolve_user(const std::string& rootfs, const std::string& given) {
     ResolvedUser u;
-    if (spec.empty()) return u;
+    // No user means root, looked up like any other (HOME=/root, root's groups), as Docker.
+    std::string spec = given.empty() ? "0" : given;
+    check_user_spec(spec);
     std::string user = spec.substr(0, spec.find(':'));
     std::string group = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
     auto passwd = read_db(rootfs, "/etc/passwd");
@@ -117,7 +130,9 @@ ResolvedUser resolve_user(const std::string& rootfs, const std::string& spec) {
             u.gid = static_cast<unsigned>(std::stoul(group));
         }
     }
-    // Supplementary groups: every group listing the user by name (Docker's behaviour).
+    // Supplementary groups: the primary gid, then every group listing the user by name
+    // (Docker's behaviour; `id` inside prints the same).
+    u.additional_gids.push_back(u.gid);
     std::string name = found ? user : "";
     for (auto& row : passwd)
         if (row.size() >= 3 && row[2] == std::to_string(u.uid)) name = row[0];
@@ -128,7 +143,8 @@ ResolvedUser resolve_user(const std::string& rootfs, const std::string& spec) {
         while (std::getline(members, m, ','))
             if (m == name) {
                 unsigned g = static_cast<unsigned>(std::stoul(row[2]));
-                if (g != u.gid) u.additional_gids.push_back(g);
+                if (std::find(u.additional_gids.begin(), u.additional_gids.end(), g) == u.additional_gids.end())
+                    u.additional_gids.push_back(g);
             }
     }
     return u;

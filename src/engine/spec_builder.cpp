@@ -1,5 +1,7 @@
 #include "minirun/engine/spec_builder.hpp"
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -82,10 +84,21 @@ json resources(const RunSettings& s) {
     return r;
 }
 
+// --privileged and ALL mean what this host can grant: its bounding set (a CI runner or a
+// nested container lacks some), not every capability the kernel knows, as Docker does.
+std::vector<std::string> grantable_capabilities() {
+    std::vector<std::string> out;
+    for (auto& n : runtime::known_capabilities()) {
+        auto num = runtime::capability_numbers({n});
+        if (!num.empty() && ::prctl(PR_CAPBSET_READ, num[0], 0, 0, 0) == 1) out.push_back(n);
+    }
+    return out;
+}
+
 }  // namespace
 
 std::vector<std::string> effective_capabilities(const RunSettings& s) {
-    if (s.privileged) return runtime::known_capabilities();
+    if (s.privileged) return grantable_capabilities();
     std::vector<std::string> caps = docker_default_capabilities();
     for (auto& d : s.cap_drop) {
         std::string n = cap_name(d);
@@ -95,7 +108,7 @@ std::vector<std::string> effective_capabilities(const RunSettings& s) {
     for (auto& a : s.cap_add) {
         std::string n = cap_name(a);
         if (n == "CAP_ALL" || n == "ALL") {
-            caps = runtime::known_capabilities();
+            caps = grantable_capabilities();
             continue;
         }
         auto known = runtime::known_capabilities();

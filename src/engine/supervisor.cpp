@@ -255,6 +255,10 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
 }
 
 int Engine::run_foreground(ContainerRecord& rec) {
+    // This process watches the container: recorded (with "running") so that, killed before
+    // it cleans up, its --rm container is reaped by the next command (reap_orphans).
+    rec.supervisor_pid = ::getpid();
+    rec.supervisor_start = runtime::process_start_time(rec.supervisor_pid);
     int status = 125;
     try {
         status = run_once(rec, Attach{true}, -1);

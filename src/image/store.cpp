@@ -126,6 +126,31 @@ bool Store::has_blob(std::string_view digest) const {
     return ::stat(blob_path(digest).c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+bool Store::blob_intact(std::string_view digest, int64_t size, bool remove_damaged) const {
+    fs::UniqueFd fd(::open(blob_path(digest).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return false;
+    struct stat st {};
+    bool ok = ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && (size < 0 || st.st_size == size);
+    if (ok) {
+        Sha256 h;
+        std::vector<char> buf(1 << 20);
+        for (ssize_t n; (n = ::read(fd.get(), buf.data(), buf.size())) != 0;) {
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                ok = false;
+                break;
+            }
+            h.update(buf.data(), static_cast<size_t>(n));
+        }
+        ok = ok && h.digest() == digest;
+    }
+    if (!ok && remove_damaged) {
+        log::warn("blob " + std::string(digest) + " in the store is damaged; fetching it again");
+        ::unlink(blob_path(digest).c_str());
+    }
+    return ok;
+}
+
 bool Store::has_layer(std::string_view diff_id) const {
     struct stat st {};
     return ::stat(layer_dir(diff_id).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -142,7 +167,7 @@ std::string Store::put_blob(std::string_view data, std::string_view expected_dig
     std::string digest = sha256_digest(data);
     if (!expected_digest.empty() && digest != expected_digest)
         throw Error("blob " + std::string(expected_digest) + ": digest mismatch: content hashes to " + digest);
-    if (has_blob(digest)) return digest;
+    if (has_blob(digest) && blob_intact(digest, static_cast<int64_t>(data.size()))) return digest;
     BlobWriter w = begin_blob();
     w.write(data.data(), data.size());
     w.commit(digest, data.size());
@@ -212,16 +237,21 @@ std::optional<ImageRecord> Store::find_image(std::string_view name) const {
 
 std::optional<ImageRecord> Store::lookup(std::string_view text) const {
     // A reference first (alpine → docker.io/library/alpine:latest) …
+    // (only a text that is no reference is let through: a corrupt index.json must fail
+    // here, never look like a missing image that a pull would then fetch from elsewhere)
+    std::optional<std::string> as_ref;
     try {
-        if (auto r = find_image(Reference::parse(text).str())) return r;
+        as_ref = Reference::parse(text).str();
     } catch (const Error&) {
     }
+    if (as_ref)
+        if (auto r = find_image(*as_ref)) return r;
     // … then a unique prefix of a manifest digest or image id (config digest).
     std::string prefix(text);
     if (prefix.rfind("sha256:", 0) == 0) prefix = prefix.substr(7);
     if (prefix.size() < 4 || prefix.find_first_not_of("0123456789abcdef") != std::string::npos) return std::nullopt;
     std::optional<ImageRecord> found;
-    for (auto& r : list_images()) {
+    for (auto& r : read_index()) {
         bool match = r.manifest.digest.compare(7, prefix.size(), prefix) == 0;
         if (!match) {
             try {
@@ -241,7 +271,10 @@ std::optional<ImageRecord> Store::lookup(std::string_view text) const {
 void Store::set_image(const std::string& name, const Descriptor& manifest) {
     fs::FileLock lock(root_ / "store.lock");
     auto images = read_index();
-    std::erase_if(images, [&](const ImageRecord& r) { return r.name == name; });
+    // A name given to an unnamed image replaces its unnamed entry.
+    std::erase_if(images, [&](const ImageRecord& r) {
+        return r.name == name || (r.name.empty() && r.manifest.digest == manifest.digest);
+    });
     ImageRecord rec{name, manifest};
     rec.manifest.annotations[std::string(kRefNameAnnotation)] = name;
     images.push_back(rec);
@@ -258,6 +291,33 @@ bool Store::remove_image(std::string_view name) {
     return true;
 }
 
+void Store::add_unnamed(const Descriptor& manifest) {
+    fs::FileLock lock(root_ / "store.lock");
+    auto images = read_index();
+    for (auto& r : images)
+        if (r.manifest.digest == manifest.digest) return;  // named or unnamed already: kept
+    ImageRecord rec{"", manifest};
+    rec.manifest.annotations.erase(std::string(kRefNameAnnotation));
+    images.push_back(rec);
+    write_index(images);
+}
+
+bool Store::remove_unnamed(std::string_view digest) {
+    fs::FileLock lock(root_ / "store.lock");
+    auto images = read_index();
+    size_t before = images.size();
+    std::erase_if(images, [&](const ImageRecord& r) { return r.name.empty() && r.manifest.digest == digest; });
+    if (images.size() == before) return false;
+    write_index(images);
+    return true;
+}
+
+std::vector<ImageRecord> Store::list_unnamed() const {
+    auto all = read_index();
+    std::erase_if(all, [](const ImageRecord& r) { return !r.name.empty(); });
+    return all;
+}
+
 Store::PullGuard::PullGuard(const Store& s) {
     fd_.reset(::open((s.root_ / "gc.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!fd_) throw_errno("open " + (s.root_ / "gc.lock").string());
@@ -267,12 +327,20 @@ Store::PullGuard::PullGuard(const Store& s) {
 
 Store::PullGuard::~PullGuard() = default;
 
-size_t Store::garbage_collect() {
+std::string Store::image_id(const ImageRecord& rec) const {
+    try {
+        return parse_manifest(read_blob(rec.manifest.digest, kMaxManifestBytes)).config.digest;
+    } catch (const Error&) {
+        return {};
+    }
+}
+
+size_t Store::garbage_collect(const GcRoots& extra) {
     fs::UniqueFd gc(::open((root_ / "gc.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!gc || ::flock(gc.get(), LOCK_EX) != 0) throw_errno("lock " + (root_ / "gc.lock").string());
     fs::FileLock lock(root_ / "store.lock");
 
-    std::set<std::string> keep_blobs, keep_layers;
+    std::set<std::string> keep_blobs = extra.blobs, keep_layers = extra.layers;
     for (auto& r : read_index()) {
         keep_blobs.insert(r.manifest.digest.substr(7));
         try {

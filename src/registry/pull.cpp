@@ -292,10 +292,12 @@ PullResult pull_image(Store& store, const image::Reference& ref, const PullOptio
                 const Descriptor& layer = manifest.layers[i];
                 const std::string& diff_id = cfg.diff_ids[i];
                 try {
-                    if (store.has_layer(diff_id) && store.has_blob(layer.digest)) {
+                    // What is reused is verified: a truncated or damaged blob is fetched again.
+                    bool blob_ok = store.has_blob(layer.digest) && store.blob_intact(layer.digest, layer.size);
+                    if (store.has_layer(diff_id) && blob_ok) {
                         progress.finish(slots[i], "already exists");
                         ++present;
-                    } else if (store.has_blob(layer.digest)) {
+                    } else if (blob_ok) {
                         unpack_from_blob(ctx, layer, diff_id);
                         progress.finish(slots[i], "unpacked");
                         ++present;

@@ -69,8 +69,10 @@ void apply_capabilities(const Capabilities& caps) {
     }
     cap_free(c);
     ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    // An ambient capability must also be permitted and inheritable; bundles that list it
+    // without (`runc spec` writes such) are run as runc and crun run them: that one is skipped.
     for (int a : capability_numbers(caps.ambient))
-        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, a, 0, 0) != 0)
+        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, a, 0, 0) != 0 && errno != EPERM)
             throw_errno("raise ambient capability " + std::to_string(a));
 }
 

@@ -66,13 +66,21 @@ TEST_CASE("engine: users and groups resolved through the image's files") {
     CHECK(u.uid == 1000);
     CHECK(u.gid == 1000);
     CHECK(u.home == "/home/app");
-    CHECK(u.additional_gids == std::vector<unsigned>{10, 29});
+    // The primary gid first, then the groups listing the user (what `id` shows under Docker).
+    CHECK(u.additional_gids == std::vector<unsigned>{1000, 10, 29});
     auto g = resolve_user(t.p, "app:wheel");
     CHECK(g.gid == 10);
     auto n = resolve_user(t.p, "4242:4343");
     CHECK(n.uid == 4242);
     CHECK(n.gid == 4343);
-    CHECK(resolve_user(t.p, "").uid == 0);
+    auto root = resolve_user(t.p, "");
+    CHECK(root.uid == 0);
+    CHECK(root.home == "/root");  // root is looked up in the image's passwd like anyone
+    CHECK(root.additional_gids == std::vector<unsigned>{0});
+    CHECK(resolve_user(t.p, "4294967294").uid == 4294967294u);
+    CHECK_THROWS_WITH_AS(resolve_user(t.p, "4294967296"), doctest::Contains("outside the range"), Error);
+    CHECK_THROWS_WITH_AS(check_user_spec("0:99999999999"), doctest::Contains("outside the range"), Error);
+    CHECK_THROWS_WITH_AS(check_user_spec("app:"), doctest::Contains("expected user[:group]"), Error);
     CHECK_THROWS_WITH_AS(resolve_user(t.p, "nobody"), doctest::Contains("unable to find user nobody"), Error);
     CHECK_THROWS_WITH_AS(resolve_user(t.p, "app:staff"), doctest::Contains("unable to find group staff"), Error);
 }

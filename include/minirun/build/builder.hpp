@@ -38,6 +38,14 @@ struct BuildResult {
 
 BuildResult build_image(const BuildOptions& opts);
 
+// SIGINT/SIGTERM/SIGHUP to imgbuild (by pid, not only a terminal's Ctrl-C): the running RUN
+// step's whole container is killed, the build stops with an error and tags nothing.
+void install_interrupt_handlers();
+// The signal that interrupted the build, or 0.
+int interrupted_by();
+// Throws when a signal has arrived: called between steps and before tagging.
+void check_interrupted();
+
 // SOURCE_DATE_EPOCH from the environment (0 when unset); throws on a malformed value.
 int64_t source_date_epoch_from_env();
 

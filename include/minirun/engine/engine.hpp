@@ -64,6 +64,10 @@ public:
     std::string stats(const std::vector<std::string>& containers, bool json) const;
     std::string top(const std::string& container) const;
     std::vector<std::string> prune();
+    // `--rm` containers whose watcher (the foreground CLI or the supervisor) died without
+    // cleaning up, e.g. SIGKILLed: their process, veth, port rules, overlay and record are
+    // removed. No daemon: a dead owner is told by pid + start time. Returns their ids.
+    std::vector<std::string> reap_orphans();
 
     // The supervisor's loop (runs in its own session); public for the detached child.
     void supervise(const std::string& id, int ready_fd);

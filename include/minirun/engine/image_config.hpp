@@ -33,6 +33,11 @@ struct ResolvedUser {
     std::vector<unsigned> additional_gids;
     std::string home = "/";
 };
+// Ids are 32-bit; (uid_t)-1 means "unchanged" to the kernel, so it is no user.
+inline constexpr unsigned long long kMaxId = 4294967294ull;
+// Refuses ids outside 0..kMaxId and malformed user[:group] before anything is created.
+void check_user_spec(const std::string& spec);
+// Empty `spec` is root, resolved from the image's /etc/passwd like any other user.
 ResolvedUser resolve_user(const std::string& rootfs, const std::string& spec);
 
 }  // namespace minirun::engine

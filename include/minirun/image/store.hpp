@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,13 @@ struct Reference;
 inline constexpr std::string_view kRefNameAnnotation = "org.opencontainers.image.ref.name";
 // The digest the registry served for the reference (an index when multi-platform).
 inline constexpr std::string_view kRepoDigestAnnotation = "io.minirun.repo.digest";
+
+// Content kept alive by something other than an image name: blob digests' hex and
+// unpacked layers' diff-id hex.
+struct GcRoots {
+    std::set<std::string> blobs;
+    std::set<std::string> layers;
+};
 
 struct ImageRecord {
     std::string name;  // fully qualified reference, e.g. docker.io/library/alpine:latest
@@ -71,6 +79,9 @@ public:
 
     bool has_blob(std::string_view digest) const;
     bool has_layer(std::string_view diff_id) const;
+    // The blob is present and hashes to its name (size too, when given): what a pull may
+    // reuse. A damaged one is removed (unless !remove_damaged), so the caller fetches it again.
+    bool blob_intact(std::string_view digest, int64_t size = -1, bool remove_damaged = true) const;
     // Reads a small blob and verifies it against its digest.
     std::string read_blob(std::string_view digest, uint64_t max_size = kMaxConfigBytes) const;
     // Writes `data`, returning its digest; checks `expected_digest` when given.
@@ -89,9 +100,17 @@ public:
     std::optional<ImageRecord> lookup(std::string_view text) const;
     void set_image(const std::string& name, const Descriptor& manifest);
     bool remove_image(std::string_view name);
+    // An image without a name (`imgbuild build` without -t): kept in index.json with no
+    // ref-name annotation, found by id (lookup), listed by neither `images` nor list_images.
+    void add_unnamed(const Descriptor& manifest);
+    bool remove_unnamed(std::string_view manifest_digest);
+    std::vector<ImageRecord> list_unnamed() const;
 
-    // Removes blobs and unpacked layers no image references; returns how many went.
-    size_t garbage_collect();
+    // Removes blobs and unpacked layers that neither an image name nor `extra` (what
+    // containers still use) references; returns how many went.
+    size_t garbage_collect(const GcRoots& extra = {});
+    // The image id (config digest) of a named image; empty when its manifest is unreadable.
+    std::string image_id(const ImageRecord& rec) const;
     // Removes temp files and directories whose creating process is gone.
     void sweep_leftovers() const;
 
