@@ -39,6 +39,12 @@ using json = nlohmann::json;
 
 namespace {
 
+bool has_env_key(const std::vector<std::string>& env, const std::string& key) {
+    for (auto& e : env)
+        if (e.compare(0, key.size() + 1, key + "=") == 0) return true;
+    return false;
+}
+
 bool alive(pid_t pid, unsigned long long start) { return pid > 0 && runtime::process_alive(pid, start); }
 
 // Writes in place: these files are bind-mounted, a rename would detach them.
@@ -323,7 +329,10 @@ int Engine::exec(const ExecRequest& req) {
     if (!req.user.empty()) {
         auto u = resolve_user((containers_.dir(rec.id) / "rootfs").string(), req.user);
         o.user = std::to_string(u.uid) + ":" + std::to_string(u.gid);
+        o.additional_gids = u.additional_gids;  // `id` inside prints what Docker's exec -u does
+        if (!has_env_key(o.env, "HOME")) o.env.push_back("HOME=" + u.home);
     }
+    if (req.tty && !has_env_key(o.env, "TERM")) o.env.push_back("TERM=xterm");
     if (!req.interactive) {
         int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         ::dup2(null, STDIN_FILENO);

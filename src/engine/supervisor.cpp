@@ -95,14 +95,31 @@ std::string console_path(const std::string& dir) {
 int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) {
     std::string dir = containers_.dir(rec.id).string();
     runtime::Runtime rt((storage_ / "run").string());
-    if (!rootfs_mounted(dir)) {
-        // The layers recorded at create time; `rmi` keeps them while a container uses them.
-        mount_rootfs((storage_ / "layers").string(), rec.layers, dir);
+    std::unique_ptr<LogSink> sink;
+    try {
+        if (!rootfs_mounted(dir)) {
+            // The layers recorded at create time; `rmi` keeps them while a container uses them.
+            mount_rootfs((storage_ / "layers").string(), rec.layers, dir);
+        }
+        log::debug("run_once: rootfs ready");
+        connect_network(rec);
+        log::debug("network connected");
+        sink = make_log_sink(rec.log_driver, rec.log_opts, dir + "/container.log", rec.id, rec.name);
+    } catch (const Error& e) {
+        // Set-up failures (a host port in use, a log server away) reach the user through
+        // the supervisor's reply and stay in inspect's State.Error, as Docker's do.
+        rec.status = "exited";
+        rec.exit_code = 125;
+        rec.error = e.what();
+        rec.finished_at = runtime::rfc3339_now();
+        containers_.save(rec);
+        try {
+            disconnect_network(rec);
+        } catch (const Error&) {
+        }
+        notify(notify_fd, "error:125:" + std::string(e.what()));
+        throw;
     }
-    log::debug("run_once: rootfs ready");
-    connect_network(rec);
-    log::debug("network connected");
-    auto sink = make_log_sink(rec.log_driver, rec.log_opts, dir + "/container.log", rec.id, rec.name);
 
     runtime::CreateOptions opts;
     opts.id = rec.id;

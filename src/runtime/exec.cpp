@@ -45,6 +45,8 @@ Process exec_process(const ExecOptions& o, const Spec& spec) {
         p.user.uid = static_cast<uid_t>(std::stoul(o.user.substr(0, colon)));
         p.user.gid = colon == std::string::npos ? 0 : static_cast<gid_t>(std::stoul(o.user.substr(colon + 1)));
         p.user.additional_gids.clear();
+        if (o.additional_gids)
+            for (unsigned g : *o.additional_gids) p.user.additional_gids.push_back(static_cast<gid_t>(g));
     }
     if (!o.caps.empty()) {
         if (!p.capabilities) p.capabilities = Capabilities{};

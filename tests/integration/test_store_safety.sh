@@ -285,3 +285,31 @@ config "$B" '.process.terminal=false | .process.args=["sh","-c","echo from-runc-
 run_ok oci run --bundle "$B" rs-$$
 assert_eq from-runc-spec "$OUT" "runc spec's bundle runs"
 pass "minirun-oci runs runc spec's bundle"
+
+# --- run -d -p on a port already in use: our one line, exit 125, the error in inspect -----
+"${N[@]}" python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 8090)); s.listen(); time.sleep(60)' &
+holder=$!
+on_exit "kill $holder 2>/dev/null || true"
+for _ in $(seq 50); do "${N[@]}" ss -ltn 2>/dev/null | grep -q ':8090 ' && break; sleep 0.1; done
+RC=0; m run -d --name busyport -p 8090:80 "$IMG" httpd -f -p 80 >/dev/null 2>"$TEST_TMPDIR/err" || RC=$?
+assert_eq 125 "$RC" "run -d on a busy port"
+assert_contains "$(cat "$TEST_TMPDIR/err")" "port 8090"
+assert_contains "$(cat "$TEST_TMPDIR/err")" "already in use on the host"
+if m inspect busyport >"$TEST_TMPDIR/insp" 2>/dev/null; then
+  assert_contains "$(jq -r '.[0].State.Error' "$TEST_TMPDIR/insp")" "already in use on the host"
+  run_ok m rm -f busyport
+fi
+kill "$holder" 2>/dev/null || true
+pass "run -d -p on a busy port: the supervisor's error reaches the user"
+
+# --- exec -u: the user's HOME and groups (primary gid included); exec -t sets TERM ---------
+run_ok m exec -u app svc2 sh -c 'id; echo "home=$HOME"'
+assert_contains "$OUT" "uid=1000(app) gid=1000(app) groups=1000(app)"
+assert_contains "$OUT" "home=/home/app"
+run_ok m exec svc2 sh -c 'grep ^Groups /proc/self/status'
+assert_contains "$OUT" "Groups:	0 " "root's groups from the image's /etc/group, primary first"
+if command -v script >/dev/null; then
+  OUT=$(script -qec "nsenter --net=/var/run/netns/$ns $MINIRUN --storage $STORE exec -t svc2 sh -c 'echo term=\$TERM'" /dev/null </dev/null | tr -d '\r')
+  assert_contains "$OUT" "term=xterm"
+fi
+pass "exec -u sets HOME and groups; exec -t sets TERM"

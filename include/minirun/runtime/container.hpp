@@ -40,6 +40,7 @@ struct ExecOptions {
     std::vector<std::string> env;
     std::string cwd;
     std::string user;                  // uid[:gid]
+    std::optional<std::vector<unsigned>> additional_gids;  // with `user`: its groups (else none)
     std::vector<std::string> caps;
     bool tty = false;
     bool detach = false;
