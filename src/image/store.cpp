@@ -281,14 +281,18 @@ void Store::set_image(const std::string& name, const Descriptor& manifest) {
     write_index(images);
 }
 
-bool Store::remove_image(std::string_view name) {
+bool Store::remove_entries(const std::function<bool(const ImageRecord&)>& doomed) {
     fs::FileLock lock(root_ / "store.lock");
     auto images = read_index();
     size_t before = images.size();
-    std::erase_if(images, [&](const ImageRecord& r) { return r.name == name; });
+    std::erase_if(images, doomed);
     if (images.size() == before) return false;
     write_index(images);
     return true;
+}
+
+bool Store::remove_image(std::string_view name) {
+    return remove_entries([&](const ImageRecord& r) { return r.name == name; });
 }
 
 void Store::add_unnamed(const Descriptor& manifest) {
@@ -303,13 +307,7 @@ void Store::add_unnamed(const Descriptor& manifest) {
 }
 
 bool Store::remove_unnamed(std::string_view digest) {
-    fs::FileLock lock(root_ / "store.lock");
-    auto images = read_index();
-    size_t before = images.size();
-    std::erase_if(images, [&](const ImageRecord& r) { return r.name.empty() && r.manifest.digest == digest; });
-    if (images.size() == before) return false;
-    write_index(images);
-    return true;
+    return remove_entries([&](const ImageRecord& r) { return r.name.empty() && r.manifest.digest == digest; });
 }
 
 std::vector<ImageRecord> Store::list_unnamed() const {

@@ -127,6 +127,8 @@ public:
     };
 
 private:
+    // Drops the index entries `doomed` picks, under the store lock; false when none matched.
+    bool remove_entries(const std::function<bool(const ImageRecord&)>& doomed);
     std::vector<ImageRecord> read_index() const;
     void write_index(const std::vector<ImageRecord>& images);
     std::filesystem::path root_;
