@@ -188,6 +188,7 @@ void download_layer(LayerContext& ctx, const Descriptor& layer, const std::strin
         req.url = "/v2/" + ctx.client.repository() + "/blobs/" + layer.digest;
         if (offset > 0) req.headers.push_back("Range: bytes=" + std::to_string(offset) + "-");
         bool oversize = false;
+        std::exception_ptr local_error;
         req.on_headers = [&](long s, const std::map<std::string, std::string>&) {
             if (s == 200 && offset > 0) {  // the server ignored Range: start over
                 blob.reset();
@@ -201,8 +202,13 @@ void download_layer(LayerContext& ctx, const Descriptor& layer, const std::strin
                 oversize = true;
                 return false;
             }
-            blob.write(data, size);
-            stream.feed(data, size);
+            try {
+                blob.write(data, size);
+                stream.feed(data, size);
+            } catch (...) {
+                local_error = std::current_exception();  // ours (ENOSPC, EIO…), not the network's
+                return false;
+            }
             ctx.progress.advance(slot, size);
             return true;
         };
@@ -216,6 +222,9 @@ void download_layer(LayerContext& ctx, const Descriptor& layer, const std::strin
             if (ctx.cancelled) throw;
             failure = e.what();  // dropped connection, stall: resume below
         }
+        // A local failure (disk full) fails the pull at once: retrying cannot help, and the
+        // temp blob and layer directory go with their owners' destructors.
+        if (local_error) std::rethrow_exception(local_error);
         if (oversize)
             throw Error("layer " + layer.digest + ": registry sent more than the " + std::to_string(expected) +
                         " bytes the manifest declares");

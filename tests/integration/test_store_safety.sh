@@ -313,3 +313,17 @@ if command -v script >/dev/null; then
   assert_contains "$OUT" "term=xterm"
 fi
 pass "exec -u sets HOME and groups; exec -t sets TERM"
+
+# --- a local ENOSPC during pull fails at once (no network retries) and leaves a clean store -
+small=$(mktemp_dir)
+mount -t tmpfs -o size=700k tmpfs "$small"
+on_exit "umount -l '$small' 2>/dev/null || true"
+RC=0; "$MINIRUN" --debug --storage "$small/s" pull -q "$IMG" >/dev/null 2>"$TEST_TMPDIR/err" || RC=$?
+assert_eq 1 "$RC" "pull into a full disk fails"
+assert_contains "$(cat "$TEST_TMPDIR/err")" "space left on device"
+assert_not_contains "$(cat "$TEST_TMPDIR/err")" "resuming at byte" "a local error is not retried as a network one"
+run_ok "$MINIRUN" --storage "$small/s" system check
+assert_contains "$OUT" "no problems"
+assert_eq "" "$("$MINIRUN" --storage "$small/s" images -q)" "nothing named"
+umount -l "$small"
+pass "ENOSPC during pull: fails at once, store consistent"
