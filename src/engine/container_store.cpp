@@ -145,7 +145,18 @@ void ContainerStore::save(const ContainerRecord& r, bool create) const {
     else if (!stdfs::exists(dir(r.id))) throw Error("container " + r.name + " was removed");
     // Atomic (rename) but not fsynced: it changes at every start and exit, and after a
     // crash the next `ps` re-derives the truth from the processes anyway.
-    fs::write_file_atomic(dir(r.id) / "container.json", to_json(r).dump(), 0600, false);
+    std::string text = to_json(r).dump();
+    auto path = dir(r.id) / "container.json";
+    try {
+        fs::write_file_atomic(path, text, 0600, false);
+    } catch (const Error&) {
+        // A full disk refuses the temp file, not the record's own block: rewrite in place,
+        // so a container that filled the disk still gets its exit status recorded.
+        fs::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd) throw;
+        fs::write_all(fd.get(), text.data(), text.size(), path.string());
+        if (::ftruncate(fd.get(), static_cast<off_t>(text.size())) != 0) throw;
+    }
 }
 
 ContainerRecord ContainerStore::load(const std::string& id) const {

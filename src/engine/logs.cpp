@@ -56,8 +56,16 @@ public:
     void write(const std::string& stream, const std::string& line) override {
         std::string rec = json{{"log", line + "\n"}, {"stream", stream}, {"time", rfc3339_nano_now()}}.dump() + "\n";
         if (max_size_ && size_ + rec.size() > max_size_ && size_ > 0) rotate();
-        fs::write_all(fd_.get(), rec.data(), rec.size(), path_);
-        size_ += rec.size();
+        try {
+            fs::write_all(fd_.get(), rec.data(), rec.size(), path_);
+            size_ += rec.size();
+        } catch (const Error&) {
+            // Disk full (or gone): the log keeps every whole line it could write, a partial
+            // one is cut off, and the container goes on; its supervisor must not die of it.
+            if (::ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {
+                // nothing more to do: the next write tries again
+            }
+        }
     }
 
 private:

@@ -327,3 +327,26 @@ assert_contains "$OUT" "no problems"
 assert_eq "" "$("$MINIRUN" --storage "$small/s" images -q)" "nothing named"
 umount -l "$small"
 pass "ENOSPC during pull: fails at once, store consistent"
+
+# --- a container that fills the disk gets ENOSPC itself; its exit status is still recorded ---
+full=$(mktemp_dir)
+mount -t tmpfs -o size=8m tmpfs "$full"
+on_exit "umount -l '$full' 2>/dev/null || true"
+F=("$MINIRUN" --storage "$full/s")
+run_ok "${F[@]}" pull -q "$IMG"
+fill='echo start; dd if=/dev/zero of=/big bs=1M count=20 2>&1 | head -1; exit 7'
+RC=0; OUT=$("${N[@]}" "${F[@]}" run --network none --name fg "$IMG" sh -c "$fill") || RC=$?
+assert_eq 7 "$RC" "foreground run returns the container's own status on a full disk"
+assert_contains "$OUT" "No space left on device"
+run_ok "${F[@]}" logs fg
+assert_contains "$OUT" "start" "the log keeps what it could write"
+run_ok "${F[@]}" rm fg
+run_ok "${N[@]}" "${F[@]}" run -d --network none --name bg "$IMG" sh -c "$fill"
+run_ok "${F[@]}" wait bg
+assert_eq 7 "$OUT" "a detached container's status is recorded although the disk is full"
+assert_eq 7 "$("${F[@]}" inspect bg | jq -r '.[0].State.ExitCode')"
+run_ok "${F[@]}" rm bg
+assert_eq "" "$(ls "$full/s/containers")" "no container directory left"
+run_ok "${F[@]}" system check
+umount -l "$full"
+pass "a container filling the disk: ENOSPC inside, its status recorded, nothing left behind"
