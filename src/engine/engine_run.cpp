@@ -2,6 +2,7 @@
 // then started in the foreground or handed to a detached supervisor.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -261,6 +262,11 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
         s.cwd = !req.workdir.empty() ? req.workdir : !ic.working_dir.empty() ? ic.working_dir : "/";
         if (s.cwd[0] != '/') throw Error("invalid --workdir \"" + s.cwd + "\": must be absolute");
         s.tty = req.tty;
+        // The pty gets our terminal's size before the process runs (a first `stty size`
+        // must not see 0 0); later changes follow through SIGWINCH in the foreground.
+        winsize ws{};
+        if (req.tty && ::isatty(STDIN_FILENO) && ::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+            s.tty_rows = ws.ws_row, s.tty_cols = ws.ws_col;
         s.hostname = rec.hostname;
         s.read_only = req.read_only;
         s.privileged = req.privileged;

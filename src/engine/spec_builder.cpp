@@ -127,6 +127,7 @@ std::string build_config_json(const RunSettings& s) {
                  {"cwd", s.cwd.empty() ? "/" : s.cwd},
                  {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
                  {"noNewPrivileges", s.no_new_privileges}};
+    if (s.tty && s.tty_rows && s.tty_cols) process["consoleSize"] = {{"height", s.tty_rows}, {"width", s.tty_cols}};
     if (!s.user.additional_gids.empty()) process["user"]["additionalGids"] = s.user.additional_gids;
     if (!s.rlimits.empty()) {
         json rl = json::array();

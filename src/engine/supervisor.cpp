@@ -40,6 +40,10 @@ void forward(int sig) {
     if (g_container_pid > 0) ::kill(g_container_pid, sig);
 }
 
+// Our terminal was resized (run -it): the loop copies the size to the container's pty.
+volatile sig_atomic_t g_resized = 0;
+void on_winch(int) { g_resized = 1; }
+
 void notify(int fd, const std::string& msg) {
     if (fd < 0) return;
     (void)!::write(fd, msg.data(), msg.size());
@@ -195,6 +199,9 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         raw.emplace();
         winsize ws{};
         if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) ::ioctl(master.get(), TIOCSWINSZ, &ws);
+        struct sigaction sa {};
+        sa.sa_handler = on_winch;  // no SA_RESTART: poll wakes up at once
+        ::sigaction(SIGWINCH, &sa, nullptr);
     }
     LineSplitter out_lines(*sink, "stdout"), err_lines(*sink, "stderr");
     int status = -1;
@@ -212,6 +219,11 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         if (attach.foreground) (void)!::write(echo_fd, buf, static_cast<size_t>(n));
     };
     for (;;) {
+        if (g_resized && master) {
+            g_resized = 0;
+            winsize ws{};
+            if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) ::ioctl(master.get(), TIOCSWINSZ, &ws);
+        }
         pollfd p[3];
         int n = 0;
         if (out_r) p[n++] = {out_r.get(), POLLIN, 0};

@@ -350,3 +350,10 @@ assert_eq "" "$(ls "$full/s/containers")" "no container directory left"
 run_ok "${F[@]}" system check
 umount -l "$full"
 pass "a container filling the disk: ENOSPC inside, its status recorded, nothing left behind"
+
+# --- run -it forwards terminal resizes to the container's pty --------------------------------
+OUT=$(python3 "$MINIRUN_SOURCE_DIR/tests/fixtures/pty_resize.py" "${N[@]}" "$MINIRUN" --storage "$STORE" \
+  run --rm -it --network none "$IMG" sh -c 'stty size; echo READY; read x; stty size; echo DONE')
+assert_contains "$OUT" "24 80" "initial size"
+assert_contains "$OUT" "33 101" "size after the resize"
+pass "run -it forwards terminal resizes"

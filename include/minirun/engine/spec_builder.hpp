@@ -17,6 +17,7 @@ struct RunSettings {
     std::string cwd = "/";
     ResolvedUser user;
     bool tty = false;
+    unsigned short tty_rows = 0, tty_cols = 0;  // the pty's size from its first moment (run -it)
     std::string hostname;
     bool read_only = false;
     bool privileged = false;
