@@ -1,6 +1,7 @@
 // minirun: pull images and (later) run them. A thin front end over the library.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include "minirun/common/units.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/image_removal.hpp"
+#include "minirun/engine/network.hpp"
 #include "minirun/engine/system_check.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
@@ -119,6 +121,12 @@ void add_images(CLI::App& app) {
                            {"Size", info.size}});
             rows.push_back({repo, tag, short_id(info.manifest.config.digest), created.substr(0, 19),
                             registry::human_bytes(static_cast<double>(info.size))});
+        }
+        // Dangling images (built without -t) as Docker lists them: <none> <none>.
+        for (auto& rec : store.list_unnamed()) {
+            std::string id = store.image_id(rec);
+            out.push_back({{"Repository", "<none>"}, {"Tag", "<none>"}, {"Name", ""}, {"ID", id}, {"Digest", rec.manifest.digest}});
+            rows.push_back({"<none>", "<none>", id.empty() ? "<damaged>" : short_id(id), "", ""});
         }
         if (format == "json") {
             std::cout << out.dump(2) << "\n";
@@ -247,6 +255,19 @@ void add_system(CLI::App& app, int& exit_code) {
         auto removed = engine::Engine(cli::storage_root(g), ro).prune();
         std::cout << "Deleted Containers:\n";
         for (auto& id : removed) std::cout << id << "\n";
+        // User networks no container is attached to (the built-in three always stay).
+        engine::Networks nets(std::filesystem::path(cli::storage_root(g)) / "networks");
+        std::cout << "Deleted Networks:\n";
+        for (auto& n : nets.list()) {
+            if (n.name == "bridge" || n.name == "host" || n.name == "none" || !n.containers.empty()) continue;
+            try {
+                nets.remove(n.name);
+                std::cout << n.name << "\n";
+            } catch (const Error& e) {
+                std::cerr << "Error: " << e.what() << "\n";
+                exit_code = 1;
+            }
+        }
         auto store = open_store();
         print_removal(engine::prune_images(store, cli::storage_root(g), all), exit_code);
     });

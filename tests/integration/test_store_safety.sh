@@ -38,6 +38,9 @@ run_ok m run --rm --network none "$id" cat /mark
 assert_eq untagged "$OUT" "run by sha256:<id>"
 run_ok m run --rm --network none "${id:7:12}" cat /mark
 assert_eq untagged "$OUT" "run by an id prefix"
+run_ok mr images
+assert_contains "$OUT" "<none>"
+assert_contains "$OUT" "${id:7:12}" "the dangling image is listed as <none> <none>"
 run_ok m rmi "${id:7:12}"
 run_expect_fail m run --rm --network none --pull never "$id" true
 pass "ENV =x refused at its line; an untagged build runs by its id and rmi removes it"
@@ -357,3 +360,18 @@ OUT=$(python3 "$MINIRUN_SOURCE_DIR/tests/fixtures/pty_resize.py" "${N[@]}" "$MIN
 assert_contains "$OUT" "24 80" "initial size"
 assert_contains "$OUT" "33 101" "size after the resize"
 pass "run -it forwards terminal resizes"
+
+# --- system prune: stopped containers and unused user networks go; running ones stay --------
+run_ok m network create spare
+run_ok m run --network none --name stopped1 "$IMG" true
+run_ok m system prune -f
+assert_contains "$OUT" "Deleted Networks:
+spare"
+run_ok m network ls
+assert_not_contains "$OUT" "spare"
+run_ok m ps -a --format json
+assert_not_contains "$OUT" '"stopped1"'
+assert_contains "$OUT" '"svc2"' "a running container stays"
+run_ok m exec svc2 cat /data/f
+assert_eq precious "$OUT"
+pass "system prune: stopped containers, unused networks, unused content; running ones untouched"
