@@ -39,12 +39,6 @@ using json = nlohmann::json;
 
 namespace {
 
-bool has_env_key(const std::vector<std::string>& env, const std::string& key) {
-    for (auto& e : env)
-        if (e.compare(0, key.size() + 1, key + "=") == 0) return true;
-    return false;
-}
-
 bool alive(pid_t pid, unsigned long long start) { return pid > 0 && runtime::process_alive(pid, start); }
 
 // Writes in place: these files are bind-mounted, a rename would detach them.
@@ -262,30 +256,32 @@ void Engine::kill(const std::string& name, const std::string& signal) {
     if (::kill(rec.pid, sig) != 0) throw_errno("kill " + rec.name);
 }
 
-void Engine::remove(const std::string& name, bool force, bool volumes) {
-    // `rm -f <full id>` clears a container whose record is unreadable (system check says
-    // so): its overlay is unmounted and its directory removed; nothing else can be known.
-    if (force && name.size() == 64 && name.find('/') == std::string::npos && stdfs::exists(containers_.dir(name))) {
-        try {
-            containers_.load(name);
-        } catch (const Error& e) {
-            log::warn(std::string(e.what()) + "; removing its directory");
-            // The runtime's own state still knows its process and cgroup; the netns mount
-            // goes with a lazy unmount. (Its address and port rules cannot be known.)
-            try {
-                runtime::Runtime((storage_ / "run").string()).remove(name, true);
-            } catch (const Error& err) {
-                log::debug(err.what());
-            }
-            ::umount2((containers_.dir(name) / "netns").c_str(), MNT_DETACH);
-            try {
-                unmount_rootfs(containers_.dir(name).string());
-            } catch (const Error&) {
-            }
-            containers_.remove(name);
-            return;
-        }
+bool Engine::remove_unreadable(const std::string& id) {
+    if (id.size() != 64 || id.find('/') != std::string::npos || !stdfs::exists(containers_.dir(id))) return false;
+    try {
+        containers_.load(id);
+        return false;  // readable: the ordinary path removes it
+    } catch (const Error& e) {
+        log::warn(std::string(e.what()) + "; removing its directory");
     }
+    // The runtime's own state still knows its process and cgroup; the netns mount goes
+    // with a lazy unmount. (Its address and port rules are only in the lost record.)
+    try {
+        runtime::Runtime((storage_ / "run").string()).remove(id, true);
+    } catch (const Error& err) {
+        log::debug(err.what());
+    }
+    ::umount2((containers_.dir(id) / "netns").c_str(), MNT_DETACH);
+    try {
+        unmount_rootfs(containers_.dir(id).string());
+    } catch (const Error&) {
+    }
+    containers_.remove(id);
+    return true;
+}
+
+void Engine::remove(const std::string& name, bool force, bool volumes) {
+    if (force && remove_unreadable(name)) return;
     ContainerRecord rec = refresh(containers_.find(name));
     if (rec.status == "running" || rec.status == "restarting") {
         if (!force) throw Error("cannot remove running container " + rec.name + ": stop it first or use --force");
@@ -330,9 +326,9 @@ int Engine::exec(const ExecRequest& req) {
         auto u = resolve_user((containers_.dir(rec.id) / "rootfs").string(), req.user);
         o.user = std::to_string(u.uid) + ":" + std::to_string(u.gid);
         o.additional_gids = u.additional_gids;  // `id` inside prints what Docker's exec -u does
-        if (!has_env_key(o.env, "HOME")) o.env.push_back("HOME=" + u.home);
+        if (!has_env(o.env, "HOME")) o.env.push_back("HOME=" + u.home);
     }
-    if (req.tty && !has_env_key(o.env, "TERM")) o.env.push_back("TERM=xterm");
+    if (req.tty && !has_env(o.env, "TERM")) o.env.push_back("TERM=xterm");
     if (!req.interactive) {
         int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         ::dup2(null, STDIN_FILENO);

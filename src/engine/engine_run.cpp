@@ -88,12 +88,6 @@ void add_env_file(std::vector<std::string>& env, const std::string& path) {
     }
 }
 
-bool has_env(const std::vector<std::string>& env, const std::string& key) {
-    for (auto& e : env)
-        if (e.rfind(key + "=", 0) == 0) return true;
-    return false;
-}
-
 runtime::Mount bind_mount(const std::string& src, const std::string& dst, bool ro) {
     runtime::Mount m{dst, "bind", src, {"rbind", "rprivate"}};
     if (ro) m.options.push_back("ro");
@@ -102,8 +96,6 @@ runtime::Mount bind_mount(const std::string& src, const std::string& dst, bool r
 
 }  // namespace
 
-// Here rather than in image_config.cpp: it needs the image store, which the supervisor
-// binary (linking image_config.cpp for user lookups) does not.
 namespace {
 
 // Docker's rule: a source with a '/' or starting with '.' is a host path, else a name.
@@ -119,19 +111,37 @@ void check_volume_name(const std::string& name) {
                     "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed; for a host directory give a path (/abs or ./rel)");
 }
 
-// The checks of -v that need no image: run before anything is created.
-void check_volume_spec(const std::string& spec) {
+// `-v [src:]dst[:mode]`, every check that needs no image done here, so that `run` can
+// refuse a bad one before anything is created. An empty source is an anonymous volume.
+struct VolumeSpec {
+    std::string source, destination;
+    bool read_only = false;
+};
+
+VolumeSpec parse_volume_spec(const std::string& spec) {
     std::vector<std::string> parts;
     std::stringstream ss(spec);
     for (std::string p; std::getline(ss, p, ':');) parts.push_back(p);
     if (parts.empty() || parts.size() > 3) throw Error("invalid volume \"" + spec + "\"");
-    if (parts.size() == 1) return;
-    if (parts[0].empty()) throw Error("invalid volume \"" + spec + "\": empty source");
-    if (!is_bind_source(parts[0])) check_volume_name(parts[0]);
+    if (parts.size() == 3 && parts[2] != "ro" && parts[2] != "rw" && parts[2] != "z" && parts[2] != "Z")
+        throw Error("invalid volume \"" + spec + "\": unknown mode " + parts[2]);
+    VolumeSpec v;
+    v.read_only = parts.size() == 3 && parts[2] == "ro";
+    v.destination = parts.size() == 1 ? parts[0] : parts[1];
+    if (parts.size() > 1) {
+        v.source = parts[0];
+        if (v.source.empty()) throw Error("invalid volume \"" + spec + "\": empty source");
+        if (!is_bind_source(v.source)) check_volume_name(v.source);
+    }
+    if (v.destination.empty() || v.destination[0] != '/')
+        throw Error("invalid volume \"" + spec + "\": the destination must be absolute");
+    return v;
 }
 
 }  // namespace
 
+// Here rather than in image_config.cpp: it needs the image store, which the supervisor
+// binary (linking image_config.cpp for user lookups) does not.
 ImageConfig load_image_config(const image::Store& store, const image::ImageRecord& rec) {
     image::Manifest m = image::parse_manifest(store.read_blob(rec.manifest.digest, image::kMaxManifestBytes));
     ImageConfig c = parse_image_config_json(store.read_blob(m.config.digest));
@@ -179,7 +189,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     if (!req.user.empty()) check_user_spec(req.user);
     for (auto& e : req.env)
         if (e.empty() || e[0] == '=') throw Error("invalid -e \"" + e + "\": the variable name is empty");
-    for (auto& v : req.volumes) check_volume_spec(v);
+    for (auto& v : req.volumes) parse_volume_spec(v);
     check_network_exists(storage_, req.network);
     if ((req.network == "host" || req.network == "none") && !ports.empty())
         throw Error("published ports need a bridge network, not --network " + req.network);
@@ -292,39 +302,28 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
             return std::pair{v, fresh};
         };
         std::vector<std::string> mounted;
-        bool bind_must_exist = false;
-        auto add_volume = [&](const std::string& spec) {
-            std::vector<std::string> parts;
-            std::stringstream ss(spec);
-            for (std::string p; std::getline(ss, p, ':');) parts.push_back(p);
-            if (parts.empty() || parts.size() > 3) throw Error("invalid volume \"" + spec + "\"");
-            bool ro = parts.size() == 3 && parts[2].find("ro") != std::string::npos;
-            if (parts.size() == 3 && parts[2] != "ro" && parts[2] != "rw" && parts[2] != "z" && parts[2] != "Z")
-                throw Error("invalid volume \"" + spec + "\": unknown mode " + parts[2]);
-            if (parts.size() == 1) parts.insert(parts.begin(), rec.id.substr(0, 12) + "-" + std::to_string(mounted.size()));
-            const std::string& src = parts[0];
-            const std::string& dst = parts[1];
-            if (dst.empty() || dst[0] != '/') throw Error("invalid volume \"" + spec + "\": the destination must be absolute");
-            if (is_bind_source(src)) {
-                std::string abs = stdfs::absolute(src).lexically_normal().string();
+        // `bind_must_exist`: --mount type=bind refuses a missing source, -v creates it (Docker).
+        auto add_volume = [&](const std::string& spec, bool bind_must_exist) {
+            VolumeSpec v = parse_volume_spec(spec);
+            if (v.source.empty()) v.source = rec.id.substr(0, 12) + "-" + std::to_string(mounted.size());
+            if (is_bind_source(v.source)) {
+                std::string abs = stdfs::absolute(v.source).lexically_normal().string();
                 if (abs.size() > 1 && abs.back() == '/') abs.pop_back();
                 if (!stdfs::exists(abs)) {
-                    // -v creates a missing bind source, --mount type=bind refuses it (Docker).
                     if (bind_must_exist) throw Error("invalid mount config: bind source path does not exist: " + abs);
                     fs::mkdir_p(abs);
                 }
-                s.mounts.push_back(bind_mount(abs, dst, ro));
+                s.mounts.push_back(bind_mount(abs, v.destination, v.read_only));
             } else {
-                check_volume_name(src);
-                auto [path, fresh] = volume_dir(src);
-                if (fresh) seed_volume(rootfs, dst, path);
-                s.mounts.push_back(bind_mount(path, dst, ro));
-                rec.volumes.push_back(src);
+                auto [path, fresh] = volume_dir(v.source);
+                if (fresh) seed_volume(rootfs, v.destination, path);
+                s.mounts.push_back(bind_mount(path, v.destination, v.read_only));
+                rec.volumes.push_back(v.source);
             }
             rec.mounts.push_back(spec);
-            mounted.push_back(dst);
+            mounted.push_back(v.destination);
         };
-        for (auto& v : req.volumes) add_volume(v);
+        for (auto& v : req.volumes) add_volume(v, false);
         for (auto& m : req.mounts) {
             std::map<std::string, std::string> kv;
             bool ro = false;
@@ -355,10 +354,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
                 std::string src = kv["source"];
                 // A relative bind source is a path; a volume source is a name.
                 if (type == "bind" && !is_bind_source(src)) src = "./" + src;
-                if (type == "volume" && !src.empty()) check_volume_name(src);
-                bind_must_exist = type == "bind";
-                add_volume((src.empty() ? "" : src + ":") + kv["destination"] + (ro ? ":ro" : ""));
-                bind_must_exist = false;
+                add_volume((src.empty() ? "" : src + ":") + kv["destination"] + (ro ? ":ro" : ""), type == "bind");
             } else {
                 throw Error("invalid --mount \"" + m + "\": type must be bind, volume or tmpfs");
             }
@@ -374,7 +370,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
         }
         // The image's VOLUMEs become anonymous volumes unless something is mounted there.
         for (auto& v : ic.volumes)
-            if (std::find(mounted.begin(), mounted.end(), v) == mounted.end()) add_volume(v);
+            if (std::find(mounted.begin(), mounted.end(), v) == mounted.end()) add_volume(v, false);
         for (auto f : {"hosts", "hostname", "resolv.conf"}) {
             fs::write_file_atomic(dir + "/" + f, "", 0644, false);
             // A user's own bind over one of these files wins over the generated one.

@@ -81,6 +81,12 @@ ImageConfig parse_image_config_json(const std::string& text) {
     return c;
 }
 
+bool has_env(const std::vector<std::string>& env, const std::string& key) {
+    for (auto& e : env)
+        if (e.rfind(key + "=", 0) == 0) return true;
+    return false;
+}
+
 void check_user_spec(const std::string& spec) {
     std::string user = spec.substr(0, spec.find(':'));
     std::string group = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);

@@ -94,6 +94,8 @@ RmiOutcome remove_images(image::Store& store, const stdfs::path& storage, const 
             out.errors.push_back(e.what());
         }
     }
+    // Roots read again right before collecting, not reused from the check above: a
+    // container created meanwhile must keep its layers.
     if (!out.untagged.empty()) out.collected = store.garbage_collect(container_roots(storage));
     return out;
 }

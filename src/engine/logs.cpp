@@ -62,9 +62,7 @@ public:
         } catch (const Error&) {
             // Disk full (or gone): the log keeps every whole line it could write, a partial
             // one is cut off, and the container goes on; its supervisor must not die of it.
-            if (::ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {
-                // nothing more to do: the next write tries again
-            }
+            (void)!::ftruncate(fd_.get(), static_cast<off_t>(size_));
         }
     }
 

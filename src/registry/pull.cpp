@@ -302,7 +302,7 @@ PullResult pull_image(Store& store, const image::Reference& ref, const PullOptio
                 const std::string& diff_id = cfg.diff_ids[i];
                 try {
                     // What is reused is verified: a truncated or damaged blob is fetched again.
-                    bool blob_ok = store.has_blob(layer.digest) && store.blob_intact(layer.digest, layer.size);
+                    bool blob_ok = store.blob_intact(layer.digest, layer.size);
                     if (store.has_layer(diff_id) && blob_ok) {
                         progress.finish(slots[i], "already exists");
                         ++present;

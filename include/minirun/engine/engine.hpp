@@ -95,6 +95,8 @@ private:
     Prepared prepare(const RunRequest& req);
     void start_prepared(ContainerRecord& rec);
     void cleanup(ContainerRecord& rec, bool remove_dir);
+    // `rm -f <full id>` of a container whose record cannot be read; false when it can.
+    bool remove_unreadable(const std::string& id);
     void connect_network(ContainerRecord& rec);
     void disconnect_network(ContainerRecord& rec);
 

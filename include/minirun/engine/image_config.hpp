@@ -33,6 +33,9 @@ struct ResolvedUser {
     std::vector<unsigned> additional_gids;
     std::string home = "/";
 };
+// Whether `env` (KEY=VALUE items) sets `key`.
+bool has_env(const std::vector<std::string>& env, const std::string& key);
+
 // Ids are 32-bit; (uid_t)-1 means "unchanged" to the kernel, so it is no user.
 inline constexpr unsigned long long kMaxId = 4294967294ull;
 // Refuses ids outside 0..kMaxId and malformed user[:group] before anything is created.
