@@ -10,7 +10,7 @@ PACKAGES=(
   docker-registry skopeo umoci oci-image-tool busybox-static apache2-utils
   python3 python3-cryptography openssl curl jq procps iproute2 iptables bc time debootstrap
   # peers driving or compared with the runtime
-  podman crun runc containerd
+  podman crun runc containerd buildah
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -22,11 +22,25 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-std::pair<std::string, std::string> split_spec(const std::string& spec) {
+struct OutputSpec {
+    std::string type, dest, ref_name;  // ref_name empty: from the first -t, else "latest"
+};
+
+// oci:DIR[:TAG] / oci-archive:FILE[:TAG], as skopeo and buildah spell the transports.
+OutputSpec split_spec(const std::string& spec) {
     auto colon = spec.find(':');
     if (colon == std::string::npos || colon + 1 == spec.size())
         throw Error("invalid --output \"" + spec + "\": use oci:DIR or oci-archive:FILE");
-    return {spec.substr(0, colon), spec.substr(colon + 1)};
+    OutputSpec o{spec.substr(0, colon), spec.substr(colon + 1), ""};
+    auto tag_colon = o.dest.rfind(':');
+    auto slash = o.dest.rfind('/');
+    if (tag_colon != std::string::npos && (slash == std::string::npos || tag_colon > slash)) {
+        o.ref_name = o.dest.substr(tag_colon + 1);
+        o.dest.resize(tag_colon);
+        if (o.ref_name.empty() || o.dest.empty())
+            throw Error("invalid --output \"" + spec + "\": use oci:DIR[:TAG] or oci-archive:FILE[:TAG]");
+    }
+    return o;
 }
 
 void link_or_copy(const stdfs::path& from, const stdfs::path& to) {
@@ -106,17 +120,19 @@ void tar_directory(const stdfs::path& dir, const stdfs::path& file) {
 }  // namespace
 
 void check_output(const std::string& spec) {
-    auto [type, dest] = split_spec(spec);
-    if (type != "oci" && type != "oci-archive") throw Error("invalid --output \"" + spec + "\": use oci:DIR or oci-archive:FILE");
+    auto o = split_spec(spec);
+    if (o.type != "oci" && o.type != "oci-archive") throw Error("invalid --output \"" + spec + "\": use oci:DIR or oci-archive:FILE");
 }
 
 void write_output(const image::Store& store, const image::Descriptor& manifest, const std::vector<std::string>& tags,
                   const std::string& spec) {
-    auto [type, dest] = split_spec(spec);
-    std::string ref_name = "latest";
-    if (!tags.empty()) {
-        auto r = image::Reference::parse(tags[0]);
-        if (!r.tag.empty()) ref_name = r.tag;
+    auto [type, dest, ref_name] = split_spec(spec);
+    if (ref_name.empty()) {
+        ref_name = "latest";
+        if (!tags.empty()) {
+            auto r = image::Reference::parse(tags[0]);
+            if (!r.tag.empty()) ref_name = r.tag;
+        }
     }
     if (type == "oci") return write_layout(store, manifest, ref_name, dest);
     stdfs::path tmp = store.temp_dir() / (std::string(fs::kTempPrefix) + fs::unique_suffix() + "-archive");

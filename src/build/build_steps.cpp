@@ -164,6 +164,7 @@ int run_step(image::Store& store, StepRoot& root, const RunStep& step, std::stri
     s.env = step.env;
     s.cwd = step.cwd;
     s.user = engine::resolve_user(root.rootfs(), step.user);
+    if (!engine::has_env(s.env, "HOME")) s.env.push_back("HOME=" + s.user.home);  // from passwd, as Docker's RUN
     s.hostname = "imgbuild";
     s.host_network = !step.network_none;
     std::string id = "imgbuild-" + fs::unique_suffix();

@@ -573,8 +573,7 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
             used_args_.insert(k);
         }
     auto& conf = cfg(c.st);
-    step.cwd = conf.value("WorkingDir", std::string());
-    if (step.cwd.empty()) step.cwd = "/";
+    step.cwd = "/" + clean_relative(conf.value("WorkingDir", std::string()));  // "/x/y/../z" runs in /x/z
     step.user = conf.value("User", std::string());
     key += " user=" + step.user + " cwd=" + step.cwd;
     std::string history = "RUN " + (nargs ? "|" + std::to_string(nargs) + arg_text + " " : std::string()) +
@@ -630,14 +629,6 @@ std::string Builder::context_digest(const SourceTree& tree, const std::string& r
 bool is_url(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
 
 // ADD extracts local archives: gzip, zstd or plain tar (detected by content).
-bool looks_like_archive(int fd) {
-    unsigned char head[512];
-    ssize_t n = ::pread(fd, head, sizeof head, 0);
-    if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) return true;
-    if (n >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd) return true;
-    return n >= 262 && std::memcmp(head + 257, "ustar", 5) == 0;
-}
-
 void Builder::copy_instruction(StageCtx& c, const Instruction& ins) {
     const bool add = ins.keyword == "ADD";
     for (auto f : {"parents", "exclude", "keep-git-dir"})
@@ -722,7 +713,15 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins) {
             continue;
         }
         if (!checksum.empty()) throw Error(location_ + ": ADD --checksum only applies to URLs");
-        std::vector<std::string> matched = expand_source(tree, w);
+        std::vector<std::string> matched;
+        try {
+            matched = expand_source(tree, w);
+        } catch (const Error& e) {
+            // file:line first, then which source of which instruction is missing
+            std::string why = e.what();
+            if (why.rfind("COPY ", 0) == 0) why = ins.keyword + why.substr(4);
+            throw Error(location_ + ": " + why);
+        }
         if (has_glob_chars(w)) dest_dir = dest_dir || matched.size() > 1;
         for (auto& m : matched) {
             Source s;
@@ -741,6 +740,9 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins) {
             auto u = engine::resolve_user(root.rootfs(), chown);
             attrs.uid = u.uid;
             attrs.gid = u.gid;
+            // A bare uid also names the group (Docker: "a UID without GID will use the
+            // same numeric UID as the GID"); a bare name takes the user's primary group.
+            if (!chown.empty() && chown.find_first_not_of("0123456789") == std::string::npos) attrs.gid = static_cast<gid_t>(u.uid);
         }
         bool into_dir = dest_dir;
         if (!into_dir) {
@@ -760,7 +762,7 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins) {
                 bool is_dir = source_is_dir(tree, s.rel);
                 if (add && unpack && !is_dir) {
                     fs::UniqueFd f(fs::open_in_root(tree.root_fd, s.rel, O_RDONLY));
-                    if (f && looks_like_archive(f.get())) {
+                    if (f && is_tar_archive(f.get())) {
                         fs::UniqueFd out(make_dirs_in_root(root.root_fd(), dest));
                         image::UnpackOptions uo = image::default_unpack_options(s.rel);
                         uo.overlay_whiteouts = false;
@@ -793,12 +795,18 @@ void Builder::execute(StageCtx& c, const Instruction& ins, bool trigger) {
     if (k == "WORKDIR") {
         std::string dir = expand(c, ins.args.empty() ? "" : ins.args[0]);
         if (dir.empty()) throw Error(location_ + ": WORKDIR needs a path");
+        // Docker keeps an absolute path as written ("/w/" stays "/w/") and joins a
+        // relative one onto the current directory, cleaned.
         std::string base = conf.value("WorkingDir", std::string());
-        if (dir[0] != '/') dir = (base.empty() ? "/" : base) + "/" + dir;
-        dir = "/" + clean_relative(dir);
+        if (dir[0] != '/') dir = "/" + clean_relative((base.empty() ? "/" : base) + "/" + dir);
         conf["WorkingDir"] = dir;
-        fs_step(c, "WORKDIR " + dir, "WORKDIR " + dir, [&](StepRoot& root) {
-            fs::UniqueFd d(make_dirs_in_root(root.root_fd(), dir));
+        // What WORKDIR creates belongs to the current USER (BuildKit's behaviour), so a
+        // later RUN as that user can write there.
+        std::string user = conf.value("User", std::string());
+        fs_step(c, "WORKDIR " + dir + " user=" + user, "WORKDIR " + dir, [&](StepRoot& root) {
+            auto u = engine::resolve_user(root.rootfs(), user);
+            CopyAttrs owner{u.uid, u.gid, std::nullopt};
+            fs::UniqueFd d(make_dirs_in_root(root.root_fd(), "/" + clean_relative(dir), &owner));
         });
         return;
     }

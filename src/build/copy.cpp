@@ -1,6 +1,8 @@
 // COPY/ADD file work: source selection, content hashing, copying into a root.
 #include "minirun/build/copy.hpp"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -56,8 +58,24 @@ struct Visit {
     const struct stat& st;
 };
 
+// Whether anything below the ignored directory `fd` (path `tree_rel`) is let through by
+// an exception (`!path`) of the ignore file.
+bool has_exception_below(const SourceTree& tree, int fd, const std::string& tree_rel) {
+    for (const auto& name : sorted_entries(fd)) {
+        std::string trel = join(tree_rel, name);
+        if (!tree.ignore->ignored(trel)) return true;
+        struct stat st {};
+        if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) continue;
+        UniqueFd sub(::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (sub && has_exception_below(tree, sub.get(), trel)) return true;
+    }
+    return false;
+}
+
 // Walks the tree below the directory `fd` (whose path in the tree is `tree_rel`) in
 // sorted order, skipping ignored entries; `post` runs after a directory's children.
+// An ignored directory holding an exception is kept, as the path to what it lets through
+// (Docker keeps dir/keep.txt at its place, never flattened into the parent).
 void walk(const SourceTree& tree, int fd, const std::string& tree_rel, const std::string& rel,
           const std::function<void(const Visit&)>& pre, const std::function<void(const Visit&)>& post) {
     bool descend_ignored = tree.ignore && tree.ignore->has_exceptions();
@@ -67,16 +85,15 @@ void walk(const SourceTree& tree, int fd, const std::string& tree_rel, const std
         if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw_errno("stat " + trel + " in the " + tree.label);
         bool ignored = tree.ignore && tree.ignore->ignored(trel);
         if (ignored && !(S_ISDIR(st.st_mode) && descend_ignored)) continue;
-        Visit v{r, name, fd, st};
-        if (!ignored) pre(v);
+        UniqueFd sub;
         if (S_ISDIR(st.st_mode)) {
-            UniqueFd sub(::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            sub.reset(::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!sub) throw_errno("open " + trel + " in the " + tree.label);
-            if (ignored) {
-                // Only exceptions below an ignored directory: copy what they let through.
-                walk(tree, sub.get(), trel, r, pre, post);
-                continue;
-            }
+            if (ignored && !has_exception_below(tree, sub.get(), trel)) continue;
+        }
+        Visit v{r, name, fd, st};
+        pre(v);
+        if (sub) {
             walk(tree, sub.get(), trel, r, pre, post);
             post(v);
         }
@@ -174,7 +191,7 @@ std::pair<std::string, std::string> split_parent(const std::string& path) {
 
 }  // namespace
 
-int make_dirs_in_root(int root_fd, const std::string& path) {
+int make_dirs_in_root(int root_fd, const std::string& path, const CopyAttrs* owner) {
     std::string sofar;
     UniqueFd cur(::dup(root_fd));
     for (const auto& c : split_path(clean_relative(path))) {
@@ -183,6 +200,7 @@ int make_dirs_in_root(int root_fd, const std::string& path) {
         if (!next && errno == ENOENT) {
             if (::mkdirat(cur.get(), c.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("mkdir /" + sofar);
             next.reset(fs::open_in_root(root_fd, sofar, O_RDONLY | O_DIRECTORY));
+            if (next && owner && ::fchown(next.get(), owner->uid, owner->gid) != 0) throw_errno("chown /" + sofar);
         }
         if (!next) throw_errno("open directory /" + sofar);
         cur = std::move(next);
@@ -229,7 +247,9 @@ bool source_is_dir(const SourceTree& tree, const std::string& rel) {
 }
 
 void hash_source(Sha256& h, const SourceTree& tree, const std::string& rel, int64_t epoch, bool content) {
-    auto feed = [&](const std::string& r, int dirfd, const std::string& name, const struct stat& st) {
+    // `open_file` gives the content of a regular file; links hash their target.
+    auto feed = [&](const std::string& r, int dirfd, const std::string& name, const struct stat& st,
+                    const std::function<UniqueFd()>& open_file) {
         std::string meta = r + '\0' + std::to_string(st.st_mode) + ' ' + std::to_string(st.st_uid) + ' ' +
                            std::to_string(st.st_gid) + ' ' + std::to_string(st.st_size) + ' ' +
                            std::to_string(std::min<int64_t>(st.st_mtime, epoch)) + '\0';
@@ -245,7 +265,7 @@ void hash_source(Sha256& h, const SourceTree& tree, const std::string& rel, int6
             ssize_t n = ::readlinkat(dirfd, name.c_str(), target, sizeof target);
             if (n > 0) h.update(target, static_cast<size_t>(n));
         } else if (S_ISREG(st.st_mode)) {
-            UniqueFd in(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+            UniqueFd in = open_file();
             if (!in) throw_errno("open " + r + " in the " + tree.label);
             std::vector<char> buf(1 << 20);
             for (ssize_t n; (n = ::read(in.get(), buf.data(), buf.size())) != 0;) {
@@ -260,14 +280,19 @@ void hash_source(Sha256& h, const SourceTree& tree, const std::string& rel, int6
     if (::fstat(top.get(), &st) != 0) throw_errno("stat " + rel);
     if (!S_ISDIR(st.st_mode)) {
         h.update(rel + '\0');
-        auto [parent, name] = split_parent(rel);
-        UniqueFd pdir(open_source(tree, parent, O_RDONLY | O_DIRECTORY));
-        // The top-level source may be a symlink Docker follows: hash what it points to.
-        feed(rel, pdir.get(), name, st);
+        // The top-level source may be a symlink Docker follows: hash what it points to,
+        // read through the fd open_source resolved inside the tree.
+        feed(rel, -1, "", st, [&] { return UniqueFd(::dup(top.get())); });
         return;
     }
     h.update(rel + "/\0");
-    walk(tree, top.get(), rel, "", [&](const Visit& v) { feed(v.rel, v.dirfd, v.name, v.st); }, [](const Visit&) {});
+    walk(
+        tree, top.get(), rel, "",
+        [&](const Visit& v) {
+            feed(v.rel, v.dirfd, v.name, v.st,
+                 [&] { return UniqueFd(::openat(v.dirfd, v.name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)); });
+        },
+        [](const Visit&) {});
 }
 
 void copy_source(const SourceTree& tree, const std::string& rel, int dest_root, const std::string& dest, bool dest_is_dir,
@@ -276,7 +301,7 @@ void copy_source(const SourceTree& tree, const std::string& rel, int dest_root, 
     struct stat st {};
     if (::fstat(top.get(), &st) != 0) throw_errno("stat " + rel);
     if (S_ISDIR(st.st_mode)) {
-        UniqueFd out(make_dirs_in_root(dest_root, dest));
+        UniqueFd out(make_dirs_in_root(dest_root, dest, &attrs));
         // Directories are opened as we go, always inside dest_root.
         std::vector<UniqueFd> stack;
         std::vector<int> fds{out.get()};
@@ -302,7 +327,7 @@ void copy_source(const SourceTree& tree, const std::string& rel, int dest_root, 
     std::string target = dest_is_dir ? dest + "/" + split_parent(rel).second : dest;
     auto [parent, name] = split_parent(target);
     if (name.empty()) throw Error("COPY destination \"" + dest + "\" is not a file path");
-    UniqueFd out(make_dirs_in_root(dest_root, parent));
+    UniqueFd out(make_dirs_in_root(dest_root, parent, &attrs));
     if (S_ISREG(st.st_mode)) {
         // From the fd already open: a top-level symlink was followed inside the tree.
         clear_target(out.get(), name, false, target);
@@ -317,10 +342,10 @@ void copy_source(const SourceTree& tree, const std::string& rel, int dest_root, 
 namespace {
 
 // Creates (replacing a non-directory) the regular file `path` inside root_fd.
-UniqueFd create_in_root(int root_fd, const std::string& path) {
+UniqueFd create_in_root(int root_fd, const std::string& path, const CopyAttrs& attrs) {
     auto [parent, name] = split_parent(path);
     if (name.empty()) throw Error("destination \"" + path + "\" is not a file path");
-    UniqueFd dir(make_dirs_in_root(root_fd, parent));
+    UniqueFd dir(make_dirs_in_root(root_fd, parent, &attrs));
     clear_target(dir.get(), name, false, path);
     UniqueFd out(::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!out) throw_errno("create " + path);
@@ -336,14 +361,14 @@ void finish_file(int fd, const std::string& path, const CopyAttrs& attrs, mode_t
 
 void write_file_in_root(int root_fd, const std::string& path, const std::string& content, const CopyAttrs& attrs,
                         mode_t default_mode) {
-    UniqueFd out = create_in_root(root_fd, path);
+    UniqueFd out = create_in_root(root_fd, path, attrs);
     fs::write_all(out.get(), content.data(), content.size(), path);
     finish_file(out.get(), path, attrs, default_mode);
 }
 
 void copy_fd_in_root(int root_fd, const std::string& path, int src_fd, const CopyAttrs& attrs, mode_t default_mode,
                      int64_t mtime) {
-    UniqueFd out = create_in_root(root_fd, path);
+    UniqueFd out = create_in_root(root_fd, path, attrs);
     if (::lseek(src_fd, 0, SEEK_SET) != 0) throw_errno("rewind the source of " + path);
     copy_bytes(src_fd, out.get(), path);
     finish_file(out.get(), path, attrs, default_mode);
@@ -351,6 +376,21 @@ void copy_fd_in_root(int root_fd, const std::string& path, int src_fd, const Cop
         timespec ts[2] = {{static_cast<time_t>(mtime), 0}, {static_cast<time_t>(mtime), 0}};
         ::futimens(out.get(), ts);
     }
+}
+
+bool is_tar_archive(int fd) {
+    // Docker's rule: an archive is a tar stream, compressed or not. Read the first
+    // header through libarchive's decompressors; anything else (a gzipped text file,
+    // a zip) is copied as it is.
+    struct archive* a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    archive_entry* e = nullptr;
+    bool tar = ::lseek(fd, 0, SEEK_SET) == 0 && archive_read_open_fd(a, fd, 1 << 16) == ARCHIVE_OK &&
+               archive_read_next_header(a, &e) == ARCHIVE_OK;
+    archive_read_free(a);
+    if (::lseek(fd, 0, SEEK_SET) != 0) throw_errno("rewind an ADD source");
+    return tar;
 }
 
 }  // namespace minirun::build

@@ -21,7 +21,8 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
         ->envname("MINIRUN_STORAGE");
     app.add_flag("--debug", g.debug, "Log HTTP requests and internal steps");
     app.add_option("--insecure-registry", g.insecure_registries,
-                   "Allow plain http for this registry (repeatable; also /etc/minirun/config.json)");
+                   "Allow plain http for this registry (repeatable; also /etc/minirun/config.json)")
+        ->allow_extra_args(false);  // one value per flag: `--insecure-registry R build` must reach build
 }
 
 std::string storage_root(const GlobalOptions& g) {

@@ -137,8 +137,10 @@ ResolvedUser resolve_user(const std::string& rootfs, const std::string& given) {
         }
     }
     // Supplementary groups: the primary gid, then every group listing the user by name
-    // (Docker's behaviour; `id` inside prints the same).
+    // (Docker's behaviour; `id` inside prints the same). A group given explicitly
+    // (user:group) replaces them all, as runc's GetExecUser does for Docker.
     u.additional_gids.push_back(u.gid);
+    if (!group.empty()) return u;
     std::string name = found ? user : "";
     for (auto& row : passwd)
         if (row.size() >= 3 && row[2] == std::to_string(u.uid)) name = row[0];

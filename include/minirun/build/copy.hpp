@@ -46,8 +46,12 @@ struct CopyAttrs {
 void copy_source(const SourceTree& tree, const std::string& rel, int dest_root, const std::string& dest, bool dest_is_dir,
                  const CopyAttrs& attrs);
 
-// Opens (creating root-owned 0755 directories as needed) directory `path` inside root_fd.
-int make_dirs_in_root(int root_fd, const std::string& path);
+// Opens directory `path` inside root_fd, creating the missing ones 0755, owned by `owner`
+// when given (COPY --chown and WORKDIR under USER give what they create away, as
+// BuildKit does), else by root.
+int make_dirs_in_root(int root_fd, const std::string& path, const CopyAttrs* owner = nullptr);
+// Whether the file at `fd` is a tar archive (plain or compressed): what ADD unpacks.
+bool is_tar_archive(int fd);
 // Writes a regular file at `path` inside root_fd (parents created), e.g. a COPY heredoc.
 void write_file_in_root(int root_fd, const std::string& path, const std::string& content, const CopyAttrs& attrs,
                         mode_t default_mode);
