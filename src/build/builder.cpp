@@ -356,7 +356,7 @@ void Builder::metadata_step(StageCtx& c, const std::string& text) {
 }
 
 std::optional<std::optional<Layer>> Builder::cache_get(const std::string& key) {
-    stdfs::path p = o_.storage / "cache/build" / (key.substr(7) + ".json");
+    stdfs::path p = image::build_cache_dir(o_.storage) / (key.substr(7) + ".json");
     std::error_code ec;
     if (!stdfs::exists(p, ec)) return std::nullopt;
     json j = json::parse(fs::read_file(p, 1 << 20), nullptr, false);
@@ -381,8 +381,8 @@ void Builder::cache_put(const std::string& key, const std::optional<Layer>& laye
         j["size"] = layer->blob.size;
         j["diffID"] = layer->diff_id;
     }
-    fs::mkdir_p(o_.storage / "cache/build");
-    fs::write_file_atomic(o_.storage / "cache/build" / (key.substr(7) + ".json"), j.dump(), 0644, false);
+    fs::mkdir_p(image::build_cache_dir(o_.storage));
+    fs::write_file_atomic(image::build_cache_dir(o_.storage) / (key.substr(7) + ".json"), j.dump(), 0644, false);
 }
 
 void Builder::fs_step(StageCtx& c, const std::string& key_text, const std::string& history,
@@ -613,7 +613,7 @@ std::string Builder::context_digest(const SourceTree& tree, const std::string& r
     Sha256 quick;
     quick.update(context_.string() + '\0');
     hash_source(quick, tree, rel, o_.source_date_epoch, /*content=*/false);
-    stdfs::path memo = o_.storage / "cache/build" / ("stat-" + quick.hex());
+    stdfs::path memo = image::build_cache_dir(o_.storage) / ("stat-" + quick.hex());
     std::error_code ec;
     if (stdfs::exists(memo, ec)) {
         std::string d = fs::read_file(memo, 128);
@@ -621,7 +621,7 @@ std::string Builder::context_digest(const SourceTree& tree, const std::string& r
     }
     hash_source(full, tree, rel, o_.source_date_epoch);
     std::string d = full.digest();
-    fs::mkdir_p(o_.storage / "cache/build");
+    fs::mkdir_p(image::build_cache_dir(o_.storage));
     fs::write_file_atomic(memo, d, 0644, false);
     return d;
 }

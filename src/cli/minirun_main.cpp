@@ -242,7 +242,8 @@ void add_system(CLI::App& app, int& exit_code) {
         for (auto& f : rep.findings)
             std::cout << (f.repaired ? "repaired: " : "problem:  ") << f.where << ": " << f.problem << " (" << f.action
                       << ")\n";
-        std::cout << "checked " << rep.blobs << " blobs, " << rep.images << " images, " << rep.layers << " layers, "
+        std::cout << "checked " << rep.blobs << " blobs, " << rep.images << " images, " << rep.layers << " layers ("
+                  << rep.layers_verified << " against their blob), "
                   << rep.containers << " containers: "
                   << (rep.findings.empty() ? "no problems" : std::to_string(rep.findings.size()) + " problems") << "\n";
         if (!rep.clean()) exit_code = 1;
@@ -268,8 +269,25 @@ void add_system(CLI::App& app, int& exit_code) {
                 exit_code = 1;
             }
         }
+        size_t steps = engine::prune_build_cache(cli::storage_root(g));
+        std::cout << "Deleted build cache: " << steps << " steps\n";
         auto store = open_store();
         print_removal(engine::prune_images(store, cli::storage_root(g), all), exit_code);
+    });
+}
+
+void add_builder_prune(CLI::App& app, int& exit_code) {
+    static bool all = false, yes = false;
+    auto* builder = app.add_subcommand("builder", "Manage imgbuild's build cache");
+    builder->require_subcommand(1);
+    auto* prune = builder->add_subcommand("prune", "Remove the build cache, then what only it kept");
+    prune->add_flag("-a,--all", all, "Accepted for Docker's scripts (the whole cache always goes)");
+    prune->add_flag("-f,--force", yes, "Do not prompt (there is no prompt; accepted for Docker's scripts)");
+    prune->callback([&exit_code] {
+        size_t steps = engine::prune_build_cache(cli::storage_root(g));
+        auto store = open_store();
+        size_t collected = store.garbage_collect(engine::gc_roots(cli::storage_root(g)));
+        std::cout << "Deleted build cache: " << steps << " steps, " << collected << " blobs and layers\n";
     });
 }
 
@@ -288,6 +306,7 @@ int main(int argc, char** argv) {
     add_rmi(app, exit_code);
     add_image_prune(app, exit_code);
     add_system(app, exit_code);
+    add_builder_prune(app, exit_code);
     cli::add_login_commands(app, g);
     cli::add_push_command(app, g);
     cli::set_raw_args(argc, argv);

@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/engine/container_store.hpp"
 #include "minirun/image/reference.hpp"
@@ -12,6 +15,7 @@
 namespace minirun::engine {
 
 namespace stdfs = std::filesystem;
+using json = nlohmann::json;
 
 namespace {
 
@@ -33,6 +37,34 @@ std::map<std::string, std::vector<std::string>> users_by_image(const stdfs::path
 }
 
 }  // namespace
+
+void add_build_cache_roots(const stdfs::path& storage, image::GcRoots& roots) {
+    std::error_code ec;
+    for (auto& e : stdfs::directory_iterator(image::build_cache_dir(storage), ec)) {
+        if (e.path().extension() != ".json") continue;  // stat-* memos name no layer
+        json j = json::parse(fs::read_file(e.path(), 1 << 20), nullptr, false);
+        if (!j.is_object() || !j.value("digest", std::string()).size()) continue;
+        roots.blobs.insert(hex_of(j.value("digest", std::string())));
+        roots.layers.insert(hex_of(j.value("diffID", std::string())));
+    }
+}
+
+size_t prune_build_cache(const stdfs::path& storage) {
+    stdfs::path dir = image::build_cache_dir(storage);
+    std::error_code ec;
+    size_t n = 0;
+    for (auto& e : stdfs::directory_iterator(dir, ec))
+        if (e.path().extension() == ".json" && stdfs::remove(e.path(), ec)) ++n;
+    // The stat memos only speed up hashing the context; they go too.
+    for (auto& e : stdfs::directory_iterator(dir, ec)) stdfs::remove(e.path(), ec);
+    return n;
+}
+
+image::GcRoots gc_roots(const stdfs::path& storage) {
+    image::GcRoots roots = container_roots(storage);
+    add_build_cache_roots(storage, roots);
+    return roots;
+}
 
 image::GcRoots container_roots(const stdfs::path& storage) {
     image::GcRoots roots;
@@ -96,7 +128,7 @@ RmiOutcome remove_images(image::Store& store, const stdfs::path& storage, const 
     }
     // Roots read again right before collecting, not reused from the check above: a
     // container created meanwhile must keep its layers.
-    if (!out.untagged.empty()) out.collected = store.garbage_collect(container_roots(storage));
+    if (!out.untagged.empty()) out.collected = store.garbage_collect(gc_roots(storage));
     return out;
 }
 
@@ -114,7 +146,7 @@ RmiOutcome prune_images(image::Store& store, const stdfs::path& storage, bool al
             if (store.remove_image(rec.name)) out.untagged.push_back(rec.name);
         }
     }
-    out.collected = store.garbage_collect(container_roots(storage));
+    out.collected = store.garbage_collect(gc_roots(storage));
     return out;
 }
 

@@ -2,10 +2,12 @@
 #include "minirun/engine/system_check.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "minirun/common/error.hpp"
 #include "minirun/engine/container_store.hpp"
+#include "minirun/engine/layer_verify.hpp"
 #include "minirun/image/manifest.hpp"
 #include "minirun/image/store.hpp"
 
@@ -55,6 +57,16 @@ CheckReport check_system(const stdfs::path& storage, bool repair) {
 
     // Index entries: manifest, config, layer blobs, unpacked layers.
     std::vector<std::string> drop;
+    std::map<std::string, std::string> blob_of_layer;  // diff id hex → blob digest
+    for (auto& rec : store.list_unnamed()) {
+        try {
+            image::Manifest m = image::parse_manifest(store.read_blob(rec.manifest.digest, image::kMaxManifestBytes));
+            auto cfg = image::parse_image_config(store.read_blob(m.config.digest));
+            for (size_t i = 0; i < m.layers.size() && i < cfg.diff_ids.size(); ++i)
+                blob_of_layer.emplace(cfg.diff_ids[i].substr(7), m.layers[i].digest);
+        } catch (const Error&) {
+        }
+    }
     for (auto& rec : store.list_images()) {
         ++rep.images;
         std::string where = "image " + rec.name;
@@ -78,6 +90,8 @@ CheckReport check_system(const stdfs::path& storage, bool repair) {
                         "pull " + rec.name + " again", false);
                 if (i < cfg.diff_ids.size() && !store.has_layer(cfg.diff_ids[i]))
                     add(where, "layer " + cfg.diff_ids[i] + " is not unpacked", "pull " + rec.name + " again", false);
+                if (i < cfg.diff_ids.size() && cfg.diff_ids[i].size() == 71)
+                    blob_of_layer.emplace(cfg.diff_ids[i].substr(7), l.digest);
             }
         } catch (const Error& e) {
             add(where, e.what(), "pull " + rec.name + " again", false);
@@ -87,6 +101,13 @@ CheckReport check_system(const stdfs::path& storage, bool repair) {
         for (auto& n : drop) store.remove_image(n);
 
     // Unpacked layers: named by a diff id; half-made ones (temp names) belong to sweep.
+    // Each one whose blob is here is extracted again and compared (the blob's stream is
+    // the diff id); a layer a running container stacks is reported, never swapped.
+    ContainerStore containers(storage);
+    std::set<std::string> running_layers;
+    for (auto& r : containers.list())
+        if (r.status == "running" || r.status == "restarting")
+            for (auto& l : r.layers) running_layers.insert(l.rfind("sha256:", 0) == 0 ? l.substr(7) : l);
     for (auto& e : stdfs::directory_iterator(storage / "layers", ec)) {
         std::string n = e.path().filename();
         if (n.rfind(".tmp-", 0) == 0) continue;
@@ -95,11 +116,22 @@ CheckReport check_system(const stdfs::path& storage, bool repair) {
             add("layer " + e.path().string(), "not a layer directory named by a diff id", repair ? "removed" : "remove it",
                 repair);
             if (repair) stdfs::remove_all(e.path(), ec);
+            continue;
         }
+        auto blob = blob_of_layer.find(n);
+        if (blob == blob_of_layer.end() || !store.has_blob(blob->second) || damaged.count(blob->second)) continue;
+        ++rep.layers_verified;
+        bool in_use = running_layers.count(n) > 0;
+        LayerCheck lc = verify_layer(store, "sha256:" + n, blob->second, repair && !in_use);
+        if (lc.problem.empty()) continue;
+        add("layer sha256:" + n, lc.problem,
+            lc.replaced ? "extracted again from its blob"
+            : in_use    ? "stop the containers using it, then run `minirun system check --repair`"
+                        : "run `minirun system check --repair`",
+            lc.replaced);
     }
 
     // Container records: readable, and their layers present.
-    ContainerStore containers(storage);
     for (auto& e : stdfs::directory_iterator(storage / "containers", ec)) {
         if (!e.is_directory()) continue;
         ++rep.containers;

@@ -107,6 +107,8 @@ Store::Store(stdfs::path root) : root_(std::move(root)) {
     }
 }
 
+stdfs::path build_cache_dir(const stdfs::path& storage_root) { return storage_root / "cache/build"; }
+
 stdfs::path Store::default_root() {
     if (const char* env = std::getenv("MINIRUN_STORAGE"); env && *env) return env;
     if (::geteuid() == 0) return "/var/lib/minirun";

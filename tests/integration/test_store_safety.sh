@@ -45,6 +45,26 @@ run_ok m rmi "${id:7:12}"
 run_expect_fail m run --rm --network none --pull never "$id" true
 pass "ENV =x refused at its line; an untagged build runs by its id and rmi removes it"
 
+# --- the build cache is a GC root until `builder prune` (Docker's image prune spares it) -----
+cached=$(mktemp_dir)
+printf 'FROM localhost/app:1\nRUN echo cached > /c\n' >"$cached/Containerfile"
+run_ok ib build -q -t localhost/cached:1 "$cached"
+cl=$(layers_of localhost/cached:1 | tail -n1)
+run_ok m rmi localhost/cached:1
+run_ok mr image prune -f
+[[ -d $STORE/layers/$cl ]] || fail "rmi/image prune collected a layer the build cache names"
+run_ok ib build -t localhost/cached:1 "$cached"
+assert_contains "$OUT" "Steps: 0 run, 1 cached" "the cached step is still a hit"
+run_ok m rmi localhost/cached:1
+run_ok mr builder prune -f
+assert_contains "$OUT" "Deleted build cache:"
+[[ ! -e $STORE/layers/$cl ]] || fail "builder prune left the layer only the cache kept"
+run_ok mr inspect localhost/app:2
+run_ok ib build -t localhost/cached:1 "$cached"
+assert_contains "$OUT" "Steps: 1 run, 0 cached" "after builder prune the step runs again"
+run_ok m rmi localhost/cached:1
+pass "the build cache keeps its layers through rmi and image prune; builder prune lets them go"
+
 # imgbuild stopped by SIGTERM to its pid: the RUN step's whole tree dies, nothing is tagged.
 slow=$(mktemp_dir)
 mark=$((4000 + $$ % 1000))
@@ -242,6 +262,51 @@ assert_contains "$OUT" "image localhost/app:2: config $cfg is missing"
 run_ok mr rmi -f localhost/app:2
 run_ok mr system check
 pass "system check finds and repairs damaged blobs; pull verifies what it reuses; images lists the rest"
+
+# --- system check: an unpacked layer is checked against its blob (its diff id) ----------
+lctx=$(mktemp_dir)
+printf 'FROM %s\nRUN echo layer > /layerfile && mkdir /ld && echo x > /ld/x\n' "$IMG" >"$lctx/Containerfile"
+run_ok ib build -q -t localhost/layer:1 "$lctx"
+lhex=$(layers_of localhost/layer:1 | tail -n1)
+ldir=$STORE/layers/$lhex
+[[ -f $ldir/layerfile ]] || fail "expected the built layer at $ldir"
+echo tampered >"$ldir/layerfile"
+run_expect_fail mr system check
+assert_contains "$OUT" "layer sha256:$lhex: /layerfile changed content"
+run_ok mr system check --repair
+assert_contains "$OUT" "repaired: layer sha256:$lhex"
+run_ok m run --rm --network none localhost/layer:1 cat /layerfile
+assert_eq layer "$OUT" "the repaired layer serves its original content"
+touch "$ldir/extra"; chmod 700 "$ldir/ld"
+run_expect_fail mr system check
+assert_contains "$OUT" "/extra is not in the layer"
+run_ok mr system check --repair
+assert_no_file "$ldir/extra"
+assert_eq 755 "$(stat -c %a "$ldir/ld")" "mode restored"
+# a layer under a running container is reported, never swapped under it
+run_ok m run -d --name layer-user --network none localhost/layer:1 sleep 300
+echo tampered >"$ldir/ld/x"
+run_expect_fail mr system check --repair
+assert_contains "$OUT" "stop the containers using it"
+assert_eq tampered "$(cat "$ldir/ld/x")" "a layer in use is left alone"
+run_ok m rm -f layer-user
+run_ok mr system check --repair
+assert_eq x "$(cat "$ldir/ld/x")"
+run_ok mr system check
+assert_contains "$OUT" "no problems"
+# an index entry whose manifest is gone: reported, and --repair drops the name
+man=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "localhost/layer:1") | .digest' "$STORE/store/index.json")
+[[ $man == sha256:* ]] || fail "no index entry for localhost/layer:1"
+rm "$STORE/store/blobs/sha256/${man#sha256:}"
+run_expect_fail mr system check
+assert_contains "$OUT" "image localhost/layer:1: manifest $man is missing"
+run_ok mr system check --repair
+assert_contains "$OUT" "repaired: image localhost/layer:1"
+run_expect_fail mr inspect localhost/layer:1
+run_ok mr image prune -f
+run_ok mr system check
+assert_contains "$OUT" "no problems"
+pass "system check compares each unpacked layer with its blob; --repair extracts it again unless a running container stacks it"
 
 # --- a SIGKILLed foreground run --rm: the next command reaps its record, veth and DNAT ----
 rules() { "${N[@]}" iptables-save -t nat 2>/dev/null | grep -c -- '--dport 8081' || true; }

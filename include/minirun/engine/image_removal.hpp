@@ -1,7 +1,8 @@
 #pragma once
 // Removing images without pulling the floor from under containers: `rmi`, `image prune`
-// and `system prune` take their garbage-collection roots from the image names *and* the
-// container records (a container's image id and the layers its overlay stacks).
+// and `system prune` take their garbage-collection roots from the image names, the
+// container records (a container's image id and the layers its overlay stacks) and the
+// build cache.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -12,6 +13,12 @@ namespace minirun::engine {
 
 // What containers (running or stopped) still need from the store.
 image::GcRoots container_roots(const std::filesystem::path& storage);
+// Every root: container records plus the build cache's layers (Docker's `image prune`
+// leaves the build cache alone too).
+image::GcRoots gc_roots(const std::filesystem::path& storage);
+void add_build_cache_roots(const std::filesystem::path& storage, image::GcRoots& roots);
+// `builder prune` / `system prune`: forgets every cached build step; returns how many.
+size_t prune_build_cache(const std::filesystem::path& storage);
 
 struct RmiOutcome {
     std::vector<std::string> untagged;  // names removed from the index

@@ -63,6 +63,10 @@ private:
     uint64_t size_ = 0;
 };
 
+// Where imgbuild keeps its step cache (one JSON per step naming the layer it made):
+// a garbage-collection root until `builder prune` or `system prune` clears it.
+std::filesystem::path build_cache_dir(const std::filesystem::path& storage_root);
+
 class Store {
 public:
     // Opens (creating when needed) the store under `root`.
