@@ -26,6 +26,7 @@
 #include "minirun/engine/image_config.hpp"
 #include "minirun/engine/logs.hpp"
 #include "bridge_glue.hpp"
+#include "console_relay.hpp"
 #include "minirun/engine/network.hpp"
 #include "minirun/engine/rootfs.hpp"
 #include "minirun/runtime/cgroups.hpp"
@@ -329,6 +330,25 @@ int Engine::exec(const ExecRequest& req) {
         if (!has_env(o.env, "HOME")) o.env.push_back("HOME=" + u.home);
     }
     if (req.tty && !has_env(o.env, "TERM")) o.env.push_back("TERM=xterm");
+    // A terminal for an attached exec: the pty comes back over a console socket of our
+    // own and a relay thread carries it while the runtime waits for the process.
+    std::optional<ConsoleListener> console;
+    fs::UniqueFd stop_r, stop_w;
+    std::thread relay;
+    if (req.tty && !req.detach) {
+        console.emplace(console_path(containers_.dir(rec.id).string(), "exec-" + fs::unique_suffix().substr(0, 8) + ".sock"));
+        o.tty = true;
+        o.console_socket = console->path;
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC) != 0) throw_errno("pipe");
+        stop_r.reset(p[0]), stop_w.reset(p[1]);
+        relay = std::thread(relay_terminal, std::ref(*console), stop_r.get(), req.interactive);
+    }
+    auto stop_relay = [&] {
+        if (!relay.joinable()) return;
+        (void)!::write(stop_w.get(), "x", 1);
+        relay.join();
+    };
     if (!req.interactive) {
         int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         ::dup2(null, STDIN_FILENO);
@@ -340,12 +360,18 @@ int Engine::exec(const ExecRequest& req) {
         ::close(null);
     }
     try {
-        return rt.exec(o);
+        int status = rt.exec(o);
+        stop_relay();
+        return status;
     } catch (const runtime::InitError& e) {
+        stop_relay();
         // A missing or non-executable command is the process's 127/126, as in Docker.
         if (e.status != 126 && e.status != 127) throw;
         std::cerr << "Error: " << e.what() << "\n";
         return e.status;
+    } catch (...) {
+        stop_relay();
+        throw;
     }
 }
 

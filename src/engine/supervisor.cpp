@@ -30,6 +30,7 @@
 #include "minirun/runtime/console.hpp"
 #include "minirun/runtime/container.hpp"
 #include "minirun/runtime/state.hpp"
+#include "console_relay.hpp"
 
 namespace minirun::engine {
 
@@ -48,50 +49,6 @@ void notify(int fd, const std::string& msg) {
     if (fd < 0) return;
     (void)!::write(fd, msg.data(), msg.size());
     ::close(fd);
-}
-
-// A listening socket the runtime hands the pty master to (the OCI console socket).
-struct ConsoleListener {
-    fs::UniqueFd sock;
-    std::string path;
-    explicit ConsoleListener(const std::string& p) : path(p) {
-        ::unlink(p.c_str());
-        sock.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        if (p.size() >= sizeof a.sun_path) throw Error("console socket path too long: " + p);
-        std::memcpy(a.sun_path, p.c_str(), p.size());
-        if (!sock || ::bind(sock.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(sock.get(), 1) != 0)
-            throw_errno("console socket " + p);
-    }
-    ~ConsoleListener() { ::unlink(path.c_str()); }
-    int take_master() {
-        fs::UniqueFd c(::accept4(sock.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        if (!c) throw_errno("accept console");
-        return runtime::receive_fd(c.get());
-    }
-};
-
-// Raw mode on our terminal while attached to a container's pty.
-struct RawTerminal {
-    termios saved{};
-    bool active = false;
-    RawTerminal() {
-        if (!::isatty(STDIN_FILENO) || ::tcgetattr(STDIN_FILENO, &saved) != 0) return;
-        termios raw = saved;
-        ::cfmakeraw(&raw);
-        active = ::tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-    }
-    ~RawTerminal() {
-        if (active) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-    }
-};
-
-std::string console_path(const std::string& dir) {
-    // sun_path is short: use a name under /run keyed by the container dir when needed.
-    std::string p = dir + "/console.sock";
-    if (p.size() < 100) return p;
-    return "/tmp/minirun-console-" + std::filesystem::path(dir).filename().string().substr(0, 16) + ".sock";
 }
 
 }  // namespace
@@ -197,8 +154,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
     std::optional<RawTerminal> raw;
     if (attach.foreground && master) {
         raw.emplace();
-        winsize ws{};
-        if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) ::ioctl(master.get(), TIOCSWINSZ, &ws);
+        copy_window_size(master.get());
         struct sigaction sa {};
         sa.sa_handler = on_winch;  // no SA_RESTART: poll wakes up at once
         ::sigaction(SIGWINCH, &sa, nullptr);
@@ -221,8 +177,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
     for (;;) {
         if (g_resized && master) {
             g_resized = 0;
-            winsize ws{};
-            if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) ::ioctl(master.get(), TIOCSWINSZ, &ws);
+            copy_window_size(master.get());
         }
         pollfd p[3];
         int n = 0;

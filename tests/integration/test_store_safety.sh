@@ -380,7 +380,15 @@ if command -v script >/dev/null; then
   OUT=$(script -qec "nsenter --net=/var/run/netns/$ns $MINIRUN --storage $STORE exec -t svc2 sh -c 'echo term=\$TERM'" /dev/null </dev/null | tr -d '\r')
   assert_contains "$OUT" "term=xterm"
 fi
-pass "exec -u sets HOME and groups; exec -t sets TERM"
+# exec -it on a terminal: a pty of the container's own devpts, TERM, typed input reaches
+# the shell, and the exit status comes back.
+OUT=$(python3 "$FIXTURES/pty_session.py" 'tty; echo "term=$TERM"; ls /dev/pts; stty size\nexit 7' \
+  "${N[@]}" "$MINIRUN" --storage "$STORE" exec -it svc2 sh)
+assert_contains "$OUT" "/dev/pts/0" "the exec's pty is the container's /dev/pts/0"
+assert_contains "$OUT" "term=xterm"
+assert_contains "$OUT" "24 80" "the pty has our terminal's size"
+assert_contains "$OUT" "[exit 7]" "the shell's exit status"
+pass "exec -u sets HOME and groups; exec -t sets TERM; exec -it gives the container's pty"
 
 # --- a local ENOSPC during pull fails at once (no network retries) and leaves a clean store -
 small=$(mktemp_dir)
