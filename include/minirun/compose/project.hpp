@@ -1,0 +1,99 @@
+#pragma once
+// A Compose file (compose.yaml / docker-compose.yml), the subset these deployments use,
+// loaded into plain structs: interpolated (${VAR}, ${VAR:-d}, ${VAR:?err} from the
+// environment and a .env file beside it), validated (unknown keys are errors with
+// file:line:col), with services in dependency order. No YAML type leaks out of here.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace minirun::compose {
+
+struct BuildSpec {
+    std::string context = ".";  // absolute after loading
+    std::string dockerfile;     // relative to the context; empty: the builder's default
+    std::vector<std::string> args;  // KEY=VALUE
+    std::string target;
+};
+
+struct Healthcheck {
+    std::vector<std::string> test;  // ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"]
+    double interval_s = 30, timeout_s = 30, start_period_s = 0, start_interval_s = 5;
+    int retries = 3;
+    bool disable = false;
+};
+
+struct Dependency {
+    std::string service;
+    std::string condition = "service_started";  // service_healthy | service_completed_successfully
+    bool required = true;
+};
+
+struct Service {
+    std::string name;
+    std::string image;  // empty with build: PROJECT-SERVICE
+    std::optional<BuildSpec> build;
+    std::optional<std::vector<std::string>> command, entrypoint;
+    std::vector<std::string> environment;  // KEY=VALUE, in file order (env_file first)
+    std::vector<std::string> ports;        // docker -p syntax
+    std::vector<std::string> volumes;      // docker -v syntax (named volumes already project-prefixed)
+    std::vector<std::string> tmpfs;        // docker --tmpfs syntax
+    std::map<std::string, std::vector<std::string>> networks;  // network (full name) → aliases
+    std::string restart = "no";
+    std::vector<Dependency> depends_on;
+    std::optional<Healthcheck> healthcheck;
+    std::map<std::string, std::string> labels;
+    std::string log_driver;
+    std::map<std::string, std::string> log_options;
+    std::string user, working_dir, hostname, container_name;
+    std::vector<std::string> extra_hosts;  // host:ip
+    std::string mem_limit, cpus;
+    std::optional<int64_t> pids_limit;
+    bool read_only = false, init = false, privileged = false;
+    std::vector<std::string> cap_add, cap_drop;
+    std::string stop_signal;
+    std::optional<int> stop_grace_period_s;
+};
+
+struct NetworkSpec {
+    std::string name;  // the real name: PROJECT_KEY unless `name:` or external
+    bool external = false;
+};
+
+struct VolumeSpec {
+    std::string name;
+    bool external = false;
+};
+
+struct Project {
+    std::string name;
+    std::filesystem::path file, dir;
+    std::vector<Service> services;  // dependencies before dependents
+    std::map<std::string, NetworkSpec> networks;  // by key in the file ("default" included when used)
+    std::map<std::string, VolumeSpec> volumes;
+    std::vector<std::string> warnings;  // keys Compose itself ignores, with file:line:col
+};
+
+struct LoadOptions {
+    std::string project_name;  // -p; else `name:`, else $COMPOSE_PROJECT_NAME, else the dir
+    std::map<std::string, std::string> environment;  // the caller's environment
+};
+
+// Throws minirun::Error("FILE:LINE:COL: what") on invalid input.
+Project load_project(const std::filesystem::path& file, const LoadOptions& opts);
+
+// The Compose file in `dir` by Compose's names (compose.yaml, compose.yml,
+// docker-compose.yaml, docker-compose.yml); throws when there is none.
+std::filesystem::path find_compose_file(const std::filesystem::path& dir);
+
+// Project names as Compose normalises them: lowercase, [a-z0-9_-], starting with a
+// letter or digit.
+std::string normalize_project_name(const std::string& raw);
+
+// Docker's duration syntax ("1m30s", "500ms", "10s", "2h"); throws on junk.
+double parse_duration_seconds(const std::string& text);
+
+}  // namespace minirun::compose
