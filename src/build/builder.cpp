@@ -25,6 +25,7 @@
 #include "minirun/build/copy.hpp"
 #include "minirun/build/shell_expand.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/common/units.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/common/sha256.hpp"
@@ -67,26 +68,6 @@ std::string oci_layer_type(const std::string& t) {
     if (t == image::media::kDockerLayerGzip) return std::string(image::media::kOciLayerGzip);
     if (t == image::media::kDockerForeignLayer) return "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
     return t;
-}
-
-// Go duration ("1m30s", "500ms", "10s") → nanoseconds.
-int64_t parse_duration(const std::string& text, const std::string& what) {
-    static const std::map<std::string, double> units = {{"ns", 1},   {"us", 1e3},  {"µs", 1e3},  {"ms", 1e6},
-                                                        {"s", 1e9},  {"m", 60e9},  {"h", 3600e9}};
-    double total = 0;
-    size_t i = 0;
-    if (text.empty() || text == "0") return 0;
-    while (i < text.size()) {
-        size_t j = i;
-        while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) ++j;
-        size_t k = j;
-        while (k < text.size() && !std::isdigit(static_cast<unsigned char>(text[k])) && text[k] != '.') ++k;
-        auto u = units.find(text.substr(j, k - j));
-        if (j == i || u == units.end()) throw Error("invalid " + what + " \"" + text + "\": expected a duration such as 30s or 1m30s");
-        total += std::stod(text.substr(i, j - i)) * u->second;
-        i = k;
-    }
-    return static_cast<int64_t>(total);
 }
 
 struct ImageState {
@@ -899,7 +880,7 @@ void Builder::execute(StageCtx& c, const Instruction& ins, bool trigger) {
             hc["Test"] = test;
             for (auto [flag, field] : {std::pair{"interval", "Interval"}, {"timeout", "Timeout"},
                                        {"start-period", "StartPeriod"}, {"start-interval", "StartInterval"}})
-                if (ins.has_flag(flag)) hc[field] = parse_duration(ins.flag(flag), std::string("HEALTHCHECK --") + flag);
+                if (ins.has_flag(flag)) hc[field] = parse_duration_ns(ins.flag(flag), std::string("HEALTHCHECK --") + flag);
             if (ins.has_flag("retries")) {
                 std::string r = ins.flag("retries");
                 if (r.empty() || r.find_first_not_of("0123456789") != std::string::npos)

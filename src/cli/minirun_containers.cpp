@@ -91,6 +91,17 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     c->add_option("--pull", r.pull, "missing | always | never");
     c->add_option("--platform", r.platform, "os/arch[/variant] when pulling");
     c->add_flag("-q,--quiet", r.quiet_pull, "No pull progress");
+    c->add_option("--network-alias", r.network_aliases, "Another name peers on the network resolve to this container");
+    c->add_option("--add-host", r.add_hosts, "Add host:ip to /etc/hosts");
+    static std::string health_cmd;
+    static int health_retries = 0;
+    c->add_option("--health-cmd", health_cmd, "Command to run to check health (through /bin/sh -c)");
+    c->add_option("--health-interval", r.health_interval, "Time between checks (e.g. 30s)");
+    c->add_option("--health-timeout", r.health_timeout, "Longest a check may run (e.g. 30s)");
+    c->add_option("--health-start-period", r.health_start_period, "Start-up time whose failures do not count");
+    c->add_option("--health-start-interval", r.health_start_interval, "Time between checks during the start period");
+    c->add_option("--health-retries", health_retries, "Consecutive failures that make it unhealthy");
+    c->add_flag("--no-healthcheck", r.no_healthcheck, "Disable the image's HEALTHCHECK");
     c->add_option("image", r.image, "Image")->required();
     one_value_each(c);
     c->prefix_command();
@@ -105,6 +116,8 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
             return;
         }
         if (c->count("--entrypoint")) r.entrypoint = entrypoint;
+        if (!health_cmd.empty()) r.health_test = {"CMD-SHELL", health_cmd};
+        if (c->count("--health-retries")) r.health_retries = health_retries;
         if (pids != 0) r.pids_limit = pids;
         if (stop_timeout >= 0) r.stop_timeout = stop_timeout;
         try {
@@ -222,10 +235,19 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
             std::cout << n << "\n";
         });
     });
-    auto* wait = app.add_subcommand("wait", "Wait for containers to stop; print their exit codes");
+    static std::string condition = "not-running";
+    static double wait_timeout = 0;
+    auto* wait = app.add_subcommand("wait", "Wait for containers to stop (print their exit codes), or to be healthy");
     wait->add_option("container", wait_names)->required();
+    wait->add_option("--condition", condition, "not-running (default) or healthy");
+    wait->add_option("--timeout", wait_timeout, "With --condition healthy: give up after this many seconds");
     wait->callback([&g] {
         auto e = open_engine(g);
+        if (condition == "healthy") {
+            for (auto& n : wait_names) e.wait_healthy(n, wait_timeout);
+            return;
+        }
+        if (condition != "not-running") throw Error("invalid --condition \"" + condition + "\": use not-running or healthy");
         for (auto& n : wait_names) std::cout << e.wait(n) << "\n";
     });
 }

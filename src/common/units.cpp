@@ -35,4 +35,37 @@ uint64_t parse_size(std::string_view text, std::string_view what) {
     return static_cast<uint64_t>(v);
 }
 
+int64_t parse_duration_ns(std::string_view text, std::string_view what) {
+    auto bad = [&] {
+        return Error("invalid " + std::string(what) + " \"" + std::string(text) + "\": expected a duration such as 30s or 1m30s");
+    };
+    if (text.empty()) throw bad();
+    if (text.find_first_not_of("0123456789.") == std::string_view::npos) {  // bare seconds
+        try {
+            return static_cast<int64_t>(std::stod(std::string(text)) * 1e9);
+        } catch (...) {
+            throw bad();
+        }
+    }
+    double total = 0;
+    size_t i = 0;
+    while (i < text.size()) {
+        size_t j = i;
+        while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) ++j;
+        size_t k = j;
+        while (k < text.size() && !std::isdigit(static_cast<unsigned char>(text[k])) && text[k] != '.') ++k;
+        std::string_view unit = text.substr(j, k - j);
+        double scale = unit == "ns" ? 1 : unit == "us" || unit == "µs" ? 1e3 : unit == "ms" ? 1e6 : unit == "s" ? 1e9
+                     : unit == "m" ? 60e9 : unit == "h" ? 3600e9 : 0;
+        if (j == i || scale == 0) throw bad();
+        try {
+            total += std::stod(std::string(text.substr(i, j - i))) * scale;
+        } catch (...) {
+            throw bad();
+        }
+        i = k;
+    }
+    return static_cast<int64_t>(total);
+}
+
 }  // namespace minirun

@@ -10,6 +10,7 @@
 
 #include "interpolate.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/common/units.hpp"
 
 namespace minirun::compose {
 
@@ -437,30 +438,11 @@ std::string normalize_project_name(const std::string& raw) {
 }
 
 double parse_duration_seconds(const std::string& text) {
-    if (text.empty()) throw Error("empty duration");
-    // A bare number is seconds (Compose accepts it for stop_grace_period).
-    if (text.find_first_not_of("0123456789.") == std::string::npos) return std::stod(text);
-    double total = 0;
-    size_t i = 0;
-    while (i < text.size()) {
-        size_t j = i;
-        while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) ++j;
-        if (j == i) throw Error("invalid duration \"" + text + "\"");
-        double v = std::stod(text.substr(i, j - i));
-        size_t k = j;
-        while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
-        std::string unit = text.substr(j, k - j);
-        if (unit == "h") v *= 3600;
-        else if (unit == "m") v *= 60;
-        else if (unit == "s") {
-        } else if (unit == "ms") v /= 1000;
-        else if (unit == "us" || unit == "µs") v /= 1e6;
-        else if (unit == "ns") v /= 1e9;
-        else throw Error("invalid duration \"" + text + "\" (units: h m s ms us ns)");
-        total += v;
-        i = k;
+    try {
+        return static_cast<double>(parse_duration_ns(text, "duration")) / 1e9;
+    } catch (const Error&) {
+        throw Error("invalid duration \"" + text + "\" (units: h m s ms us ns)");
     }
-    return total;
 }
 
 stdfs::path find_compose_file(const stdfs::path& dir) {

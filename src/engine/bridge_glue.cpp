@@ -32,7 +32,7 @@ BridgeAttachment bridge_attach(const std::filesystem::path& storage, const Conta
     Networks nets(storage / "networks");
     std::vector<PortMapping> ports;
     for (auto& p : rec.ports) ports.push_back(from_rendered(p));
-    Attachment a = nets.connect(rec.network, rec.id, rec.name, netns_path, ports);
+    Attachment a = nets.connect(rec.network, rec.id, rec.name, netns_path, ports, rec.network_aliases);
     BridgeAttachment out{a.ip, {}, nets.hosts_file(rec.id)};
     for (auto& p : a.ports) out.ports.push_back(render(p));
     for (auto& [id, text] : nets.hosts_files_for(rec.network)) peer_hosts(id, text);

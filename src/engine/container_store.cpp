@@ -41,6 +41,12 @@ std::string RestartPolicy::str() const {
 
 namespace {
 
+json health_json(const std::optional<HealthConfig>& h) {
+    if (!h) return nullptr;
+    return json{{"Test", h->test}, {"Interval", h->interval_ns}, {"Timeout", h->timeout_ns},
+                {"StartPeriod", h->start_period_ns}, {"StartInterval", h->start_interval_ns}, {"Retries", h->retries}};
+}
+
 json to_json(const ContainerRecord& r) {
     return json{{"Id", r.id},
                 {"Name", r.name},
@@ -70,6 +76,7 @@ json to_json(const ContainerRecord& r) {
                   {"NetworkMode", r.network},
                   {"PortBindings", r.ports},
                   {"Binds", r.mounts},
+                  {"ExtraHosts", r.extra_hosts},
                   {"LogConfig", {{"Type", r.log_driver}, {"Config", r.log_opts}}}}},
                 {"Config",
                  {{"Labels", r.labels},
@@ -77,8 +84,9 @@ json to_json(const ContainerRecord& r) {
                   {"StopTimeout", r.stop_timeout},
                   {"Tty", r.tty},
                   {"OpenStdin", r.interactive},
-                  {"Hostname", r.hostname}}},
-                {"NetworkSettings", {{"Network", r.network}, {"IPAddress", r.ip}, {"Ports", r.ports}}},
+                  {"Hostname", r.hostname},
+                  {"Healthcheck", health_json(r.health)}}},
+                {"NetworkSettings", {{"Network", r.network}, {"IPAddress", r.ip}, {"Ports", r.ports}, {"Aliases", r.network_aliases}}},
                 {"Volumes", r.volumes}};
 }
 
@@ -123,7 +131,20 @@ ContainerRecord from_json(const json& j) {
     r.tty = cfg.value("Tty", false);
     r.interactive = cfg.value("OpenStdin", false);
     r.hostname = cfg.value("Hostname", "");
-    r.ip = j.value("NetworkSettings", json::object()).value("IPAddress", "");
+    if (auto h = cfg.find("Healthcheck"); h != cfg.end() && h->is_object()) {
+        HealthConfig hc;
+        hc.test = h->value("Test", std::vector<std::string>{});
+        hc.interval_ns = h->value("Interval", hc.interval_ns);
+        hc.timeout_ns = h->value("Timeout", hc.timeout_ns);
+        hc.start_period_ns = h->value("StartPeriod", hc.start_period_ns);
+        hc.start_interval_ns = h->value("StartInterval", hc.start_interval_ns);
+        hc.retries = h->value("Retries", hc.retries);
+        r.health = hc;
+    }
+    const json ns = j.value("NetworkSettings", json::object());
+    r.ip = ns.value("IPAddress", "");
+    r.network_aliases = ns.value("Aliases", std::vector<std::string>{});
+    r.extra_hosts = hc.value("ExtraHosts", std::vector<std::string>{});
     r.volumes = j.value("Volumes", std::vector<std::string>{});
     return r;
 }

@@ -114,6 +114,24 @@ ContainerRecord Engine::refresh(const ContainerRecord& r) const {
     return out;
 }
 
+// --add-host / extra_hosts ("host:ip") as /etc/hosts lines.
+std::string extra_hosts_lines(const std::vector<std::string>& extra) {
+    std::string out;
+    for (auto& h : extra) {
+        auto colon = h.find(':');
+        if (colon != std::string::npos) out += h.substr(colon + 1) + "\t" + h.substr(0, colon) + "\n";
+    }
+    return out;
+}
+
+std::string Engine::extra_hosts_of(const std::string& id) const {
+    try {
+        return extra_hosts_lines(containers_.load(id).extra_hosts);
+    } catch (const Error&) {
+        return "";
+    }
+}
+
 void Engine::connect_network(ContainerRecord& rec) {
     std::string dir = containers_.dir(rec.id).string();
     std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
@@ -124,7 +142,7 @@ void Engine::connect_network(ContainerRecord& rec) {
         if (rec.network != "none") {
             auto peer = [&](const std::string& id, const std::string& text) {
                 if (id != rec.id && stdfs::exists(containers_.dir(id) / "hosts"))
-                    write_in_place((containers_.dir(id) / "hosts").string(), text);
+                    write_in_place((containers_.dir(id) / "hosts").string(), text + extra_hosts_of(id));
             };
             BridgeAttachment a = bridge_attach(storage_, rec, dir + "/netns", peer);
             rec.ip = a.ip;
@@ -134,6 +152,7 @@ void Engine::connect_network(ContainerRecord& rec) {
             hosts += "127.0.1.1\t" + rec.hostname + "\n";
         }
     }
+    hosts += extra_hosts_lines(rec.extra_hosts);
     write_in_place(dir + "/hosts", hosts);
     write_in_place(dir + "/hostname", rec.hostname + "\n");
     write_in_place(dir + "/resolv.conf",
@@ -149,7 +168,8 @@ void Engine::disconnect_network(ContainerRecord& rec) {
     try {
         if (rec.network != "host" && rec.network != "none") {
             bridge_detach(storage_, rec, [&](const std::string& id, const std::string& text) {
-                if (stdfs::exists(containers_.dir(id) / "hosts")) write_in_place((containers_.dir(id) / "hosts").string(), text);
+                if (stdfs::exists(containers_.dir(id) / "hosts"))
+                    write_in_place((containers_.dir(id) / "hosts").string(), text + extra_hosts_of(id));
             });
         }
         if (rec.network != "host") Networks::delete_netns(dir + "/netns");
@@ -375,13 +395,60 @@ int Engine::exec(const ExecRequest& req) {
     }
 }
 
+// The supervisor's health.json ("" while there is none yet).
+std::string Engine::read_health(const std::string& id) const {
+    try {
+        return fs::read_file(containers_.dir(id) / "health.json", 1 << 20);
+    } catch (const Error&) {
+        return "";
+    }
+}
+
+std::string Engine::health_status(const ContainerRecord& rec) const {
+    if (!rec.health || rec.status != "running") return "";
+    json h = json::parse(read_health(rec.id), nullptr, false);
+    return h.is_object() ? h.value("Status", "starting") : "starting";
+}
+
+void Engine::wait_healthy(const std::string& name, double timeout_s) {
+    ContainerRecord rec = containers_.find(name);
+    if (!containers_.load(rec.id).health) throw Error("container " + rec.name + " has no health check");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+    for (;;) {
+        rec = refresh(containers_.load(rec.id));
+        std::string h = health_status(rec);
+        if (h == "healthy") return;
+        if (rec.status != "running" && rec.status != "restarting")
+            throw Error("container " + rec.name + " is " + rec.status + " (exit code " + std::to_string(rec.exit_code) + ")");
+        if (h == "unhealthy") throw Error("container " + rec.name + " is unhealthy" + last_health_output(rec));
+        if (timeout_s > 0 && std::chrono::steady_clock::now() > deadline)
+            throw Error("container " + rec.name + " did not become healthy within " + std::to_string(static_cast<int>(timeout_s)) +
+                        "s (health: " + (h.empty() ? "none" : h) + ")" + last_health_output(rec));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+std::string Engine::last_health_output(const ContainerRecord& rec) const {
+    json h = json::parse(read_health(rec.id), nullptr, false);
+    if (!h.is_object() || !h["Log"].is_array() || h["Log"].empty()) return "";
+    const json& last = h["Log"].back();
+    std::string out = last.value("Output", "");
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    return "; last check: exit " + std::to_string(last.value("ExitCode", 0)) + (out.empty() ? "" : ": " + out.substr(0, 200));
+}
+
 std::vector<PsRow> Engine::ps(bool all) const {
     std::vector<PsRow> rows;
     for (auto& r : containers_.list()) {
         PsRow row{refresh(r), "", false};
         const auto& c = row.rec;
         row.running = c.status == "running";
-        if (row.running) row.status_text = "Up " + ago(c.started_at);
+        if (row.running) {
+            row.status_text = "Up " + ago(c.started_at);
+            std::string h = health_status(c);
+            if (h == "starting") row.status_text += " (health: starting)";
+            else if (!h.empty()) row.status_text += " (" + h + ")";
+        }
         else if (c.status == "restarting") row.status_text = "Restarting (" + std::to_string(c.exit_code) + ") " + ago(c.finished_at) + " ago";
         else if (c.status == "created") row.status_text = "Created";
         else row.status_text = "Exited (" + std::to_string(c.exit_code) + ") " + ago(c.finished_at) + " ago";
@@ -405,6 +472,10 @@ std::string Engine::inspect(const std::string& name) const {
         }
     }
     j["LogPath"] = (containers_.dir(rec.id) / "container.log").string();
+    if (rec.health) {  // State.Health as Docker shows it (kept after the container stops)
+        json h = json::parse(read_health(rec.id), nullptr, false);
+        if (h.is_object()) j["State"]["Health"] = h;
+    }
     return json::array({j}).dump(4);
 }
 

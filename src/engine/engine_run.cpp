@@ -98,6 +98,34 @@ runtime::Mount bind_mount(const std::string& src, const std::string& dst, bool r
 
 namespace {
 
+// The image's HEALTHCHECK with the --health-* flags given over it (Docker merges them the
+// same way); --no-healthcheck or a NONE test: no check.
+std::optional<HealthConfig> effective_health(const RunRequest& req, const std::optional<HealthConfig>& image) {
+    if (req.no_healthcheck) return std::nullopt;
+    std::optional<HealthConfig> h = image;
+    bool flags = !req.health_test.empty() || !req.health_interval.empty() || !req.health_timeout.empty() ||
+                 !req.health_start_period.empty() || !req.health_start_interval.empty() || req.health_retries;
+    if (!flags) return h && !h->test.empty() && h->test[0] != "NONE" ? h : std::nullopt;
+    if (!h) h = HealthConfig{};
+    if (!req.health_test.empty()) h->test = req.health_test;
+    auto dur = [](const std::string& v, const char* flag, int64_t& out) {
+        if (v.empty()) return;
+        out = parse_duration_ns(v, flag);
+        if (out <= 0) throw Error(std::string("invalid ") + flag + " \"" + v + "\": must be positive");
+    };
+    dur(req.health_interval, "--health-interval", h->interval_ns);
+    dur(req.health_timeout, "--health-timeout", h->timeout_ns);
+    dur(req.health_start_period, "--health-start-period", h->start_period_ns);
+    dur(req.health_start_interval, "--health-start-interval", h->start_interval_ns);
+    if (req.health_retries) {
+        if (*req.health_retries < 1) throw Error("invalid --health-retries: must be at least 1");
+        h->retries = *req.health_retries;
+    }
+    if (h->test.empty()) throw Error("--health-* options need a health check: --health-cmd, or a HEALTHCHECK in the image");
+    if (h->test[0] == "NONE") return std::nullopt;
+    return h;
+}
+
 // Docker's rule: a source with a '/' or starting with '.' is a host path, else a name.
 bool is_bind_source(const std::string& src) {
     return !src.empty() && (src[0] == '.' || src.find('/') != std::string::npos);
@@ -238,6 +266,14 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     rec.interactive = req.interactive;
     rec.hostname = req.hostname.empty() ? rec.id.substr(0, 12) : req.hostname;
     rec.ports = ports;
+    rec.network_aliases = req.network_aliases;
+    for (auto& h : req.add_hosts) {
+        auto colon = h.find(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 == h.size())
+            throw Error("invalid --add-host \"" + h + "\": expected host:ip");
+        rec.extra_hosts.push_back(h);
+    }
+    rec.health = effective_health(req, ic.health);
     std::string dir = containers_.dir(rec.id);
     containers_.save(rec, /*create=*/true);
     try {

@@ -76,6 +76,19 @@ ImageConfig parse_image_config_json(const std::string& text) {
     if (auto l = cfg.find("Labels"); l != cfg.end() && l->is_object())
         for (auto& [k, v] : l->items())
             if (v.is_string()) c.labels[k] = v.get<std::string>();
+    if (auto h = cfg.find("Healthcheck"); h != cfg.end() && h->is_object()) {
+        HealthConfig hc;
+        hc.test = strings(*h, "Test");
+        // Docker's zero means "inherit the default"
+        auto ns = [&](const char* k, int64_t dflt) { int64_t v = h->value(k, int64_t{0}); return v > 0 ? v : dflt; };
+        hc.interval_ns = ns("Interval", hc.interval_ns);
+        hc.timeout_ns = ns("Timeout", hc.timeout_ns);
+        hc.start_period_ns = ns("StartPeriod", hc.start_period_ns);
+        hc.start_interval_ns = ns("StartInterval", hc.start_interval_ns);
+        int r = h->value("Retries", 0);
+        hc.retries = r > 0 ? r : hc.retries;
+        if (!hc.test.empty()) c.health = hc;
+    }
     const json rootfs = j.value("rootfs", json::object());
     c.diff_ids = strings(rootfs, "diff_ids");
     return c;

@@ -31,6 +31,7 @@
 #include "minirun/runtime/container.hpp"
 #include "minirun/runtime/state.hpp"
 #include "console_relay.hpp"
+#include "health.hpp"
 
 namespace minirun::engine {
 
@@ -159,6 +160,8 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         sa.sa_handler = on_winch;  // no SA_RESTART: poll wakes up at once
         ::sigaction(SIGWINCH, &sa, nullptr);
     }
+    std::optional<HealthMonitor> health;
+    if (rec.health) health.emplace(rec.id, dir, (storage_ / "run").string(), *rec.health);
     LineSplitter out_lines(*sink, "stdout"), err_lines(*sink, "stderr");
     int status = -1;
     bool stdin_open = attach.foreground && master && rec.interactive;
@@ -186,7 +189,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         if (master) p[n++] = {master.get(), POLLIN, 0};
         pollfd in{STDIN_FILENO, POLLIN, 0};
         if (stdin_open) p[n++] = in;
-        if (n == 0 && status < 0) {
+        if (n == 0 && status < 0 && !health) {
             // All output closed: nothing to carry, just wait for the init.
             status = runtime::wait_status(sc.pid);
             break;
@@ -204,6 +207,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
                 else (void)!::write(master.get(), buf, static_cast<size_t>(r));
             }
         }
+        if (health && status < 0) health->tick();
         if (status < 0) {
             int ws = 0;
             pid_t r = ::waitpid(sc.pid, &ws, WNOHANG);
@@ -213,6 +217,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         bool any = out_r || err_r || master;
         if (status >= 0 && (!any || ::poll(p, static_cast<nfds_t>(n), 0) <= 0)) break;
     }
+    health.reset();  // a probe still running dies with the container
     out_lines.flush();
     err_lines.flush();
     log::debug("container exited");

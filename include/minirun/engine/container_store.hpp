@@ -7,6 +7,8 @@
 //   container.log   JSON lines (json-file driver)
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -14,6 +16,14 @@
 #include <vector>
 
 namespace minirun::engine {
+
+// A container's health check (Docker's HealthConfig; durations in nanoseconds as there).
+struct HealthConfig {
+    std::vector<std::string> test;  // ["CMD", ...] or ["CMD-SHELL", "..."]; ["NONE"]: disabled
+    int64_t interval_ns = 30'000'000'000, timeout_ns = 30'000'000'000, start_period_ns = 0,
+            start_interval_ns = 5'000'000'000;
+    int retries = 3;
+};
 
 struct RestartPolicy {
     std::string name = "no";  // no, on-failure, always, unless-stopped
@@ -58,6 +68,9 @@ struct ContainerRecord {
     std::vector<std::string> mounts;  // "src:dst[:ro]" as given, for inspect
     std::vector<std::string> volumes;  // named volumes used
     std::string hostname;
+    std::vector<std::string> network_aliases;  // names peers on a user network resolve to us
+    std::vector<std::string> extra_hosts;      // host:ip lines added to /etc/hosts
+    std::optional<HealthConfig> health;        // the check the supervisor runs
 };
 
 class ContainerStore {

@@ -30,6 +30,13 @@ struct RunRequest {
     std::string pull = "missing";  // missing | always | never
     std::string platform;
     bool quiet_pull = false;
+    std::vector<std::string> network_aliases;  // --network-alias (apply: the service name)
+    std::vector<std::string> add_hosts;        // --add-host host:ip
+    // --health-*: fields given override the image's HEALTHCHECK; --no-healthcheck drops it.
+    std::vector<std::string> health_test;      // ["CMD-SHELL", cmd] from --health-cmd
+    std::string health_interval, health_timeout, health_start_period, health_start_interval;
+    std::optional<int> health_retries;
+    bool no_healthcheck = false;
 };
 
 struct ExecRequest {
@@ -68,6 +75,12 @@ public:
     // cleaning up, e.g. SIGKILLed: their process, veth, port rules, overlay and record are
     // removed. No daemon: a dead owner is told by pid + start time. Returns their ids.
     std::vector<std::string> reap_orphans();
+    // starting | healthy | unhealthy for a running container with a health check, else "".
+    std::string health_status(const ContainerRecord& rec) const;
+    // `wait --condition healthy`: returns when healthy; throws (with the last probe's
+    // output) when the container stops, has no health check, turns unhealthy or
+    // `timeout_s` passes (<= 0: no limit).
+    void wait_healthy(const std::string& container, double timeout_s);
 
     // The supervisor's loop (runs in its own session); public for the detached child.
     void supervise(const std::string& id, int ready_fd);
@@ -98,6 +111,9 @@ private:
     // `rm -f <full id>` of a container whose record cannot be read; false when it can.
     bool remove_unreadable(const std::string& id);
     void connect_network(ContainerRecord& rec);
+    std::string extra_hosts_of(const std::string& id) const;
+    std::string read_health(const std::string& id) const;
+    std::string last_health_output(const ContainerRecord& rec) const;  // a peer's --add-host lines
     void disconnect_network(ContainerRecord& rec);
 
     std::filesystem::path storage_;

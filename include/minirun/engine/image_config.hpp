@@ -2,6 +2,9 @@
 // What `run` takes from an image: its config (Entrypoint, Cmd, Env, WorkingDir, User,
 // ExposedPorts, Volumes, StopSignal, Labels) and its layers, from the store.
 #include <map>
+#include <optional>
+
+#include "minirun/engine/container_store.hpp"
 #include <string>
 #include <vector>
 
@@ -19,6 +22,7 @@ struct ImageConfig {
     std::vector<std::string> volumes;        // "/data"
     std::map<std::string, std::string> labels;
     std::vector<std::string> diff_ids;       // bottom first
+    std::optional<HealthConfig> health;      // the image's HEALTHCHECK
     std::string id;                          // config digest
 };
 
