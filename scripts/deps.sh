@@ -5,7 +5,7 @@ PACKAGES=(
   # build
   build-essential cmake ccache pkg-config git
   libarchive-dev libcurl4-openssl-dev nlohmann-json3-dev libssl-dev libcli11-dev doctest-dev
-  zlib1g-dev libzstd-dev libcap-dev libseccomp-dev libyaml-cpp-dev
+  zlib1g-dev libzstd-dev libcap-dev libseccomp-dev libyaml-cpp-dev libbz2-dev liblz4-dev liblzma-dev
   # tests: real registry, peers as oracles, offline base images
   docker-registry skopeo umoci oci-image-tool busybox-static apache2-utils
   python3 python3-cryptography openssl curl jq procps iproute2 iptables bc time debootstrap

@@ -17,6 +17,7 @@
 #include "minirun/image/store.hpp"
 #include "minirun/registry/progress.hpp"
 #include "minirun/registry/pull.hpp"
+#include "minirun/compose/apply.hpp"
 
 using namespace minirun;
 using json = nlohmann::json;
@@ -276,6 +277,66 @@ void add_system(CLI::App& app, int& exit_code) {
     });
 }
 
+compose::Project load_compose(const std::string& file, const std::string& project) {
+    compose::LoadOptions lo;
+    lo.project_name = project;
+    for (char** e = environ; *e; ++e) {
+        std::string kv = *e;
+        auto eq = kv.find('=');
+        if (eq != std::string::npos) lo.environment[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    auto p = compose::load_project(file.empty() ? compose::find_compose_file(".") : std::filesystem::path(file), lo);
+    for (auto& w : p.warnings) std::cerr << "WARN: " << w << "\n";
+    return p;
+}
+
+void print_actions(const compose::ApplyResult& r, const std::string& format, int& exit_code) {
+    if (format == "json") {
+        std::cout << r.to_json() << "\n";
+    } else {
+        for (auto& a : r.actions)
+            std::cout << a.service << ": " << a.action << (a.error.empty() ? "" : ": " + a.error) << "\n";
+    }
+    for (auto& a : r.actions)
+        if (!a.error.empty()) std::cerr << "Error: service " << a.service << ": " << a.error << "\n";
+    if (!r.ok()) exit_code = 1;
+}
+
+void add_apply(CLI::App& app, int& exit_code) {
+    static std::string file, project, format = "text";
+    static compose::ApplyOptions o;
+    static bool no_orphans = false, volumes = false;
+    auto* apply = app.add_subcommand("apply", "Make this host run exactly the services of a Compose file (idempotent)");
+    apply->add_option("-f,--file", file, "compose.yaml / docker-compose.yml (default: found in the current directory)");
+    apply->add_option("-p,--project-name", project, "Project name (default: name:, $COMPOSE_PROJECT_NAME or the directory)");
+    apply->add_option("--pull", o.pull, "missing (default) | always | never");
+    apply->add_flag("--build", o.build, "Rebuild images that have a build: section");
+    apply->add_flag("--dry-run", o.dry_run, "Say what would change, change nothing");
+    apply->add_flag("--no-remove-orphans", no_orphans, "Keep containers of services no longer declared");
+    apply->add_option("--wait-timeout", o.wait_timeout_s, "Seconds to wait for each depends_on condition");
+    apply->add_option("--format", format, "text (default) or json");
+    apply->add_option("service", o.services, "Only these services (and their dependencies)");
+    apply->callback([&exit_code] {
+        auto p = load_compose(file, project);
+        o.remove_orphans = !no_orphans;
+        o.registry.insecure_registries = cli::insecure_registries(g);
+        engine::Engine e(cli::storage_root(g), o.registry);
+        print_actions(compose::apply(e, cli::storage_root(g), p, o), format, exit_code);
+    });
+    auto* down = app.add_subcommand("down", "Stop and remove the containers and networks of a Compose project");
+    down->add_option("-f,--file", file, "compose.yaml / docker-compose.yml");
+    down->add_option("-p,--project-name", project, "Project name");
+    down->add_flag("-v,--volumes", volumes, "Also remove the project's named volumes");
+    down->add_option("--format", format, "text (default) or json");
+    down->callback([&exit_code] {
+        std::string name = project;
+        if (name.empty()) name = load_compose(file, "").name;
+        engine::Engine e(cli::storage_root(g), {});
+        print_actions(compose::down(e, cli::storage_root(g), compose::normalize_project_name(name), volumes), format,
+                      exit_code);
+    });
+}
+
 void add_builder_prune(CLI::App& app, int& exit_code) {
     static bool all = false, yes = false;
     auto* builder = app.add_subcommand("builder", "Manage imgbuild's build cache");
@@ -307,6 +368,7 @@ int main(int argc, char** argv) {
     add_image_prune(app, exit_code);
     add_system(app, exit_code);
     add_builder_prune(app, exit_code);
+    add_apply(app, exit_code);
     cli::add_login_commands(app, g);
     cli::add_push_command(app, g);
     cli::set_raw_args(argc, argv);

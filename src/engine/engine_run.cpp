@@ -443,7 +443,7 @@ int Engine::run(const RunRequest& req) {
     if (!req.detach) return run_foreground(rec);
     SupervisorReply reply = spawn_supervisor(rec.id);
     if (reply.started) {
-        std::cout << rec.id << "\n";
+        if (!req.quiet_id) std::cout << rec.id << "\n";
         return 0;
     }
     std::cerr << "Error: " << reply.error << "\n";

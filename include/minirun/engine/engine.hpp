@@ -37,6 +37,7 @@ struct RunRequest {
     std::string health_interval, health_timeout, health_start_period, health_start_interval;
     std::optional<int> health_retries;
     bool no_healthcheck = false;
+    bool quiet_id = false;  // -d without printing the id (apply prints its own summary)
 };
 
 struct ExecRequest {

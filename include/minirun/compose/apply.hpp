@@ -1,0 +1,54 @@
+#pragma once
+// `minirun apply`: make the host run exactly the services a Compose project declares.
+// Idempotent: a container whose resolved configuration and image are unchanged is left
+// alone (not even restarted); a change recreates only that service; services no longer
+// declared are removed. Containers carry Compose's own labels (project, service,
+// config-hash), so `ps --filter label=com.docker.compose.project=P` works as with Compose.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "minirun/compose/project.hpp"
+#include "minirun/registry/client.hpp"
+
+namespace minirun::engine {
+class Engine;
+}
+
+namespace minirun::compose {
+
+struct ApplyOptions {
+    std::string pull = "missing";  // missing | always | never
+    bool build = false;            // rebuild images with a build: section
+    bool dry_run = false;
+    bool remove_orphans = true;
+    std::vector<std::string> services;  // only these (and what they depend on); empty: all
+    double wait_timeout_s = 120;        // for depends_on conditions
+    registry::RegistryOptions registry;
+};
+
+struct ServiceAction {
+    std::string service, container;
+    std::string action;  // created | recreated (...) | started | unchanged | removed | failed
+    std::string error;
+};
+
+struct ApplyResult {
+    std::string project;
+    std::vector<ServiceAction> actions;
+    bool changed() const;
+    bool ok() const;
+    std::string to_json() const;
+};
+
+ApplyResult apply(engine::Engine& engine, const std::filesystem::path& storage, const Project& project,
+                  const ApplyOptions& opts);
+
+// `down`: stops and removes the project's containers (and, with `volumes`, its named
+// volumes) and its networks.
+ApplyResult down(engine::Engine& engine, const std::filesystem::path& storage, const std::string& project, bool volumes);
+
+// The name apply gives a service's container: container_name, else PROJECT-SERVICE-1.
+std::string container_name(const Project& p, const Service& s);
+
+}  // namespace minirun::compose

@@ -1,0 +1,350 @@
+// minirun apply / down: converge the host to a Compose project.
+#include "minirun/compose/apply.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "minirun/common/fs.hpp"
+#include "minirun/common/process.hpp"
+#include "minirun/common/error.hpp"
+#include "minirun/common/sha256.hpp"
+#include "minirun/engine/engine.hpp"
+#include "minirun/engine/network.hpp"
+#include "minirun/image/reference.hpp"
+#include "minirun/image/store.hpp"
+#include "minirun/registry/pull.hpp"
+
+namespace minirun::compose {
+
+namespace stdfs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kProject = "com.docker.compose.project";
+constexpr const char* kService = "com.docker.compose.service";
+constexpr const char* kHash = "com.docker.compose.config-hash";
+constexpr const char* kImage = "com.docker.compose.image";
+
+std::string image_ref(const Project& p, const Service& s) { return s.image.empty() ? p.name + "-" + s.name : s.image; }
+
+// The image the service runs, built or pulled as asked; returns its id (config digest).
+std::string ensure_image(const stdfs::path& storage, const Project& p, const Service& s, const ApplyOptions& o) {
+    image::Store store(storage);
+    std::string ref = image_ref(p, s);
+    auto have = store.lookup(ref);
+    if (s.build && (o.build || !have)) {
+        // The imgbuild beside us builds it: minirun keeps its small static archive reader
+        // (the builder writes every tar and compression format), and a build keeps
+        // imgbuild's own signal handling (a killed build tags nothing).
+        std::vector<std::string> argv{(fs::self_exe_dir() / "imgbuild").string(), "--storage", storage.string()};
+        for (auto& r : o.registry.insecure_registries) argv.insert(argv.end(), {"--insecure-registry", r});
+        argv.insert(argv.end(), {"build", "-q", "-t", ref});
+        if (!s.build->dockerfile.empty()) argv.insert(argv.end(), {"-f", (stdfs::path(s.build->context) / s.build->dockerfile).string()});
+        for (auto& a : s.build->args) argv.insert(argv.end(), {"--build-arg", a});
+        if (!s.build->target.empty()) argv.insert(argv.end(), {"--target", s.build->target});
+        argv.push_back(s.build->context);
+        auto r = run_process(argv);
+        if (r.exit_code != 0) {
+            std::string why = r.err.size() > 2000 ? r.err.substr(r.err.size() - 2000) : r.err;
+            while (!why.empty() && why.back() == '\n') why.pop_back();
+            throw Error("build of " + ref + " failed: " + why);
+        }
+    } else if (!s.build && (o.pull == "always" || !have)) {
+        if (o.pull == "never") throw Error("image " + ref + " is not in the store and --pull=never");
+        registry::PullOptions po;
+        po.registry = o.registry;
+        po.progress = registry::ProgressMode::quiet;
+        registry::pull_image(store, image::Reference::parse(ref), po);
+    }
+    have = store.lookup(ref);
+    if (!have) throw Error("image " + ref + " is not in the store");
+    return store.image_id(*have);
+}
+
+engine::RunRequest run_request(const Project& p, const Service& s) {
+    engine::RunRequest r;
+    r.image = image_ref(p, s);
+    r.name = container_name(p, s);
+    r.detach = true;
+    r.quiet_pull = true;
+    r.quiet_id = true;
+    r.pull = "never";  // ensure_image did what --pull asked
+    if (s.entrypoint) {
+        r.entrypoint = s.entrypoint->empty() ? "" : s.entrypoint->front();
+        if (s.entrypoint->size() > 1) r.command.assign(s.entrypoint->begin() + 1, s.entrypoint->end());
+    }
+    if (s.command) r.command.insert(r.command.end(), s.command->begin(), s.command->end());
+    r.env = s.environment;
+    r.publish = s.ports;
+    r.volumes = s.volumes;
+    r.tmpfs = s.tmpfs;
+    for (auto& [k, v] : s.labels) r.labels.push_back(k + "=" + v);
+    r.restart = s.restart;
+    if (s.networks.size() > 1)
+        throw Error("service " + s.name + ": a container on several networks is not supported by minirun yet");
+    r.network = s.networks.begin()->first;
+    r.network_aliases = {s.name};
+    r.network_aliases.insert(r.network_aliases.end(), s.networks.begin()->second.begin(), s.networks.begin()->second.end());
+    r.hostname = s.hostname;
+    r.add_hosts = s.extra_hosts;
+    r.memory = s.mem_limit;
+    r.cpus = s.cpus;
+    r.pids_limit = s.pids_limit;
+    r.read_only = s.read_only;
+    r.init = s.init;
+    r.privileged = s.privileged;
+    r.cap_add = s.cap_add;
+    r.cap_drop = s.cap_drop;
+    r.user = s.user;
+    r.workdir = s.working_dir;
+    r.stop_signal = s.stop_signal;
+    r.stop_timeout = s.stop_grace_period_s;
+    if (!s.log_driver.empty()) r.log_driver = s.log_driver;
+    for (auto& [k, v] : s.log_options) r.log_opts.push_back(k + "=" + v);
+    if (s.healthcheck) {
+        const Healthcheck& h = *s.healthcheck;
+        if (h.disable) {
+            r.no_healthcheck = true;
+        } else {
+            r.health_test = h.test;
+            auto secs = [](double v) { return std::to_string(static_cast<int64_t>(v * 1000)) + "ms"; };
+            r.health_interval = secs(h.interval_s);
+            r.health_timeout = secs(h.timeout_s);
+            if (h.start_period_s > 0) r.health_start_period = secs(h.start_period_s);
+            r.health_start_interval = secs(h.start_interval_s);
+            r.health_retries = h.retries;
+        }
+    }
+    return r;
+}
+
+// What decides "unchanged": every field of the request apply makes, in a fixed order.
+std::string config_hash(const engine::RunRequest& r) {
+    json j{{"image", r.image},       {"name", r.name},         {"command", r.command},   {"env", r.env},
+           {"publish", r.publish},   {"volumes", r.volumes},   {"tmpfs", r.tmpfs},       {"labels", r.labels},
+           {"restart", r.restart},   {"network", r.network},   {"aliases", r.network_aliases},
+           {"hostname", r.hostname}, {"hosts", r.add_hosts},   {"memory", r.memory},     {"cpus", r.cpus},
+           {"read_only", r.read_only}, {"init", r.init},       {"privileged", r.privileged}, {"cap_add", r.cap_add},
+           {"cap_drop", r.cap_drop}, {"user", r.user},         {"workdir", r.workdir},   {"stop_signal", r.stop_signal},
+           {"log_driver", r.log_driver}, {"log_opts", r.log_opts}, {"health", r.health_test},
+           {"health_timing", {r.health_interval, r.health_timeout, r.health_start_period, r.health_start_interval}},
+           {"no_healthcheck", r.no_healthcheck}};
+    j["entrypoint"] = r.entrypoint ? json(*r.entrypoint) : json(nullptr);
+    j["pids_limit"] = r.pids_limit ? json(*r.pids_limit) : json(nullptr);
+    j["stop_timeout"] = r.stop_timeout ? json(*r.stop_timeout) : json(nullptr);
+    j["health_retries"] = r.health_retries ? json(*r.health_retries) : json(nullptr);
+    return sha256_digest(j.dump()).substr(7);
+}
+
+std::map<std::string, engine::ContainerRecord> project_containers(engine::Engine& e, const std::string& project) {
+    std::map<std::string, engine::ContainerRecord> out;  // by service
+    for (auto& row : e.ps(true)) {
+        auto it = row.rec.labels.find(kProject);
+        if (it != row.rec.labels.end() && it->second == project) out[row.rec.labels[kService]] = row.rec;
+    }
+    return out;
+}
+
+// Waits for a dependency's condition; throws naming it when it cannot be met.
+void wait_for(engine::Engine& e, const std::string& container, const Dependency& d, double timeout_s) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+    if (d.condition == "service_healthy") {
+        try {
+            e.wait_healthy(container, timeout_s);
+        } catch (const Error& err) {
+            throw Error("dependency " + d.service + " did not become healthy: " + err.what());
+        }
+        return;
+    }
+    for (;;) {
+        engine::ContainerRecord rec;
+        for (auto& row : e.ps(true))
+            if (row.rec.name == container) rec = row.rec;
+        if (d.condition == "service_started" && rec.status == "running") return;
+        if (d.condition == "service_completed_successfully" && rec.status == "exited") {
+            if (rec.exit_code == 0) return;
+            throw Error("dependency " + d.service + " exited with code " + std::to_string(rec.exit_code));
+        }
+        if (d.condition == "service_started" && rec.status == "exited")
+            throw Error("dependency " + d.service + " exited with code " + std::to_string(rec.exit_code));
+        if (std::chrono::steady_clock::now() > deadline)
+            throw Error("dependency " + d.service + " did not reach " + d.condition + " within " +
+                        std::to_string(static_cast<int>(timeout_s)) + "s");
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+void ensure_networks(const stdfs::path& storage, const Project& p, const std::set<std::string>& used) {
+    engine::Networks nets(storage / "networks");
+    std::set<std::string> have;
+    for (auto& n : nets.list()) have.insert(n.name);
+    for (auto& [key, spec] : p.networks) {
+        if (!used.count(spec.name) || have.count(spec.name)) continue;
+        if (spec.external) throw Error("network " + spec.name + " declared as external, but could not be found");
+        nets.create(spec.name);
+    }
+}
+
+}  // namespace
+
+std::string container_name(const Project& p, const Service& s) {
+    return s.container_name.empty() ? p.name + "-" + s.name + "-1" : s.container_name;
+}
+
+bool ApplyResult::changed() const {
+    for (auto& a : actions)
+        if (a.action != "unchanged") return true;
+    return false;
+}
+
+bool ApplyResult::ok() const {
+    for (auto& a : actions)
+        if (!a.error.empty()) return false;
+    return true;
+}
+
+std::string ApplyResult::to_json() const {
+    json services = json::array();
+    for (auto& a : actions) {
+        json s{{"service", a.service}, {"container", a.container}, {"action", a.action}};
+        if (!a.error.empty()) s["error"] = a.error;
+        services.push_back(s);
+    }
+    return json{{"project", project}, {"changed", changed()}, {"ok", ok()}, {"services", services}}.dump(2);
+}
+
+ApplyResult apply(engine::Engine& e, const stdfs::path& storage, const Project& p, const ApplyOptions& o) {
+    ApplyResult out;
+    out.project = p.name;
+    // The services asked for, and everything they depend on.
+    std::set<std::string> selected;
+    std::function<void(const std::string&)> select = [&](const std::string& name) {
+        if (!selected.insert(name).second) return;
+        for (auto& s : p.services)
+            if (s.name == name)
+                for (auto& d : s.depends_on) select(d.service);
+    };
+    for (auto& name : o.services) {
+        bool known = std::any_of(p.services.begin(), p.services.end(), [&](const Service& s) { return s.name == name; });
+        if (!known) throw Error("no such service: " + name);
+        select(name);
+    }
+    if (o.services.empty())
+        for (auto& s : p.services) selected.insert(s.name);
+
+    auto existing = project_containers(e, p.name);
+    std::set<std::string> used_networks;
+    for (auto& s : p.services)
+        if (selected.count(s.name)) used_networks.insert(s.networks.begin()->first);
+    if (!o.dry_run) ensure_networks(storage, p, used_networks);
+    std::set<std::string> failed;
+    for (auto& s : p.services) {  // dependencies first
+        if (!selected.count(s.name)) continue;
+        ServiceAction a{s.name, container_name(p, s), "", ""};
+        try {
+            for (auto& d : s.depends_on) {
+                if (failed.count(d.service)) throw Error("dependency " + d.service + " failed");
+                if (o.dry_run) continue;
+                for (auto& dep : p.services)
+                    if (dep.name == d.service) wait_for(e, container_name(p, dep), d, o.wait_timeout_s);
+            }
+            std::string image_id = o.dry_run ? "" : ensure_image(storage, p, s, o);
+            engine::RunRequest req = run_request(p, s);
+            std::string hash = config_hash(req);
+            req.labels.push_back(std::string(kProject) + "=" + p.name);
+            req.labels.push_back(std::string(kService) + "=" + s.name);
+            req.labels.push_back("com.docker.compose.container-number=1");
+            req.labels.push_back("com.docker.compose.project.config_files=" + p.file.string());
+            req.labels.push_back(std::string(kHash) + "=" + hash);
+            req.labels.push_back(std::string(kImage) + "=" + image_id);
+            auto it = existing.find(s.name);
+            if (it != existing.end()) {
+                auto& rec = it->second;
+                bool config_changed = rec.labels[kHash] != hash;
+                bool image_changed = !o.dry_run && rec.labels[kImage] != image_id;
+                if (!config_changed && !image_changed) {
+                    bool down = rec.status != "running" && rec.status != "restarting";
+                    // A one-shot that finished well stays finished (a rerun changes nothing).
+                    bool done = rec.status == "exited" && rec.exit_code == 0 && rec.restart.name == "no";
+                    if (down && !done) {
+                        a.action = "started";
+                        if (!o.dry_run) e.start(rec.id);
+                    } else {
+                        a.action = "unchanged";
+                    }
+                    out.actions.push_back(a);
+                    continue;
+                }
+                a.action = std::string("recreated (") +
+                           (config_changed && image_changed ? "config and image changed"
+                            : config_changed                ? "config changed"
+                                                            : "image changed") +
+                           ")";
+                if (!o.dry_run) e.remove(rec.id, /*force=*/true, /*volumes=*/false);
+            } else {
+                a.action = "created";
+            }
+            if (!o.dry_run) {
+                int rc = e.run(req);
+                if (rc != 0) throw Error("the container did not start (exit " + std::to_string(rc) + ")");
+            }
+        } catch (const Error& err) {
+            a.action = "failed";
+            a.error = err.what();
+            failed.insert(s.name);
+        }
+        out.actions.push_back(a);
+    }
+    if (o.remove_orphans && o.services.empty()) {
+        for (auto& [service, rec] : existing) {
+            bool declared = std::any_of(p.services.begin(), p.services.end(), [&](const Service& s) { return s.name == service; });
+            if (declared) continue;
+            ServiceAction a{service, rec.name, "removed", ""};
+            try {
+                if (!o.dry_run) e.remove(rec.id, true, false);
+            } catch (const Error& err) {
+                a.action = "failed", a.error = err.what();
+            }
+            out.actions.push_back(a);
+        }
+    }
+    return out;
+}
+
+ApplyResult down(engine::Engine& e, const stdfs::path& storage, const std::string& project, bool volumes) {
+    ApplyResult out;
+    out.project = project;
+    std::set<std::string> networks;
+    for (auto& [service, rec] : project_containers(e, project)) {
+        ServiceAction a{service, rec.name, "removed", ""};
+        try {
+            networks.insert(rec.network);
+            e.remove(rec.id, true, volumes);
+            if (volumes)
+                for (auto& v : rec.volumes)
+                    if (v.rfind(project + "_", 0) == 0) stdfs::remove_all(storage / "volumes" / v);
+        } catch (const Error& err) {
+            a.action = "failed", a.error = err.what();
+        }
+        out.actions.push_back(a);
+    }
+    engine::Networks nets(storage / "networks");
+    for (auto& n : networks)
+        if (n.rfind(project + "_", 0) == 0) {
+            try {
+                nets.remove(n);
+            } catch (const Error&) {
+            }
+        }
+    return out;
+}
+
+}  // namespace minirun::compose
