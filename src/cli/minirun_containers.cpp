@@ -10,6 +10,7 @@
 
 #include "cli_common.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/compose/project.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/network.hpp"
 #include "minirun/image/store.hpp"
@@ -136,10 +137,36 @@ void add_ps(CLI::App& app, GlobalOptions& g) {
     c->add_flag("-a,--all", all, "Include stopped containers");
     c->add_flag("-q,--quiet", quiet, "Only IDs");
     c->add_option("--format", format, "table (default) or json");
+    static std::vector<std::string> filters;
+    c->add_option("-f,--filter", filters,
+                  "label=K[=V], name=N, status=S, health=H (Docker's), or a Compose file: that project's containers")
+        ->allow_extra_args(false);
     c->callback([&g] {
         auto e = open_engine(g);
         e.reap_orphans();
-        auto rows = e.ps(all);
+        // status= asks for stopped containers by itself, as Docker's does
+        bool by_status = std::any_of(filters.begin(), filters.end(), [](auto& f) { return f.rfind("status=", 0) == 0; });
+        auto rows = e.ps(all || by_status);
+        for (auto f : filters) {
+            if (f.find('=') == std::string::npos) {  // a Compose file names its project
+                f = std::string("label=com.docker.compose.project=") + compose::load_project(f, {}).name;
+            }
+            std::string key = f.substr(0, f.find('=')), value = f.substr(f.find('=') + 1);
+            std::erase_if(rows, [&](const engine::PsRow& r) {
+                if (key == "label") {
+                    auto eq = value.find('=');
+                    auto it = r.rec.labels.find(value.substr(0, eq));
+                    return it == r.rec.labels.end() || (eq != std::string::npos && it->second != value.substr(eq + 1));
+                }
+                if (key == "name") return r.rec.name.find(value) == std::string::npos;
+                if (key == "status") return r.rec.status != value;
+                if (key == "health") {
+                    std::string h = e.health_status(r.rec);
+                    return (h.empty() ? "none" : h) != value;
+                }
+                throw Error("invalid filter \"" + f + "\": use label=, name=, status= or health=");
+            });
+        }
         if (quiet) {
             for (auto& r : rows) std::cout << r.rec.id.substr(0, 12) << "\n";
             return;

@@ -50,7 +50,10 @@ assert_contains "$OUT" "db" "services reach each other by service name"
 assert_eq shop "$(mr inspect shop-web-1 | jq -r '.[0].Config.Labels["com.docker.compose.project"]')"
 t_db=$(started shop-db-1); t_web=$(started shop-web-1)
 run_ok m exec shop-web-1 sh -c 'echo kept > /data/file'
-pass "first apply: created in dependency order, web after db is healthy"
+assert_eq 2 "$(mr ps -q --filter label=com.docker.compose.project=shop | wc -l)" "ps --filter label="
+assert_eq "shop-db-1 shop-web-1" "$(mr ps -f "$proj/compose.yaml" --format json | jq -r '[.[].Name] | sort | join(" ")')" "ps -f FILE"
+assert_eq shop-db-1 "$(mr ps --filter health=healthy --format json | jq -r '.[].Name')" "ps --filter health="
+pass "first apply: created in dependency order, web after db is healthy; ps filters by project and health"
 
 run_ok m apply -f "$proj/compose.yaml" --format json
 assert_eq false "$(jq -r .changed <<<"$OUT")"
