@@ -219,13 +219,22 @@ void add_rmi(CLI::App& app, int& exit_code) {
     });
 }
 
+// `GROUP prune [-a] [-f]` as Docker spells it (image, system, builder); -f is accepted
+// for Docker's scripts: there is never a prompt.
+CLI::App* add_prune(CLI::App& group, const char* help, bool& all, const char* all_help) {
+    static bool yes = false;
+    auto* prune = group.add_subcommand("prune", help);
+    prune->add_flag("-a,--all", all, all_help);
+    prune->add_flag("-f,--force", yes, "Do not prompt (there is no prompt; accepted for Docker's scripts)");
+    return prune;
+}
+
 void add_image_prune(CLI::App& app, int& exit_code) {
-    static bool all = false, yes = false;
+    static bool all = false;
     auto* image = app.add_subcommand("image", "Manage images");
     image->require_subcommand(1);
-    auto* prune = image->add_subcommand("prune", "Remove unused images and unreferenced blobs and layers");
-    prune->add_flag("-a,--all", all, "Every image no container uses, not only unnamed ones");
-    prune->add_flag("-f,--force", yes, "Do not prompt (there is no prompt; accepted for Docker's scripts)");
+    auto* prune = add_prune(*image, "Remove unused images and unreferenced blobs and layers", all,
+                            "Every image no container uses, not only unnamed ones");
     prune->callback([&exit_code] {
         auto store = open_store();
         print_removal(engine::prune_images(store, cli::storage_root(g), all), exit_code);
@@ -233,7 +242,7 @@ void add_image_prune(CLI::App& app, int& exit_code) {
 }
 
 void add_system(CLI::App& app, int& exit_code) {
-    static bool repair = false, all = false, yes = false;
+    static bool repair = false, all = false;
     auto* sys = app.add_subcommand("system", "Check and clean the store");
     sys->require_subcommand(1);
     auto* check = sys->add_subcommand("check", "Verify every blob, image, layer and container record");
@@ -249,9 +258,8 @@ void add_system(CLI::App& app, int& exit_code) {
                   << (rep.findings.empty() ? "no problems" : std::to_string(rep.findings.size()) + " problems") << "\n";
         if (!rep.clean()) exit_code = 1;
     });
-    auto* prune = sys->add_subcommand("prune", "Remove stopped containers, then unused images and content");
-    prune->add_flag("-a,--all", all, "Every image no container uses, not only unnamed ones");
-    prune->add_flag("-f,--force", yes, "Do not prompt (there is no prompt; accepted for Docker's scripts)");
+    auto* prune = add_prune(*sys, "Remove stopped containers, then unused images and content", all,
+                            "Every image no container uses, not only unnamed ones");
     prune->callback([&exit_code] {
         registry::RegistryOptions ro;
         auto removed = engine::Engine(cli::storage_root(g), ro).prune();
@@ -337,14 +345,13 @@ void add_apply(CLI::App& app, int& exit_code) {
     });
 }
 
-void add_builder_prune(CLI::App& app, int& exit_code) {
-    static bool all = false, yes = false;
+void add_builder_prune(CLI::App& app) {
+    static bool all = false;
     auto* builder = app.add_subcommand("builder", "Manage imgbuild's build cache");
     builder->require_subcommand(1);
-    auto* prune = builder->add_subcommand("prune", "Remove the build cache, then what only it kept");
-    prune->add_flag("-a,--all", all, "Accepted for Docker's scripts (the whole cache always goes)");
-    prune->add_flag("-f,--force", yes, "Do not prompt (there is no prompt; accepted for Docker's scripts)");
-    prune->callback([&exit_code] {
+    auto* prune = add_prune(*builder, "Remove the build cache, then what only it kept", all,
+                            "Accepted for Docker's scripts (the whole cache always goes)");
+    prune->callback([] {
         size_t steps = engine::prune_build_cache(cli::storage_root(g));
         auto store = open_store();
         size_t collected = store.garbage_collect(engine::gc_roots(cli::storage_root(g)));
@@ -367,7 +374,7 @@ int main(int argc, char** argv) {
     add_rmi(app, exit_code);
     add_image_prune(app, exit_code);
     add_system(app, exit_code);
-    add_builder_prune(app, exit_code);
+    add_builder_prune(app);
     add_apply(app, exit_code);
     cli::add_login_commands(app, g);
     cli::add_push_command(app, g);

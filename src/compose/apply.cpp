@@ -165,9 +165,7 @@ void wait_for(engine::Engine& e, const std::string& container, const Dependency&
         return;
     }
     for (;;) {
-        engine::ContainerRecord rec;
-        for (auto& row : e.ps(true))
-            if (row.rec.name == container) rec = row.rec;
+        engine::ContainerRecord rec = e.refresh(e.containers().find(container));
         if (d.condition == "service_started" && rec.status == "running") return;
         if (d.condition == "service_completed_successfully" && rec.status == "exited") {
             if (rec.exit_code == 0) return;

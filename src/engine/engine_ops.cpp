@@ -114,6 +114,7 @@ ContainerRecord Engine::refresh(const ContainerRecord& r) const {
     return out;
 }
 
+namespace {
 // --add-host / extra_hosts ("host:ip") as /etc/hosts lines.
 std::string extra_hosts_lines(const std::vector<std::string>& extra) {
     std::string out;
@@ -123,13 +124,16 @@ std::string extra_hosts_lines(const std::vector<std::string>& extra) {
     }
     return out;
 }
+}  // namespace
 
-std::string Engine::extra_hosts_of(const std::string& id) const {
+void Engine::rewrite_peer_hosts(const std::string& id, const std::string& text) const {
+    if (!stdfs::exists(containers_.dir(id) / "hosts")) return;
+    std::string extra;
     try {
-        return extra_hosts_lines(containers_.load(id).extra_hosts);
+        extra = extra_hosts_lines(containers_.load(id).extra_hosts);
     } catch (const Error&) {
-        return "";
     }
+    write_in_place((containers_.dir(id) / "hosts").string(), text + extra);
 }
 
 void Engine::connect_network(ContainerRecord& rec) {
@@ -141,8 +145,7 @@ void Engine::connect_network(ContainerRecord& rec) {
         Networks::create_netns(dir + "/netns");
         if (rec.network != "none") {
             auto peer = [&](const std::string& id, const std::string& text) {
-                if (id != rec.id && stdfs::exists(containers_.dir(id) / "hosts"))
-                    write_in_place((containers_.dir(id) / "hosts").string(), text + extra_hosts_of(id));
+                if (id != rec.id) rewrite_peer_hosts(id, text);
             };
             BridgeAttachment a = bridge_attach(storage_, rec, dir + "/netns", peer);
             rec.ip = a.ip;
@@ -167,10 +170,7 @@ void Engine::disconnect_network(ContainerRecord& rec) {
     if (rec.network != "host" && !stdfs::exists(dir + "/netns")) return;
     try {
         if (rec.network != "host" && rec.network != "none") {
-            bridge_detach(storage_, rec, [&](const std::string& id, const std::string& text) {
-                if (stdfs::exists(containers_.dir(id) / "hosts"))
-                    write_in_place((containers_.dir(id) / "hosts").string(), text + extra_hosts_of(id));
-            });
+            bridge_detach(storage_, rec, [&](const std::string& id, const std::string& text) { rewrite_peer_hosts(id, text); });
         }
         if (rec.network != "host") Networks::delete_netns(dir + "/netns");
     } catch (const Error& e) {

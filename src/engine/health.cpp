@@ -90,16 +90,19 @@ void HealthMonitor::finish(int exit_code) {
     save();
 }
 
+void HealthMonitor::read_output() {
+    char buf[1024];
+    for (ssize_t n; (n = ::read(out_.get(), buf, sizeof buf)) > 0;)
+        if (output_.size() < kMaxOutput) output_.append(buf, std::min(static_cast<size_t>(n), kMaxOutput - output_.size()));
+}
+
 void HealthMonitor::tick() {
     if (cfg_.test.empty()) return;
     if (child_ > 0) {
-        char buf[1024];
-        for (ssize_t n; (n = ::read(out_.get(), buf, sizeof buf)) > 0;)
-            if (output_.size() < kMaxOutput) output_.append(buf, std::min(static_cast<size_t>(n), kMaxOutput - output_.size()));
+        read_output();
         int ws = 0;
         if (::waitpid(child_, &ws, WNOHANG) == child_) {
-            for (ssize_t n; (n = ::read(out_.get(), buf, sizeof buf)) > 0;)
-                if (output_.size() < kMaxOutput) output_.append(buf, std::min(static_cast<size_t>(n), kMaxOutput - output_.size()));
+            read_output();  // what it wrote just before exiting
             finish(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
         } else if (Clock::now() - check_began_ > std::chrono::nanoseconds(cfg_.timeout_ns)) {
             ::kill(-child_, SIGKILL);

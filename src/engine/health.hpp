@@ -30,6 +30,7 @@ private:
         int exit_code;
     };
     void start_check();
+    void read_output();  // non-blocking, capped at kMaxOutput
     void finish(int exit_code);
     void save() const;
 

@@ -36,8 +36,8 @@ std::map<std::string, std::vector<std::string>> users_by_image(const stdfs::path
     return users;
 }
 
-}  // namespace
-
+// The build cache's layers and blobs: roots until `builder prune` (Docker's image prune
+// leaves its build cache alone too).
 void add_build_cache_roots(const stdfs::path& storage, image::GcRoots& roots) {
     std::error_code ec;
     for (auto& e : stdfs::directory_iterator(image::build_cache_dir(storage), ec)) {
@@ -48,6 +48,8 @@ void add_build_cache_roots(const stdfs::path& storage, image::GcRoots& roots) {
         roots.layers.insert(hex_of(j.value("diffID", std::string())));
     }
 }
+
+}  // namespace
 
 size_t prune_build_cache(const stdfs::path& storage) {
     stdfs::path dir = image::build_cache_dir(storage);

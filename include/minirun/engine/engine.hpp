@@ -112,7 +112,8 @@ private:
     // `rm -f <full id>` of a container whose record cannot be read; false when it can.
     bool remove_unreadable(const std::string& id);
     void connect_network(ContainerRecord& rec);
-    std::string extra_hosts_of(const std::string& id) const;
+    // A peer's /etc/hosts after a network change: the network's text plus its --add-host lines.
+    void rewrite_peer_hosts(const std::string& id, const std::string& text) const;
     std::string read_health(const std::string& id) const;
     std::string last_health_output(const ContainerRecord& rec) const;  // a peer's --add-host lines
     void disconnect_network(ContainerRecord& rec);

@@ -16,7 +16,6 @@ image::GcRoots container_roots(const std::filesystem::path& storage);
 // Every root: container records plus the build cache's layers (Docker's `image prune`
 // leaves the build cache alone too).
 image::GcRoots gc_roots(const std::filesystem::path& storage);
-void add_build_cache_roots(const std::filesystem::path& storage, image::GcRoots& roots);
 // `builder prune` / `system prune`: forgets every cached build step; returns how many.
 size_t prune_build_cache(const std::filesystem::path& storage);
 
