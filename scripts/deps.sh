@@ -10,7 +10,9 @@ PACKAGES=(
   docker-registry skopeo umoci oci-image-tool busybox-static apache2-utils
   python3 python3-cryptography openssl curl jq procps iproute2 iptables bc time debootstrap
   # peers driving or compared with the runtime
-  podman crun runc containerd buildah
+  podman crun runc containerd buildah podman-compose
+  # packaging (dpkg-shlibdeps computes the .deb's dependencies; help2man its man pages)
+  dpkg-dev help2man
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

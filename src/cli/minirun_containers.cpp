@@ -2,7 +2,13 @@
 #include "minirun_containers.hpp"
 
 #include <CLI/CLI.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -10,6 +16,7 @@
 
 #include "cli_common.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
 #include "minirun/compose/project.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/network.hpp"
@@ -131,11 +138,12 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
 }
 
 void add_ps(CLI::App& app, GlobalOptions& g) {
-    static bool all = false, quiet = false;
+    static bool all = false, quiet = false, no_trunc = false;
     static std::string format;
     auto* c = app.add_subcommand("ps", "List containers");
     c->add_flag("-a,--all", all, "Include stopped containers");
     c->add_flag("-q,--quiet", quiet, "Only IDs");
+    c->add_flag("--no-trunc", no_trunc, "Full IDs");
     c->add_option("--format", format, "table (default) or json");
     static std::vector<std::string> filters;
     c->add_option("-f,--filter", filters,
@@ -168,7 +176,7 @@ void add_ps(CLI::App& app, GlobalOptions& g) {
             });
         }
         if (quiet) {
-            for (auto& r : rows) std::cout << r.rec.id.substr(0, 12) << "\n";
+            for (auto& r : rows) std::cout << r.rec.id.substr(0, no_trunc ? std::string::npos : 12) << "\n";
             return;
         }
         if (format == "json") {
@@ -188,7 +196,7 @@ void add_ps(CLI::App& app, GlobalOptions& g) {
             if (cmd.size() > 22) cmd = cmd.substr(0, 21) + "…";
             std::string ports;
             for (auto& p : r.rec.ports) ports += (ports.empty() ? "" : ", ") + p;
-            std::printf("%-12s  %-28s  %-24s  %-26s  %-30s  %s\n", r.rec.id.substr(0, 12).c_str(), r.rec.image.c_str(),
+            std::printf("%-12s  %-28s  %-24s  %-26s  %-30s  %s\n", r.rec.id.substr(0, no_trunc ? std::string::npos : 12).c_str(), r.rec.image.c_str(),
                         ("\"" + cmd + "\"").c_str(), r.status_text.c_str(), ports.c_str(), r.rec.name.c_str());
         }
     });
@@ -222,12 +230,17 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
             std::cout << n << "\n";
         });
     });
+    static std::string pidfile;
     auto* start = app.add_subcommand("start", "Start stopped containers");
+    start->add_option("--pidfile", pidfile, "Write the supervisor's pid here (a systemd unit's PIDFile=)");
     start->add_option("container", start_names)->required();
     start->callback([&g, &exit_code] {
         auto e = open_engine(g);
+        if (!pidfile.empty() && start_names.size() != 1) throw Error("--pidfile: give one container");
         each_name(start_names, exit_code, [&](const std::string& n) {
             e.start(n);
+            if (!pidfile.empty())
+                fs::write_file_atomic(pidfile, std::to_string(e.containers().find(n).supervisor_pid) + "\n");
             std::cout << n << "\n";
         });
     });
@@ -279,19 +292,94 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
     });
 }
 
+// A Compose project's logs: each container's lines behind "service-1  | ", as Compose
+// prints them; with --follow one reader per container, until all have stopped.
+void project_logs(engine::Engine& e, const std::string& project, const std::vector<std::string>& services,
+                  engine::LogReadOptions o) {
+    std::vector<engine::ContainerRecord> recs;
+    for (auto& row : e.ps(true)) {
+        auto lp = row.rec.labels.find("com.docker.compose.project");
+        auto ls = row.rec.labels.find("com.docker.compose.service");
+        if (lp == row.rec.labels.end() || lp->second != project || ls == row.rec.labels.end()) continue;
+        if (!services.empty() && std::find(services.begin(), services.end(), ls->second) == services.end()) continue;
+        recs.push_back(row.rec);
+    }
+    for (auto& s : services)
+        if (std::none_of(recs.begin(), recs.end(), [&](auto& r) { return r.labels.at("com.docker.compose.service") == s; }))
+            throw Error("no container for service " + s + " in project " + project);
+    if (recs.empty()) throw Error("project " + project + " has no containers");
+    size_t width = 0;
+    for (auto& r : recs) width = std::max(width, r.labels.at("com.docker.compose.service").size() + 2);
+    auto prefix = [&](const engine::ContainerRecord& r) {
+        std::string name = r.labels.at("com.docker.compose.service") + "-1";
+        return name + std::string(width - name.size() + 2, ' ') + "| ";
+    };
+    if (!o.follow) {
+        for (auto& r : recs) {
+            o.prefix = prefix(r);
+            e.logs(r.id, o);
+        }
+        return;
+    }
+    std::vector<pid_t> readers;
+    for (auto& r : recs) {
+        o.prefix = prefix(r);
+        pid_t pid = ::fork();
+        if (pid < 0) throw Error("fork: " + std::string(std::strerror(errno)));
+        if (pid == 0) {
+            try {
+                e.logs(r.id, o);
+            } catch (const Error& err) {
+                std::fprintf(stderr, "Error: %s\n", err.what());
+                ::_exit(1);
+            }
+            ::_exit(0);
+        }
+        readers.push_back(pid);
+    }
+    for (pid_t pid : readers) ::waitpid(pid, nullptr, 0);
+}
+
 void add_logs_exec(CLI::App& app, GlobalOptions& g, int& exit_code) {
-    static std::string name, since;
+    static std::string since, file, project;
+    static std::vector<std::string> names;
     static bool follow = false, timestamps = false;
     static std::string tail = "all";
-    auto* logs = app.add_subcommand("logs", "Show a container's output");
+    auto* logs = app.add_subcommand("logs", "Show a container's output, or a Compose project's");
     logs->add_flag("-f,--follow", follow, "Follow new output");
     logs->add_flag("-t,--timestamps", timestamps, "Show timestamps");
     logs->add_option("-n,--tail", tail, "Lines from the end (number or all)");
     logs->add_option("--since", since, "RFC 3339 time or duration (10m, 2h)");
-    logs->add_option("container", name)->required();
+    logs->add_option("--file", file, "A Compose file: its project's logs (also `logs -f FILE.yaml [SERVICE...]`)");
+    logs->add_option("-p,--project-name", project, "A Compose project's logs");
+    logs->add_option("container", names, "A container, or with a Compose file or project: services (default all)");
     logs->callback([&g] {
-        long n = tail == "all" ? -1 : std::stol(tail);
-        open_engine(g).logs(name, follow, timestamps, n, since);
+        engine::LogReadOptions o;
+        o.follow = follow, o.timestamps = timestamps, o.since = since;
+        o.tail = tail == "all" ? -1 : std::stol(tail);
+        // `logs -f compose.yaml`: -f is Docker's --follow, but a YAML file right after it
+        // that names no container is the Compose form (Compose's own -f FILE).
+        if (file.empty() && project.empty() && follow && !names.empty() && std::filesystem::is_regular_file(names[0]) &&
+            (names[0].ends_with(".yaml") || names[0].ends_with(".yml"))) {
+            auto& raw = raw_args();
+            auto it = std::find(raw.begin(), raw.end(), names[0]);
+            if (it != raw.begin() && (*(it - 1) == "-f" || *(it - 1) == "--follow")) {
+                file = names[0];
+                names.erase(names.begin());
+                // follow only when asked for apart from the file's -f (`--follow -f FILE`)
+                o.follow = std::count_if(raw.begin(), raw.end(), [](const std::string& a) {
+                               return a == "-f" || a == "--follow";
+                           }) > 1;
+            }
+        }
+        auto e = open_engine(g);
+        if (!file.empty() || !project.empty()) {
+            std::string name = project.empty() ? compose::load_project(file, {}).name : compose::normalize_project_name(project);
+            project_logs(e, name, names, o);
+            return;
+        }
+        if (names.size() != 1) throw Error("logs: give one container (or --file/-p and services)");
+        e.logs(names[0], o);
     });
     static engine::ExecRequest x;
     auto* exec = app.add_subcommand("exec", "Run a command in a running container");

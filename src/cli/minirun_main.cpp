@@ -7,6 +7,7 @@
 
 #include "cli_common.hpp"
 #include "minirun_containers.hpp"
+#include "minirun_host.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/units.hpp"
 #include "minirun/engine/engine.hpp"
@@ -285,9 +286,11 @@ void add_system(CLI::App& app, int& exit_code) {
     });
 }
 
-compose::Project load_compose(const std::string& file, const std::string& project) {
+compose::Project load_compose(const std::string& file, const std::string& project,
+                              const std::vector<std::string>& profiles = {}) {
     compose::LoadOptions lo;
     lo.project_name = project;
+    lo.profiles = profiles;
     for (char** e = environ; *e; ++e) {
         std::string kv = *e;
         auto eq = kv.find('=');
@@ -314,6 +317,7 @@ void add_apply(CLI::App& app, int& exit_code) {
     static std::string file, project, format = "text";
     static compose::ApplyOptions o;
     static bool no_orphans = false, volumes = false;
+    static std::vector<std::string> profiles;
     auto* apply = app.add_subcommand("apply", "Make this host run exactly the services of a Compose file (idempotent)");
     apply->add_option("-f,--file", file, "compose.yaml / docker-compose.yml (default: found in the current directory)");
     apply->add_option("-p,--project-name", project, "Project name (default: name:, $COMPOSE_PROJECT_NAME or the directory)");
@@ -323,9 +327,11 @@ void add_apply(CLI::App& app, int& exit_code) {
     apply->add_flag("--no-remove-orphans", no_orphans, "Keep containers of services no longer declared");
     apply->add_option("--wait-timeout", o.wait_timeout_s, "Seconds to wait for each depends_on condition");
     apply->add_option("--format", format, "text (default) or json");
+    apply->add_option("--profile", profiles, "Enable services of this profile (repeatable; default $COMPOSE_PROFILES)")
+        ->allow_extra_args(false);
     apply->add_option("service", o.services, "Only these services (and their dependencies)");
     apply->callback([&exit_code] {
-        auto p = load_compose(file, project);
+        auto p = load_compose(file, project, profiles);
         o.remove_orphans = !no_orphans;
         o.registry.insecure_registries = cli::insecure_registries(g);
         engine::Engine e(cli::storage_root(g), o.registry);
@@ -380,6 +386,7 @@ int main(int argc, char** argv) {
     cli::add_push_command(app, g);
     cli::set_raw_args(argc, argv);
     cli::add_container_commands(app, g, exit_code);
+    cli::add_host_commands(app, g, exit_code);
     int rc = cli::run_app(app, argc, argv, 1);
     return rc != 0 ? rc : exit_code;
 }

@@ -22,11 +22,11 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 3; ++i) ::dup2(null, i);
     try {
         minirun::engine::Engine engine(argv[1], {});
-        engine.supervise(argv[2], ready_fd);
+        int status = engine.supervise(argv[2], ready_fd);
+        return status > 255 || status < 0 ? 1 : status;
     } catch (const std::exception& e) {
         std::string msg = std::string("error:125:") + e.what();
         (void)!::write(ready_fd, msg.data(), msg.size());
         return 1;
     }
-    return 0;
 }

@@ -303,7 +303,8 @@ ApplyResult apply(engine::Engine& e, const stdfs::path& storage, const Project& 
     }
     if (o.remove_orphans && o.services.empty()) {
         for (auto& [service, rec] : existing) {
-            bool declared = std::any_of(p.services.begin(), p.services.end(), [&](const Service& s) { return s.name == service; });
+            bool declared = std::any_of(p.services.begin(), p.services.end(), [&](const Service& s) { return s.name == service; }) ||
+                            std::count(p.disabled_services.begin(), p.disabled_services.end(), service);
             if (declared) continue;
             ServiceAction a{service, rec.name, "removed", ""};
             try {

@@ -25,13 +25,13 @@ const std::set<std::string> kServiceKeys = {
     "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "volumes", "tmpfs", "networks",
     "restart", "depends_on", "healthcheck", "labels", "logging", "user", "working_dir", "hostname", "extra_hosts",
     "mem_limit", "cpus", "pids_limit", "read_only", "cap_add", "cap_drop", "stop_signal", "stop_grace_period", "init",
-    "container_name", "privileged", "expose"};
+    "container_name", "privileged", "expose", "profiles"};
 const std::set<std::string> kSpecServiceKeys = {
     "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_shares", "cpu_period", "cpu_quota",
     "cpu_rt_runtime", "cpu_rt_period", "cpuset", "cgroup", "cgroup_parent", "configs", "credential_spec",
     "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname", "external_links", "group_add",
     "ipc", "isolation", "links", "mac_address", "mem_reservation", "mem_swappiness", "memswap_limit", "network_mode",
-    "oom_kill_disable", "oom_score_adj", "pid", "platform", "profiles", "pull_policy", "runtime", "scale", "secrets",
+    "oom_kill_disable", "oom_score_adj", "pid", "platform", "pull_policy", "runtime", "scale", "secrets",
     "security_opt", "shm_size", "stdin_open", "storage_opt", "sysctls", "tty", "ulimits", "userns_mode", "uts",
     "volumes_from", "develop", "post_start", "pre_stop", "gpus", "label_file", "models", "use_api_socket", "provider"};
 
@@ -353,6 +353,7 @@ struct Loader {
         if (n["init"]) s.init = boolean(n["init"], "init");
         if (n["privileged"]) s.privileged = boolean(n["privileged"], "privileged");
         if (n["cap_add"]) s.cap_add = strings(n["cap_add"], "cap_add");
+        if (n["profiles"]) s.profiles = strings(n["profiles"], "profiles");
         if (n["cap_drop"]) s.cap_drop = strings(n["cap_drop"], "cap_drop");
         if (n["stop_signal"]) s.stop_signal = str(n["stop_signal"], "stop_signal");
         if (n["stop_grace_period"]) {
@@ -393,6 +394,31 @@ struct Loader {
         }
     }
 };
+
+// Services in a profile nobody enabled are not part of the project (Compose's profiles);
+// an enabled service that needs one of them is an error naming the profile.
+void drop_disabled_profiles(Project& p, const std::set<std::string>& enabled) {
+    auto active = [&](const Service& s) {
+        if (s.profiles.empty() || enabled.count("*")) return true;
+        for (auto& pr : s.profiles)
+            if (enabled.count(pr)) return true;
+        return false;
+    };
+    std::map<std::string, const Service*> dropped;
+    for (auto& s : p.services)
+        if (!active(s)) dropped[s.name] = &s;
+    for (auto& s : p.services) {
+        if (dropped.count(s.name)) continue;
+        for (auto& d : s.depends_on)
+            if (auto it = dropped.find(d.service); it != dropped.end())
+                throw Error(p.file.string() + ": service " + s.name + " depends on " + d.service +
+                            ", which is only in profile " + it->second->profiles.front() +
+                            " (enable it with --profile or COMPOSE_PROFILES)");
+    }
+    for (auto& [name, s] : dropped) p.disabled_services.push_back(name);
+    std::erase_if(p.services, [&](const Service& s) { return !active(s); });
+    if (p.services.empty()) throw Error(p.file.string() + ": every service is in a profile that is not enabled");
+}
 
 // Dependencies first, otherwise file order; a cycle is an error naming it.
 void order_services(Project& p) {
@@ -495,6 +521,16 @@ Project load_project(const stdfs::path& file, const LoadOptions& opts) {
             L.fail(kv.first, "service name \"" + sname + "\" must be lowercase letters, digits, - and _");
         p.services.push_back(L.service(kv.first, kv.second));
     }
+    std::set<std::string> profiles(opts.profiles.begin(), opts.profiles.end());
+    if (profiles.empty() && env.count("COMPOSE_PROFILES")) {
+        std::string list = env["COMPOSE_PROFILES"];
+        for (size_t start = 0; start <= list.size();) {
+            size_t comma = std::min(list.find(',', start), list.size());
+            if (comma > start) profiles.insert(list.substr(start, comma - start));
+            start = comma + 1;
+        }
+    }
+    drop_disabled_profiles(p, profiles);
     order_services(p);
     return p;
 }

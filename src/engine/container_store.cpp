@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -63,6 +64,7 @@ json to_json(const ContainerRecord& r) {
                   {"PidStart", r.pid_start},
                   {"SupervisorPid", r.supervisor_pid},
                   {"SupervisorStart", r.supervisor_start},
+                  {"BootId", r.boot_id},
                   {"ExitCode", r.exit_code},
                   {"OOMKilled", r.oom_killed},
                   {"Error", r.error},
@@ -106,6 +108,7 @@ ContainerRecord from_json(const json& j) {
     r.pid_start = st.value("PidStart", 0ull);
     r.supervisor_pid = st.value("SupervisorPid", 0);
     r.supervisor_start = st.value("SupervisorStart", 0ull);
+    r.boot_id = st.value("BootId", "");
     r.exit_code = st.value("ExitCode", 0);
     r.oom_killed = st.value("OOMKilled", false);
     r.error = st.value("Error", "");
@@ -152,6 +155,16 @@ ContainerRecord from_json(const json& j) {
 }  // namespace
 
 std::string record_to_json(const ContainerRecord& r, int indent) { return to_json(r).dump(indent); }
+
+std::string current_boot_id() {
+    static const std::string id = [] {
+        std::ifstream in("/proc/sys/kernel/random/boot_id");
+        std::string line;
+        std::getline(in, line);
+        return line;
+    }();
+    return id;
+}
 
 ContainerStore::ContainerStore(stdfs::path storage_root) : root_(std::move(storage_root) / "containers") {
     fs::mkdir_p(root_);

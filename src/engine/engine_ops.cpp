@@ -104,6 +104,12 @@ Engine::SupervisorReply Engine::spawn_supervisor(const std::string& id) {
 
 ContainerRecord Engine::refresh(const ContainerRecord& r) const {
     ContainerRecord out = r;
+    if ((out.status == "running" || out.status == "restarting") && !out.boot_id.empty() &&
+        out.boot_id != current_boot_id()) {
+        out.status = "exited";  // the host rebooted since: nothing of it runs
+        if (out.finished_at.empty()) out.exit_code = 255;
+        return out;
+    }
     if (out.status == "running" && !alive(out.pid, out.pid_start)) {
         // The init is gone; a live supervisor records it in a moment, a dead one never will.
         if (!alive(out.supervisor_pid, out.supervisor_start)) {
@@ -491,11 +497,10 @@ bool follow_running(void* a) {
 }
 }  // namespace
 
-void Engine::logs(const std::string& name, bool follow, bool timestamps, long tail, const std::string& since) const {
+void Engine::logs(const std::string& name, const LogReadOptions& o) const {
     ContainerRecord rec = containers_.find(name);
     if (rec.log_driver != "json-file")
         throw Error("container " + rec.name + " uses the " + rec.log_driver + " log driver; `logs` reads json-file logs only");
-    LogReadOptions o{follow, timestamps, tail, since};
     FollowArg arg{this, rec.id};
     print_logs((containers_.dir(rec.id) / "container.log").string(), o, follow_running, &arg);
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -278,11 +279,19 @@ bool parse_line(const std::string& raw, LogLine& out) {
     return true;
 }
 
+// One write(2) per line: a project's logs come from one process per container, and
+// their lines must not cut into each other.
 void emit(const LogLine& l, const LogReadOptions& o) {
-    std::ostream& os = l.stream == "stderr" ? std::cerr : std::cout;
-    if (o.timestamps) os << l.time << " ";
-    os << l.text;
-    os.flush();
+    std::string line = o.prefix;
+    if (o.timestamps) line += l.time + " ";
+    line += l.text;
+    int fd = l.stream == "stderr" ? STDERR_FILENO : STDOUT_FILENO;
+    for (size_t done = 0; done < line.size();) {
+        ssize_t n = ::write(fd, line.data() + done, line.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // a closed pipe (| head): nothing more to say
+        done += static_cast<size_t>(n);
+    }
 }
 
 }  // namespace

@@ -248,6 +248,7 @@ int Engine::run_foreground(ContainerRecord& rec) {
     // it cleans up, its --rm container is reaped by the next command (reap_orphans).
     rec.supervisor_pid = ::getpid();
     rec.supervisor_start = runtime::process_start_time(rec.supervisor_pid);
+    rec.boot_id = current_boot_id();
     int status = 125;
     try {
         status = run_once(rec, Attach{true}, -1);
@@ -259,17 +260,19 @@ int Engine::run_foreground(ContainerRecord& rec) {
     return status;
 }
 
-void Engine::supervise(const std::string& id, int ready_fd) {
+int Engine::supervise(const std::string& id, int ready_fd) {
     ContainerRecord rec = containers_.load(id);
     rec.supervisor_pid = ::getpid();
     rec.supervisor_start = runtime::process_start_time(rec.supervisor_pid);
+    rec.boot_id = current_boot_id();
     containers_.save(rec);
     auto backoff = std::chrono::milliseconds(100);
+    int status = 125;
     for (;;) {
-        int status;
         try {
             status = run_once(rec, Attach{false}, ready_fd);
         } catch (const Error& e) {
+            status = 125;
             break;
         }
         ready_fd = -1;
@@ -295,6 +298,8 @@ void Engine::supervise(const std::string& id, int ready_fd) {
     rec.supervisor_pid = 0;
     containers_.save(rec);
     if (rec.auto_remove) cleanup(rec, true);
+    // A unit from `generate systemd` restarts on failure: a stop asked for is not one.
+    return rec.stop_requested ? 0 : status;
 }
 
 }  // namespace minirun::engine

@@ -72,6 +72,18 @@ run_ok m logs shop-web-1
 assert_contains "$OUT" "mode=two"
 pass "a changed variable recreates only its service; the volume keeps its data"
 
+run_ok m logs -f "$proj/compose.yaml"
+assert_contains "$OUT" "web-1  | mode=two" "project logs: service prefix as Compose prints it"
+run_ok m logs -f "$proj/compose.yaml" web
+[[ $OUT == "web-1  | mode=two" ]] || fail "logs -f FILE web: only web's lines, got [$OUT]"
+run_expect_fail m logs -f "$proj/compose.yaml" nosuch
+assert_contains "$ERR" "no container for service nosuch in project shop"
+rc=0
+followed=$(timeout 2 "${N[@]}" "$MINIRUN" --storage "$STORE" logs --follow -f "$proj/compose.yaml" web) || rc=$?
+assert_eq 124 "$rc" "logs --follow -f FILE keeps following a running service"
+assert_eq "web-1  | mode=two" "$followed"
+pass "logs -f FILE [SERVICE]: prefixed lines per service"
+
 write_compose ""
 run_ok m apply -f "$proj/compose.yaml"
 assert_contains "$OUT" "web: removed"
@@ -100,6 +112,31 @@ pass "a dependency that never gets healthy: exit 1, the service and the reason n
 run_ok m down -f "$proj/compose.yaml"
 assert_eq "" "$(mr ps -aq)" "down removed every container"
 pass "down removes the project"
+
+# Profiles: a service in a profile nobody enabled is not part of the project, and not
+# an orphan either once it runs.
+cat >"$proj/compose.yaml" <<YAML
+name: prof
+services:
+  app:
+    image: $IMG
+    command: ["sleep", "300"]
+  debug:
+    image: $IMG
+    command: ["sleep", "300"]
+    profiles: [tools]
+YAML
+run_ok m apply -f "$proj/compose.yaml" --format json
+assert_eq "app" "$(jq -r '[.services[].service] | join(" ")' <<<"$OUT")" "profile not enabled: debug left out"
+run_ok m apply -f "$proj/compose.yaml" --profile tools --format json
+assert_eq "app:unchanged debug:created" "$(jq -r '[.services[] | "\(.service):\(.action)"] | join(" ")' <<<"$OUT")"
+COMPOSE_PROFILES=tools run_ok m apply -f "$proj/compose.yaml" --format json
+assert_eq false "$(jq -r .changed <<<"$OUT")" "COMPOSE_PROFILES enables the same"
+run_ok m apply -f "$proj/compose.yaml" --format json
+assert_eq false "$(jq -r .changed <<<"$OUT")" "without the profile, debug is not removed as an orphan"
+run_ok mr inspect prof-debug-1
+run_ok m down -f "$proj/compose.yaml"
+pass "profiles: --profile and COMPOSE_PROFILES enable services; disabled ones are not orphans"
 
 bad=$(mktemp_dir)
 printf 'services:\n  web:\n    imagee: busybox\n' >"$bad/compose.yaml"

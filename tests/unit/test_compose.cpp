@@ -25,7 +25,7 @@ TEST_CASE("compose: every invalid file fails with its expected error and locatio
         std::string want = first.substr(10);
         std::string got;
         try {
-            load_project(e.path(), {"", {{"HOME", "/root"}}});
+            load_project(e.path(), {"", {{"HOME", "/root"}}, {}});
         } catch (const Error& err) {
             got = err.what();
         }
@@ -38,7 +38,7 @@ TEST_CASE("compose: every invalid file fails with its expected error and locatio
 }
 
 TEST_CASE("compose: the full file loads with every key resolved") {
-    Project p = load_project(kDir / "valid/full.yaml", {"", {{"FROM_ENV", "env-value"}, {"PASSTHRU", "p"}}});
+    Project p = load_project(kDir / "valid/full.yaml", {"", {{"FROM_ENV", "env-value"}, {"PASSTHRU", "p"}}, {}});
     CHECK(p.name == "shop_front");
     REQUIRE(p.services.size() == 3);
     // dependencies first: db and init before web
@@ -90,11 +90,44 @@ TEST_CASE("compose: -p wins over name:, the default network is PROJECT_default, 
     auto dir = stdfs::temp_directory_path() / ("compose-unit-" + std::to_string(::getpid()));
     stdfs::create_directories(dir);
     std::ofstream(dir / "compose.yaml") << "version: '3.8'\nname: ignored\nservices:\n  app:\n    image: busybox\n";
-    Project p = load_project(find_compose_file(dir), {"Other.Name", {}});
+    Project p = load_project(find_compose_file(dir), {"Other.Name", {}, {}});
     CHECK(p.name == "othername");
     CHECK(p.services[0].networks.count("othername_default") == 1);
     REQUIRE(p.warnings.size() == 1);
     CHECK(p.warnings[0].find("compose.yaml:1:1: the attribute `version` is obsolete") != std::string::npos);
+    stdfs::remove_all(dir);
+}
+
+TEST_CASE("compose: profiles leave out services until enabled, by --profile or COMPOSE_PROFILES") {
+    auto dir = stdfs::temp_directory_path() / ("compose-profiles-" + std::to_string(::getpid()));
+    stdfs::create_directories(dir);
+    auto file = dir / "compose.yaml";
+    std::ofstream(file) << "services:\n  web:\n    image: busybox\n"
+                           "  db:\n    image: busybox\n    profiles: [databases]\n"
+                           "  debug:\n    image: busybox\n    profiles: [tools, databases]\n";
+    auto names = [](const Project& p) {
+        std::string out;
+        for (auto& s : p.services) out += (out.empty() ? "" : " ") + s.name;
+        return out;
+    };
+    Project plain = load_project(file, {"p", {}, {}});
+    CHECK(names(plain) == "web");
+    CHECK(plain.disabled_services.size() == 2);
+    CHECK(names(load_project(file, {"p", {}, {"tools"}})) == "web debug");
+    CHECK(names(load_project(file, {"p", {{"COMPOSE_PROFILES", "databases"}}, {}})) == "web db debug");
+    CHECK(names(load_project(file, {"p", {{"COMPOSE_PROFILES", "nothing,tools"}}, {}})) == "web debug");
+    CHECK(names(load_project(file, {"p", {}, {"*"}})) == "web db debug");
+
+    std::ofstream(file) << "services:\n  web:\n    image: busybox\n    depends_on: [db]\n"
+                           "  db:\n    image: busybox\n    profiles: [databases]\n";
+    std::string err;
+    try {
+        load_project(file, {"p", {}, {}});
+    } catch (const Error& e) {
+        err = e.what();
+    }
+    CHECK(err.find("service web depends on db, which is only in profile databases") != std::string::npos);
+    CHECK(names(load_project(file, {"p", {}, {"databases"}})) == "db web");
     stdfs::remove_all(dir);
 }
 

@@ -56,6 +56,7 @@ struct Service {
     std::vector<std::string> cap_add, cap_drop;
     std::string stop_signal;
     std::optional<int> stop_grace_period_s;
+    std::vector<std::string> profiles;  // only with one of these enabled (Compose's profiles)
 };
 
 struct NetworkSpec {
@@ -72,6 +73,7 @@ struct Project {
     std::string name;
     std::filesystem::path file, dir;
     std::vector<Service> services;  // dependencies before dependents
+    std::vector<std::string> disabled_services;  // in profiles not enabled: not orphans either
     std::map<std::string, NetworkSpec> networks;  // by key in the file ("default" included when used)
     std::map<std::string, VolumeSpec> volumes;
     std::vector<std::string> warnings;  // keys Compose itself ignores, with file:line:col
@@ -80,6 +82,7 @@ struct Project {
 struct LoadOptions {
     std::string project_name;  // -p; else `name:`, else $COMPOSE_PROJECT_NAME, else the dir
     std::map<std::string, std::string> environment;  // the caller's environment
+    std::vector<std::string> profiles;  // --profile; else $COMPOSE_PROFILES (comma list); "*": all
 };
 
 // Throws minirun::Error("FILE:LINE:COL: what") on invalid input.

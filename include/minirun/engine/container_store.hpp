@@ -47,6 +47,10 @@ struct ContainerRecord {
     unsigned long long pid_start = 0;
     pid_t supervisor_pid = 0;
     unsigned long long supervisor_start = 0;
+    // The kernel's boot id when the supervisor took the container: after a reboot pids and
+    // start times repeat, the boot id does not, so a record from an earlier boot never
+    // passes for running.
+    std::string boot_id;
     int exit_code = 0;
     bool oom_killed = false;
     std::string error;
@@ -72,6 +76,9 @@ struct ContainerRecord {
     std::vector<std::string> extra_hosts;      // host:ip lines added to /etc/hosts
     std::optional<HealthConfig> health;        // the check the supervisor runs
 };
+
+// /proc/sys/kernel/random/boot_id ("" where unreadable), read once per process.
+std::string current_boot_id();
 
 class ContainerStore {
 public:

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "minirun/engine/container_store.hpp"
+#include "minirun/engine/logs.hpp"
 #include "minirun/registry/client.hpp"
 
 namespace minirun::engine {
@@ -47,6 +48,13 @@ struct ExecRequest {
     std::string user, workdir;
 };
 
+// What `minirun boot` did to one container.
+struct BootAction {
+    std::string container;
+    std::string action;  // swept | removed | started | failed
+    std::string error;
+};
+
 struct PsRow {
     ContainerRecord rec;
     std::string status_text;  // "Up 3 minutes", "Exited (0) 2 seconds ago"
@@ -68,7 +76,7 @@ public:
     int exec(const ExecRequest& req);
     std::vector<PsRow> ps(bool all) const;
     std::string inspect(const std::string& container) const;
-    void logs(const std::string& container, bool follow, bool timestamps, long tail, const std::string& since) const;
+    void logs(const std::string& container, const LogReadOptions& opts) const;
     std::string stats(const std::vector<std::string>& containers, bool json) const;
     std::string top(const std::string& container) const;
     std::vector<std::string> prune();
@@ -76,6 +84,12 @@ public:
     // cleaning up, e.g. SIGKILLed: their process, veth, port rules, overlay and record are
     // removed. No daemon: a dead owner is told by pid + start time. Returns their ids.
     std::vector<std::string> reap_orphans();
+    // After a reboot (minirun-boot.service runs it; safe to run again at any time): sweeps
+    // what an earlier boot left of containers that no longer run (runtime entries, network
+    // endpoints, mounts), removes the --rm ones, then starts, oldest first, those that
+    // should run: restart=always; unless-stopped not stopped by hand; on-failure and
+    // Compose-made (`apply`) ones that were running when the host went down.
+    std::vector<BootAction> boot();
     // starting | healthy | unhealthy for a running container with a health check, else "".
     std::string health_status(const ContainerRecord& rec) const;
     // `wait --condition healthy`: returns when healthy; throws (with the last probe's
@@ -84,7 +98,8 @@ public:
     void wait_healthy(const std::string& container, double timeout_s);
 
     // The supervisor's loop (runs in its own session); public for the detached child.
-    void supervise(const std::string& id, int ready_fd);
+    // Returns the container's last exit status (0 when stopped on request).
+    int supervise(const std::string& id, int ready_fd);
 
     ContainerStore& containers() { return containers_; }
     // Fresh view of a record with its live status (a dead supervisor does not lie).

@@ -39,6 +39,7 @@ struct LogReadOptions {
     bool timestamps = false;
     long tail = -1;          // -1: all
     std::string since;       // RFC 3339 or a duration like 10m, 2h
+    std::string prefix;      // before each line ("web-1  | " for a project's logs)
 };
 // Prints a json-file log (and its rotated files) to stdout/stderr. `still_running` tells
 // follow mode when to stop.
