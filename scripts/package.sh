@@ -41,7 +41,8 @@ for b in minirun imgbuild minirun-oci; do
         "$root/usr/bin/$b" | gzip -9n >"$root/usr/share/man/man1/$b.1.gz"
 done
 
-# Library dependencies as Debian names them.
+# Library dependencies as Debian names them. libcurl is loaded with dlopen on first use
+# (src/registry/curl_loader.cpp), which dpkg-shlibdeps cannot see: it is named below.
 mkdir -p "$work/src/debian"
 printf 'Source: minirun\n\nPackage: minirun\nArchitecture: any\n' >"$work/src/debian/control"
 shlibs=$(cd "$work/src" && dpkg-shlibdeps -O -e"$root/usr/bin/minirun" -e"$root/usr/bin/imgbuild" \
@@ -57,7 +58,7 @@ Maintainer: minirun developers <minirun@localhost>
 Section: admin
 Priority: optional
 Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)
-Depends: $shlibs, iptables, iproute2, ca-certificates
+Depends: $shlibs, libcurl4, iptables, iproute2, ca-certificates
 Homepage: https://localhost/minirun
 Description: daemonless container tools: run, build and deploy OCI images
  minirun pulls and runs OCI images with Linux namespaces and cgroups, with

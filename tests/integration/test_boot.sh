@@ -69,7 +69,7 @@ simulate_reboot() {
     [[ $alive == 0 ]] && break
     sleep 0.1
   done
-  { grep -o " $STORE[^ ]*" /proc/mounts || true; } | sort -r | xargs -r -n1 umount -l
+  { grep -o " ${STORE}[^ ]*" /proc/mounts || true; } | sort -r | xargs -r -n1 umount -l
   for id in $ids; do
     find /sys/fs/cgroup/*/minirun/"$id" /sys/fs/cgroup/unified/minirun/"$id" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done

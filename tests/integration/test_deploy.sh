@@ -42,10 +42,9 @@ provision() {
     sh "$MINIRUN_SOURCE_DIR/provision/minirun-provision" --compose "$MINIRUN_SOURCE_DIR/deploy/compose.yaml" \
     --env-file "$work/host.env" --project seed --insecure-registry "$REGISTRY" --credentials-file "$work/creds" "$@"
 }
-summary() { awk '/^{$/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' <<<"$OUT"; }
 
 run_ok provision
-json=$(summary)
+json=$OUT
 assert_eq true "$(jq -r .changed <<<"$json")" "first run changes the host"
 assert_eq written "$(jq -r .config <<<"$json")"
 assert_eq "{\"insecure-registries\":[\"$REGISTRY\"]}" "$(jq -c . "$etc/config.json")" "config.json"
@@ -73,7 +72,7 @@ pass "first run: login from a file, config.json, services file installed, four s
 started() { for c in seed-users-1 seed-events-1 seed-transactions-1 seed-chat-1; do mr inspect "$c" | jq -r '.[0].State.StartedAt'; done; }
 before=$(started)
 run_ok provision
-json=$(summary)
+json=$OUT
 assert_eq false "$(jq -r .changed <<<"$json")" "second run: changed false"
 assert_eq "unchanged unchanged unchanged unchanged" "$(jq -r '[.apply.services[].action] | join(" ")' <<<"$json")"
 assert_eq unchanged "$(jq -r .config <<<"$json")"
@@ -93,7 +92,7 @@ sed 's|/seed/chat:${TAG:-1.0}|/seed/chat:${CHAT_TAG:-1.0}|' "$MINIRUN_SOURCE_DIR
   --project seed --insecure-registry "$REGISTRY" --credentials-file "$work/creds" >"$work/out" 2>"$work/err" ||
   fail "redeploy: $(tail -5 "$work/err")"
 OUT=$(cat "$work/out")
-json=$(summary)
+json=$OUT
 assert_eq true "$(jq -r .changed <<<"$json")"
 assert_eq "unchanged unchanged unchanged recreated" \
   "$(jq -r '[.apply.services[].action | split(" ")[0]] | join(" ")' <<<"$json")" "only chat recreated"
