@@ -99,6 +99,21 @@ assert_eq "unchanged unchanged unchanged recreated" \
 assert_eq "$(head -3 <<<"$before")" "$(started | head -3)" "the Flask services kept running"
 pass "redeploy of one service's new image: only it recreated"
 
+# The same tag, a new digest: with --pull always only the services of that image change.
+cp -r "$MINIRUN_SOURCE_DIR/images/users" "$work/users"
+echo "# release 1.0.1" >>"$work/users/app.py"
+run_ok ib build -q -t "$REGISTRY/seed/users:1.0" --build-arg "BASE=$REGISTRY/debian-python:latest" "$work/users"
+run_ok ib push "$REGISTRY/seed/users:1.0"
+before=$(started)
+"${N[@]}" env MINIRUN="$MINIRUN" MINIRUN_STORAGE="$STORE" MINIRUN_ETC="$etc" MINIRUN_CONFIG="$etc/config.json" \
+  sh "$MINIRUN_SOURCE_DIR/provision/minirun-provision" --compose "$work/compose.yaml" --env-file "$work/host.env" \
+  --project seed --pull always >"$work/out" 2>"$work/err" || fail "pull always: $(tail -5 "$work/err")"
+json=$(cat "$work/out")
+assert_eq "recreated (image changed) unchanged unchanged unchanged" \
+  "$(jq -r '[.apply.services[].action] | join(" ")' <<<"$json")" "a new digest under the same tag recreates only users"
+assert_eq "$(sed -n 2,4p <<<"$before")" "$(started | sed -n 2,4p)" "events, transactions and chat kept running"
+pass "--pull always: a new digest under the same tag recreates only its service"
+
 # Bad input: a clear one-line error and a non-zero exit.
 run_expect_fail sh "$MINIRUN_SOURCE_DIR/provision/minirun-provision" --compose /nonexistent.yaml
 assert_contains "$ERR" "minirun-provision: /nonexistent.yaml: no such services file"
