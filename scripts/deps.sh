@@ -13,6 +13,8 @@ PACKAGES=(
   podman crun runc containerd buildah podman-compose
   # packaging (dpkg-shlibdeps computes the .deb's dependencies; help2man its man pages)
   dpkg-dev help2man
+  # simulated hosts reached as VMs are: an sshd per host, Ansible driving them
+  openssh-server ansible-core
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -21,6 +23,13 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # No service of these packages (ssh, docker-registry) may start on this machine: the
+  # tests start their own, in namespaces. A policy-rc.d already there is left as it is.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

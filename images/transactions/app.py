@@ -6,9 +6,14 @@ Environment:
   PORT              TCP port (default 5000)
   HOST              address to bind (default 0.0.0.0)
   MONGO_TIMEOUT_MS  how long a request waits for MongoDB (default 2000)
+  USERS_URL         the users service (default http://users:5000)
+  EVENTS_URL        the events service (default http://events:5000)
 
 Endpoints (JSON in, JSON out):
   GET    /health              {"status": "ok", "service": "transactions"}; never touches MongoDB
+  GET    /health/dependencies the users and events services over HTTP and MongoDB, each
+                              "ok" or "unavailable" (with the reason); 200 when users and
+                              events answer (the database may be down), else 503
   GET    /transactions        list, newest first (?user_id=U to filter, ?limit=N, 1..1000, default 100)
   POST   /transactions        {"user_id": str, "amount": number or decimal string,
                                "currency": 3 letters (default "EUR"), "description": str (optional)}
@@ -163,6 +168,41 @@ def internal_error(e):
 @app.get("/health")
 def health():
     return jsonify({"status": "ok", "service": SERVICE})
+
+
+USERS_URL = os.environ.get("USERS_URL", "http://users:5000").rstrip("/")
+EVENTS_URL = os.environ.get("EVENTS_URL", "http://events:5000").rstrip("/")
+
+
+def service_status(base, name):
+    """GET base/health of another service: "ok" when it answers as that service."""
+    import json as jsonlib
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(base + "/health", timeout=MONGO_TIMEOUT_MS / 1000) as r:
+            body = jsonlib.loads(r.read().decode())
+        if body.get("service") == name and body.get("status") == "ok":
+            return {"status": "ok", "url": base}
+        return {"status": "unavailable", "url": base, "reason": "unexpected answer"}
+    except Exception as e:  # any failure to reach it is reported, never raised
+        return {"status": "unavailable", "url": base, "reason": type(e).__name__}
+
+
+def database_status():
+    try:
+        collection().database.client.admin.command("ping")
+        return {"status": "ok"}
+    except Exception as e:
+        return {"status": "unavailable", "reason": type(e).__name__}
+
+
+@app.get("/health/dependencies")
+def health_dependencies():
+    deps = {"users": service_status(USERS_URL, "users"), "events": service_status(EVENTS_URL, "events"),
+            "database": database_status()}
+    ok = deps["users"]["status"] == "ok" and deps["events"]["status"] == "ok"
+    return jsonify({"service": SERVICE, "dependencies": deps}), 200 if ok else 503
 
 
 # ---- transactions ----------------------------------------------------------
