@@ -157,7 +157,7 @@ void add_ps(CLI::App& app, GlobalOptions& g) {
         auto rows = e.ps(all || by_status);
         for (auto f : filters) {
             if (f.find('=') == std::string::npos) {  // a Compose file names its project
-                f = std::string("label=com.docker.compose.project=") + compose::load_project(f, {}).name;
+                f = std::string("label=com.docker.compose.project=") + compose::project_name_of(f);
             }
             std::string key = f.substr(0, f.find('=')), value = f.substr(f.find('=') + 1);
             std::erase_if(rows, [&](const engine::PsRow& r) {
@@ -374,7 +374,7 @@ void add_logs_exec(CLI::App& app, GlobalOptions& g, int& exit_code) {
         }
         auto e = open_engine(g);
         if (!file.empty() || !project.empty()) {
-            std::string name = project.empty() ? compose::load_project(file, {}).name : compose::normalize_project_name(project);
+            std::string name = project.empty() ? compose::project_name_of(file) : compose::normalize_project_name(project);
             project_logs(e, name, names, o);
             return;
         }

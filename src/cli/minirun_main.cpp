@@ -291,11 +291,7 @@ compose::Project load_compose(const std::string& file, const std::string& projec
     compose::LoadOptions lo;
     lo.project_name = project;
     lo.profiles = profiles;
-    for (char** e = environ; *e; ++e) {
-        std::string kv = *e;
-        auto eq = kv.find('=');
-        if (eq != std::string::npos) lo.environment[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
+    lo.environment = compose::process_environment();
     auto p = compose::load_project(file.empty() ? compose::find_compose_file(".") : std::filesystem::path(file), lo);
     for (auto& w : p.warnings) std::cerr << "WARN: " << w << "\n";
     return p;
@@ -344,7 +340,7 @@ void add_apply(CLI::App& app, int& exit_code) {
     down->add_option("--format", format, "text (default) or json");
     down->callback([&exit_code] {
         std::string name = project;
-        if (name.empty()) name = load_compose(file, "").name;
+        if (name.empty()) name = compose::project_name_of(file.empty() ? compose::find_compose_file(".") : std::filesystem::path(file));
         engine::Engine e(cli::storage_root(g), {});
         print_actions(compose::down(e, cli::storage_root(g), compose::normalize_project_name(name), volumes), format,
                       exit_code);

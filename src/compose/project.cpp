@@ -1,6 +1,8 @@
 // Loading a Compose file: YAML (yaml-cpp) → validated, interpolated Project.
 #include "minirun/compose/project.hpp"
 
+#include <unistd.h>  // environ
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -475,6 +477,20 @@ stdfs::path find_compose_file(const stdfs::path& dir) {
     for (auto n : {"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"})
         if (stdfs::exists(dir / n)) return dir / n;
     throw Error("no compose.yaml or docker-compose.yml in " + dir.string() + " (use -f FILE)");
+}
+
+std::map<std::string, std::string> process_environment() {
+    std::map<std::string, std::string> out;
+    for (char** e = environ; *e; ++e) {
+        std::string kv = *e;
+        auto eq = kv.find('=');
+        if (eq != std::string::npos) out[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    return out;
+}
+
+std::string project_name_of(const stdfs::path& file) {
+    return load_project(file, {"", process_environment(), {"*"}}).name;
 }
 
 Project load_project(const stdfs::path& file, const LoadOptions& opts) {

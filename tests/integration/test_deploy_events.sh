@@ -7,22 +7,12 @@
 # nothing; a new image of one service recreates only it; kill -9 of a service's process is
 # repaired by its restart policy; a reboot of a host brings its service back by itself.
 source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/hosts_common.sh"
 require_root
-require_cmd docker-registry skopeo jq curl nsenter ansible-playbook /usr/sbin/sshd ssh-keygen
 IMGBUILD=${IMGBUILD_BIN:?}
-DEBIAN="$MINIRUN_SOURCE_DIR/tests/fixtures/debian_images.sh"
-HOSTS="$MINIRUN_SOURCE_DIR/tests/hosts/hosts.sh"
-HD=$(mktemp_dir)/hosts
-on_exit "bash '$HOSTS' down '$HD'"
-HOSTS_BIN=$(dirname "$MINIRUN") bash "$HOSTS" up "$HD" 3 || fail "hosts.sh up"
-H() { bash "$HOSTS" "$1" "$HD" "${@:2}"; }
+use_hosts 3
 A1=$(H addr h1) A2=$(H addr h2) A3=$(H addr h3)
-
-regdir=$(mktemp_dir)
-on_exit "'$FIXTURES/registry.sh' stop '$regdir'"
-eval "$(H control env REGISTRY_HOST=10.88.0.1 "$FIXTURES/registry.sh" start basic "$regdir")" || fail "registry start"
-H control env REGISTRY_USER="$REGISTRY_USER" REGISTRY_PASSWORD="$REGISTRY_PASSWORD" \
-  "$DEBIAN" seed "$REGISTRY" debian-python >/dev/null 2>&1 || fail "seeding the Debian base"
+start_hosts_registry debian-python
 BSTORE=$(mktemp_dir) BCONFIG=$(mktemp_dir)
 ib() { H control env DOCKER_CONFIG="$BCONFIG" "$IMGBUILD" --storage "$BSTORE" --insecure-registry "$REGISTRY" "$@"; }
 printf '%s' "$REGISTRY_PASSWORD" | ib login -u "$REGISTRY_USER" --password-stdin "$REGISTRY" >/dev/null || fail "login"
@@ -40,20 +30,12 @@ registry: "$REGISTRY"
 registry_user: "$REGISTRY_USER"
 registry_password: "$REGISTRY_PASSWORD"
 EOF
-playbook() {
-  H control env ANSIBLE_COLLECTIONS_PATH="$MINIRUN_SOURCE_DIR/ansible" ANSIBLE_HOME="$work/ansible-home" \
-    ANSIBLE_LOCAL_TEMP="$work/ansible-tmp" ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_PIPELINING=True ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 \
-    ansible-playbook -i "$work/inventory" -e "@$work/vars.yml" "$@" "$MINIRUN_SOURCE_DIR/deploy/events/playbook.yml"
-}
-# recap HOST: "ok=N changed=N failed=N" from the PLAY RECAP
-recap() { awk -v h="$1" '$1 == h && $2 == ":" { print $3, $4, $6 }' <<<"$OUT"; }
+playbook() { ansible_playbook -i "$work/inventory" -e "@$work/vars.yml" "$@" "$MINIRUN_SOURCE_DIR/deploy/events/playbook.yml"; }
 started() { H ssh "h$1" minirun inspect "$2" | jq -r '.[0].State.StartedAt'; }
 
 run_ok playbook
 for h in h1 h2 h3; do assert_contains "$(recap "$h")" "failed=0" "$h"; done
 for h in h1 h2 h3; do assert_eq "changed=3" "$(recap "$h" | cut -d' ' -f2)" "$h: config.json, login and container"; done
-health() { H control curl -s -m 3 "http://$1/health" | jq -r '"\(.status) \(.service)"' 2>/dev/null; }
-wait_health() { for _ in $(seq 150); do [[ $(health "$1") == "ok $2" ]] && return 0; sleep 0.2; done; fail "$2 on $1: no /health"; }
 wait_health "$A1" users
 wait_health "$A2" events
 wait_health "$A3" transactions
@@ -137,6 +119,5 @@ deps=$(H control curl -s -m 10 "http://$A3/health/dependencies")
 assert_eq "ok ok" "$(jq -r '.dependencies | "\(.users.status) \(.events.status)"' <<<"$deps")"
 pass "provision path: the hook over ssh on each host with its profile; second run changed false"
 
-run_ok bash "$HOSTS" down "$HD"
-run_ok bash "$HOSTS" check "$HD"
+hosts_down_clean
 pass "hosts down: no namespace, mount or process left"

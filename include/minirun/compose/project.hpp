@@ -88,6 +88,13 @@ struct LoadOptions {
 // Throws minirun::Error("FILE:LINE:COL: what") on invalid input.
 Project load_project(const std::filesystem::path& file, const LoadOptions& opts);
 
+// This process's environment, for LoadOptions::environment.
+std::map<std::string, std::string> process_environment();
+
+// The project name of `file` as commands on a whole project see it (down, ps -f, logs -f):
+// the caller's environment, every profile.
+std::string project_name_of(const std::filesystem::path& file);
+
 // The Compose file in `dir` by Compose's names (compose.yaml, compose.yml,
 // docker-compose.yaml, docker-compose.yml); throws when there is none.
 std::filesystem::path find_compose_file(const std::filesystem::path& dir);

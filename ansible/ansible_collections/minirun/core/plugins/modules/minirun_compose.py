@@ -53,6 +53,9 @@ def compose_file(module):
         f = os.path.join(p["project_src"], n)
         if os.path.isfile(f):
             return f
+    if module.check_mode and p["state"] == "present":
+        # An earlier task would have put the file there: report what the run would do.
+        module.exit_json(changed=True, msg="check mode: %s has no Compose file yet; it would be applied" % p["project_src"])
     module.fail_json(msg="%s: no compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml" % p["project_src"])
 
 
@@ -76,6 +79,8 @@ def main():
     m = Minirun(module)
     f = compose_file(module)
     if not os.path.isfile(f):
+        if module.check_mode and p["state"] == "present":
+            module.exit_json(changed=True, msg="check mode: %s does not exist yet; it would be applied" % f)
         module.fail_json(msg="%s: no such Compose file" % f)
     project = ["-p", p["project_name"]] if p["project_name"] else []
 
