@@ -17,7 +17,9 @@
 #include "cli_common.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
+#include "minirun/compose/apply.hpp"
 #include "minirun/compose/project.hpp"
+#include "minirun/engine/compose_labels.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/network.hpp"
 #include "minirun/image/store.hpp"
@@ -51,11 +53,15 @@ std::string flags_before_image(const std::vector<std::string>& argv, const std::
     return rest.empty() ? std::string{} : rest[0];
 }
 
+}  // namespace
+
 engine::Engine open_engine(GlobalOptions& g) {
     registry::RegistryOptions ro;
     ro.insecure_registries = insecure_registries(g);
     return engine::Engine(storage_root(g), ro);
 }
+
+namespace {
 
 void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     static engine::RunRequest r;
@@ -157,7 +163,7 @@ void add_ps(CLI::App& app, GlobalOptions& g) {
         auto rows = e.ps(all || by_status);
         for (auto f : filters) {
             if (f.find('=') == std::string::npos) {  // a Compose file names its project
-                f = std::string("label=com.docker.compose.project=") + compose::project_name_of(f);
+                f = std::string("label=") + engine::kComposeProjectLabel + "=" + compose::project_name_of(f);
             }
             std::string key = f.substr(0, f.find('=')), value = f.substr(f.find('=') + 1);
             std::erase_if(rows, [&](const engine::PsRow& r) {
@@ -175,8 +181,9 @@ void add_ps(CLI::App& app, GlobalOptions& g) {
                 throw Error("invalid filter \"" + f + "\": use label=, name=, status= or health=");
             });
         }
+        size_t id_len = no_trunc ? std::string::npos : 12;
         if (quiet) {
-            for (auto& r : rows) std::cout << r.rec.id.substr(0, no_trunc ? std::string::npos : 12) << "\n";
+            for (auto& r : rows) std::cout << r.rec.id.substr(0, id_len) << "\n";
             return;
         }
         if (format == "json") {
@@ -196,7 +203,7 @@ void add_ps(CLI::App& app, GlobalOptions& g) {
             if (cmd.size() > 22) cmd = cmd.substr(0, 21) + "…";
             std::string ports;
             for (auto& p : r.rec.ports) ports += (ports.empty() ? "" : ", ") + p;
-            std::printf("%-12s  %-28s  %-24s  %-26s  %-30s  %s\n", r.rec.id.substr(0, no_trunc ? std::string::npos : 12).c_str(), r.rec.image.c_str(),
+            std::printf("%-12s  %-28s  %-24s  %-26s  %-30s  %s\n", r.rec.id.substr(0, id_len).c_str(), r.rec.image.c_str(),
                         ("\"" + cmd + "\"").c_str(), r.status_text.c_str(), ports.c_str(), r.rec.name.c_str());
         }
     });
@@ -296,34 +303,27 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
 // prints them; with --follow one reader per container, until all have stopped.
 void project_logs(engine::Engine& e, const std::string& project, const std::vector<std::string>& services,
                   engine::LogReadOptions o) {
-    std::vector<engine::ContainerRecord> recs;
-    for (auto& row : e.ps(true)) {
-        auto lp = row.rec.labels.find("com.docker.compose.project");
-        auto ls = row.rec.labels.find("com.docker.compose.service");
-        if (lp == row.rec.labels.end() || lp->second != project || ls == row.rec.labels.end()) continue;
-        if (!services.empty() && std::find(services.begin(), services.end(), ls->second) == services.end()) continue;
-        recs.push_back(row.rec);
-    }
+    auto by_service = compose::project_containers(e, project);
     for (auto& s : services)
-        if (std::none_of(recs.begin(), recs.end(), [&](auto& r) { return r.labels.at("com.docker.compose.service") == s; }))
-            throw Error("no container for service " + s + " in project " + project);
-    if (recs.empty()) throw Error("project " + project + " has no containers");
+        if (!by_service.count(s)) throw Error("no container for service " + s + " in project " + project);
+    if (!services.empty())
+        std::erase_if(by_service, [&](auto& kv) { return std::find(services.begin(), services.end(), kv.first) == services.end(); });
+    if (by_service.empty()) throw Error("project " + project + " has no containers");
     size_t width = 0;
-    for (auto& r : recs) width = std::max(width, r.labels.at("com.docker.compose.service").size() + 2);
-    auto prefix = [&](const engine::ContainerRecord& r) {
-        std::string name = r.labels.at("com.docker.compose.service") + "-1";
-        return name + std::string(width - name.size() + 2, ' ') + "| ";
+    for (auto& [service, r] : by_service) width = std::max(width, service.size());
+    auto prefix = [&](const std::string& service) {
+        return service + "-1" + std::string(width - service.size() + 2, ' ') + "| ";
     };
     if (!o.follow) {
-        for (auto& r : recs) {
-            o.prefix = prefix(r);
+        for (auto& [service, r] : by_service) {
+            o.prefix = prefix(service);
             e.logs(r.id, o);
         }
         return;
     }
     std::vector<pid_t> readers;
-    for (auto& r : recs) {
-        o.prefix = prefix(r);
+    for (auto& [service, r] : by_service) {
+        o.prefix = prefix(service);
         pid_t pid = ::fork();
         if (pid < 0) throw Error("fork: " + std::string(std::strerror(errno)));
         if (pid == 0) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli_common.hpp"
+#include "minirun/engine/engine.hpp"
 
 namespace CLI {
 class App;
@@ -16,6 +17,8 @@ void set_raw_args(int argc, char** argv);
 const std::vector<std::string>& raw_args();
 // `exit_code` receives run/exec's status (the container's, or 125/126/127).
 void add_container_commands(CLI::App& app, GlobalOptions& g, int& exit_code);
+// The engine on the store and registry settings of the global options.
+engine::Engine open_engine(GlobalOptions& g);
 // `inspect NAME` for a container; false when no container has that name or id.
 bool inspect_container(GlobalOptions& g, const std::string& name);
 

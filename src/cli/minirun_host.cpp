@@ -8,6 +8,7 @@
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/engine/engine.hpp"
+#include "minirun_containers.hpp"
 
 namespace minirun::cli {
 
@@ -20,10 +21,7 @@ void add_boot(CLI::App& app, GlobalOptions& g, int& exit_code) {
     auto* boot = app.add_subcommand("boot", "After a reboot: sweep stale state, start the containers that should run");
     boot->add_option("--format", format, "text (default) or json");
     boot->callback([&g, &exit_code] {
-        registry::RegistryOptions ro;
-        ro.insecure_registries = insecure_registries(g);
-        engine::Engine e(storage_root(g), ro);
-        auto actions = e.boot();
+        auto actions = open_engine(g).boot();
         bool failed = false;
         json list = json::array();
         for (auto& a : actions) {
@@ -79,8 +77,7 @@ void add_generate(CLI::App& app, GlobalOptions& g) {
     sd->add_option("container", name)->required();
     sd->callback([&g] {
         std::string storage = storage_root(g);
-        engine::Engine e(storage, {});
-        engine::ContainerRecord rec = e.containers().find(name);
+        engine::ContainerRecord rec = open_engine(g).containers().find(name);
         if (rec.restart.name != "no")
             std::cerr << "WARN: " << rec.name << " has restart policy " << rec.restart.str()
                       << ": the unit restarts it, and minirun-boot would start it too; recreate it with --restart no\n";

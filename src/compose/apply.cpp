@@ -15,6 +15,7 @@
 #include "minirun/common/process.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/sha256.hpp"
+#include "minirun/engine/compose_labels.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/network.hpp"
 #include "minirun/image/reference.hpp"
@@ -28,8 +29,8 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr const char* kProject = "com.docker.compose.project";
-constexpr const char* kService = "com.docker.compose.service";
+constexpr const char* kProject = engine::kComposeProjectLabel;
+constexpr const char* kService = engine::kComposeServiceLabel;
 constexpr const char* kHash = "com.docker.compose.config-hash";
 constexpr const char* kImage = "com.docker.compose.image";
 
@@ -142,15 +143,6 @@ std::string config_hash(const engine::RunRequest& r) {
     j["stop_timeout"] = r.stop_timeout ? json(*r.stop_timeout) : json(nullptr);
     j["health_retries"] = r.health_retries ? json(*r.health_retries) : json(nullptr);
     return sha256_digest(j.dump()).substr(7);
-}
-
-std::map<std::string, engine::ContainerRecord> project_containers(engine::Engine& e, const std::string& project) {
-    std::map<std::string, engine::ContainerRecord> out;  // by service
-    for (auto& row : e.ps(true)) {
-        auto it = row.rec.labels.find(kProject);
-        if (it != row.rec.labels.end() && it->second == project) out[row.rec.labels[kService]] = row.rec;
-    }
-    return out;
 }
 
 // Waits for a dependency's condition; throws naming it when it cannot be met.
@@ -343,6 +335,15 @@ ApplyResult down(engine::Engine& e, const stdfs::path& storage, const std::strin
             } catch (const Error&) {
             }
         }
+    return out;
+}
+
+std::map<std::string, engine::ContainerRecord> project_containers(engine::Engine& e, const std::string& project) {
+    std::map<std::string, engine::ContainerRecord> out;  // by service
+    for (auto& row : e.ps(true)) {
+        auto it = row.rec.labels.find(kProject);
+        if (it != row.rec.labels.end() && it->second == project) out[row.rec.labels[kService]] = row.rec;
+    }
     return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/log.hpp"
+#include "minirun/engine/compose_labels.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/runtime/state.hpp"
 
@@ -14,14 +15,12 @@ namespace minirun::engine {
 
 namespace {
 
-constexpr const char* kComposeProject = "com.docker.compose.project";
-
 bool should_start(const ContainerRecord& rec, bool was_running) {
     const std::string& policy = rec.restart.name;
     if (policy == "always") return true;
     if (policy == "unless-stopped") return !rec.stop_requested;
     // Not restarted on exit, but running when the host went down: apply declared it running.
-    if (policy == "on-failure" || rec.labels.count(kComposeProject)) return was_running && !rec.stop_requested;
+    if (policy == "on-failure" || rec.labels.count(kComposeProjectLabel)) return was_running && !rec.stop_requested;
     return false;
 }
 
@@ -29,11 +28,7 @@ bool should_start(const ContainerRecord& rec, bool was_running) {
 
 std::vector<BootAction> Engine::boot() {
     std::vector<BootAction> out;
-    struct Candidate {
-        ContainerRecord rec;
-        bool was_running;
-    };
-    std::vector<Candidate> candidates;
+    std::vector<ContainerRecord> to_start;
     for (const ContainerRecord& stored : containers_.list()) {
         ContainerRecord rec = refresh(stored);
         if (rec.status == "running") continue;  // a second run of boot: leave it alone
@@ -57,18 +52,18 @@ std::vector<BootAction> Engine::boot() {
             }
             out.push_back(a);
         }
-        if (should_start(rec, was_running)) candidates.push_back({rec, was_running});
+        if (should_start(rec, was_running)) to_start.push_back(rec);
     }
     // Oldest first: apply creates dependencies before their dependants.
-    std::stable_sort(candidates.begin(), candidates.end(),
-                     [](const Candidate& a, const Candidate& b) { return a.rec.created < b.rec.created; });
-    for (auto& c : candidates) {
-        BootAction a{c.rec.name, "started", ""};
+    std::stable_sort(to_start.begin(), to_start.end(),
+                     [](const ContainerRecord& a, const ContainerRecord& b) { return a.created < b.created; });
+    for (auto& rec : to_start) {
+        BootAction a{rec.name, "started", ""};
         try {
-            start(c.rec.id);
+            start(rec.id);
         } catch (const Error& e) {
             a.action = "failed", a.error = e.what();
-            log::warn("boot: " + c.rec.name + ": " + e.what());
+            log::warn("boot: " + rec.name + ": " + e.what());
         }
         out.push_back(a);
     }

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -285,12 +284,10 @@ void emit(const LogLine& l, const LogReadOptions& o) {
     std::string line = o.prefix;
     if (o.timestamps) line += l.time + " ";
     line += l.text;
-    int fd = l.stream == "stderr" ? STDERR_FILENO : STDOUT_FILENO;
-    for (size_t done = 0; done < line.size();) {
-        ssize_t n = ::write(fd, line.data() + done, line.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // a closed pipe (| head): nothing more to say
-        done += static_cast<size_t>(n);
+    try {
+        fs::write_all(l.stream == "stderr" ? STDERR_FILENO : STDOUT_FILENO, line.data(), line.size(), "log output");
+    } catch (const Error&) {
+        // a closed pipe (| head): nothing more to say
     }
 }
 

@@ -27,6 +27,7 @@
 # Every wait is bounded; processes are stopped by pid; nothing is left (see check).
 set -euo pipefail
 ME=hosts.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../fixtures/power_cut.sh"
 die() { echo "$ME: error: $*" >&2; exit 1; }
 SUBNET=10.88.0
 
@@ -103,7 +104,7 @@ container_ids() { local c; for c in "$D/h$1/lib/containers"/*/; do [[ -d $c ]] &
 # The pids of everything the host runs: its namespaces' processes, and its containers'
 # (in their cgroups, behind namespaces of their own).
 host_pids() {
-  local n=$1 t mnt p id
+  local n=$1 t mnt p
   t=$(tag)
   ip netns pids "$t-h$n" 2>/dev/null || true
   if [[ -e $D/ns/h$n.mnt ]]; then
@@ -112,27 +113,20 @@ host_pids() {
       [[ $(stat -L -c %i "$p/ns/mnt" 2>/dev/null) == "$mnt" ]] && echo "${p#/proc/}"
     done
   fi
-  for id in $(container_ids "$n"); do
-    cat /sys/fs/cgroup/*/minirun/"$id"/cgroup.procs /sys/fs/cgroup/unified/minirun/"$id"/cgroup.procs 2>/dev/null || true
-  done
+  # shellcheck disable=SC2046
+  container_cgroup_pids $(container_ids "$n")
 }
 
 power_off() { # N
-  local n=$1 pids id t
+  local n=$1 pids t
   t=$(tag)
   pids=$(host_pids "$n" | sort -u | tr '\n' ' ')
-  if [[ -n ${pids// /} ]]; then
-    # shellcheck disable=SC2086
-    kill -KILL $pids 2>/dev/null || true
-    # shellcheck disable=SC2086
-    wait_until 10 bash -c 'for p; do kill -0 "$p" 2>/dev/null && exit 1; done; exit 0' _ $pids ||
-      die "h$n: processes survived SIGKILL: $pids"
-  fi
+  # shellcheck disable=SC2086
+  kill_all $pids || die "h$n: processes survived SIGKILL: $pids"
   umount "$D/ns/h$n.mnt" 2>/dev/null || true
   rm -f "$D/ns/h$n.mnt"
-  for id in $(container_ids "$n"); do
-    find /sys/fs/cgroup/*/minirun/"$id" /sys/fs/cgroup/unified/minirun/"$id" -depth -type d -exec rmdir {} + 2>/dev/null || true
-  done
+  # shellcheck disable=SC2046
+  remove_container_cgroups $(container_ids "$n")
   ip netns delete "$t-h$n" 2>/dev/null || true
   # The kernel frees a namespace (and so its end of the cable) asynchronously.
   wait_until 10 bash -c "! ip -n '$t-net' link show 'v$n' >/dev/null 2>&1" ||

@@ -27,13 +27,23 @@ start_hosts_registry() {
     "$DEBIAN" seed "$REGISTRY" "$@" >/dev/null 2>&1 || fail "seeding $*"
 }
 
+# ansible_inventory GROUP=HOST…: the hosts' inventory with these groups, and the
+# registry's address and credentials as extra vars ($ANSIBLE_DIR/vars.yml: append more);
+# ansible_playbook uses both.
+ansible_inventory() {
+  local gh
+  { H inventory; for gh in "$@"; do printf '\n[%s]\n%s\n' "${gh%%=*}" "${gh#*=}"; done; } >"$ANSIBLE_DIR/inventory"
+  printf 'registry: "%s"\nregistry_user: "%s"\nregistry_password: "%s"\n' \
+    "$REGISTRY" "$REGISTRY_USER" "$REGISTRY_PASSWORD" >"$ANSIBLE_DIR/vars.yml"
+}
+
 # ansible_playbook ARGS…: from the control namespace, with the project's collection and
 # state (ssh control sockets included) under this test's directory.
 ansible_playbook() {
   H control env ANSIBLE_COLLECTIONS_PATH="$MINIRUN_SOURCE_DIR/ansible" ANSIBLE_HOME="$ANSIBLE_DIR/home" \
     ANSIBLE_LOCAL_TEMP="$ANSIBLE_DIR/tmp" ANSIBLE_SSH_CONTROL_PATH_DIR="$ANSIBLE_DIR/cp" \
     ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_PIPELINING=True ANSIBLE_NOCOLOR=1 \
-    ansible-playbook "$@"
+    ansible-playbook -i "$ANSIBLE_DIR/inventory" -e "@$ANSIBLE_DIR/vars.yml" "$@"
 }
 
 # The ssh connection masters Ansible left (ControlPersist), by their sockets.

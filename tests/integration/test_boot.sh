@@ -55,24 +55,13 @@ ids=$(mr ps -aq --no-trunc)
 # Everything a power cut takes away: processes (supervisors live in the test netns,
 # container processes in their cgroups), mounts under the store, cgroups, the runtime
 # dir, and the network namespace with its bridge, veths and rules.
+source "$FIXTURES/power_cut.sh"
 simulate_reboot() {
-  local id pids
-  pids=$(ip netns pids "$ns")
-  for id in $ids; do
-    pids+=" $(cat /sys/fs/cgroup/*/minirun/"$id"/cgroup.procs /sys/fs/cgroup/unified/minirun/"$id"/cgroup.procs 2>/dev/null || true)"
-  done
-  # shellcheck disable=SC2086
-  kill -KILL $pids 2>/dev/null || true
-  for _ in $(seq 50); do
-    local alive=0
-    for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [[ $alive == 0 ]] && break
-    sleep 0.1
-  done
+  # shellcheck disable=SC2046,SC2086
+  kill_all $(ip netns pids "$ns") $(container_cgroup_pids $ids) || fail "processes survived SIGKILL"
   { grep -o " ${STORE}[^ ]*" /proc/mounts || true; } | sort -r | xargs -r -n1 umount -l
-  for id in $ids; do
-    find /sys/fs/cgroup/*/minirun/"$id" /sys/fs/cgroup/unified/minirun/"$id" -depth -type d -exec rmdir {} + 2>/dev/null || true
-  done
+  # shellcheck disable=SC2086
+  remove_container_cgroups $ids
   rm -rf --one-file-system "${STORE:?}/run"
   ip netns delete "$ns"
   ip netns add "$ns"

@@ -24,13 +24,8 @@ pass "three hosts with sshd; images built and pushed to the registry on the host
 
 # ---- Ansible path --------------------------------------------------------------------
 work=$(mktemp_dir)
-{ H inventory; printf '\n[users]\nh1\n[events]\nh2\n[transactions]\nh3\n'; } >"$work/inventory"
-cat >"$work/vars.yml" <<EOF
-registry: "$REGISTRY"
-registry_user: "$REGISTRY_USER"
-registry_password: "$REGISTRY_PASSWORD"
-EOF
-playbook() { ansible_playbook -i "$work/inventory" -e "@$work/vars.yml" "$@" "$MINIRUN_SOURCE_DIR/deploy/events/playbook.yml"; }
+ansible_inventory users=h1 events=h2 transactions=h3
+playbook() { ansible_playbook "$@" "$MINIRUN_SOURCE_DIR/deploy/events/playbook.yml"; }
 started() { H ssh "h$1" minirun inspect "$2" | jq -r '.[0].State.StartedAt'; }
 
 run_ok playbook

@@ -13,18 +13,15 @@ A1=$(H addr h1) A2=$(H addr h2)
 start_hosts_registry debian-python debian-node
 
 work=$(mktemp_dir)
-{ H inventory; printf '\n[build]\nh1\n[tasks]\nh1\n[requests]\nh2\n'; } >"$work/inventory"
-cat >"$work/vars.yml" <<EOF
-registry: "$REGISTRY"
-registry_user: "$REGISTRY_USER"
-registry_password: "$REGISTRY_PASSWORD"
+ansible_inventory build=h1 tasks=h1 requests=h2
+cat >>"$ANSIBLE_DIR/vars.yml" <<EOF
 source_dir: "$MINIRUN_SOURCE_DIR"
 python_base: "$REGISTRY/debian-python:latest"
 node_base: "$REGISTRY/debian-node:latest"
 EOF
 playbook() { # PLAYBOOK ARGS…
   local book=$1; shift
-  ansible_playbook -i "$work/inventory" -e "@$work/vars.yml" "$@" "$MINIRUN_SOURCE_DIR/deploy/tasks/$book"
+  ansible_playbook "$@" "$MINIRUN_SOURCE_DIR/deploy/tasks/$book"
 }
 
 run_ok playbook build.yml

@@ -5,10 +5,12 @@
 // declared are removed. Containers carry Compose's own labels (project, service,
 // config-hash), so `ps --filter label=com.docker.compose.project=P` works as with Compose.
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "minirun/compose/project.hpp"
+#include "minirun/engine/container_store.hpp"
 #include "minirun/registry/client.hpp"
 
 namespace minirun::engine {
@@ -47,6 +49,9 @@ ApplyResult apply(engine::Engine& engine, const std::filesystem::path& storage, 
 // `down`: stops and removes the project's containers (and, with `volumes`, its named
 // volumes) and its networks.
 ApplyResult down(engine::Engine& engine, const std::filesystem::path& storage, const std::string& project, bool volumes);
+
+// The project's containers (running or not), by service.
+std::map<std::string, engine::ContainerRecord> project_containers(engine::Engine& engine, const std::string& project);
 
 // The name apply gives a service's container: container_name, else PROJECT-SERVICE-1.
 std::string container_name(const Project& p, const Service& s);
