@@ -23,6 +23,7 @@
 #include "minirun/build/containerfile.hpp"
 #include "minirun/build/context.hpp"
 #include "minirun/build/copy.hpp"
+#include "minirun/build/secrets.hpp"
 #include "minirun/build/shell_expand.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/units.hpp"
@@ -157,7 +158,12 @@ private:
     void cache_put(const std::string& key, const std::optional<Layer>& layer);
 
     std::string context_digest(const SourceTree& tree, const std::string& rel, bool stat_cache);
-    runtime::Mount run_mount(StageCtx& c, const std::string& spec, std::string& key);
+    runtime::Mount run_mount(StageCtx& c, const std::string& spec, std::map<std::string, std::string> kv, std::string& key);
+    // RUN --mount=type=secret: the file to bind (none when only env= or the secret is absent).
+    std::optional<runtime::Mount> secret_mount(StageCtx& c, const std::string& spec, const std::map<std::string, std::string>& kv,
+                                               std::vector<std::string>& env);
+    std::map<std::string, std::string> secrets_;                 // imgbuild build --secret
+    std::vector<std::unique_ptr<SecretFile>> secret_files_;      // ... written for the running step
     std::vector<std::unique_ptr<StepRoot>> mount_roots_;  // read-only stage views for RUN --mount
     std::vector<std::string> mount_copies_;                // filtered context copies for RUN --mount
     std::vector<std::function<void()>> pending_copies_;    // ... made when the step runs
@@ -196,6 +202,7 @@ void Builder::load() {
     ignore_ = load_ignore_file(context_, file);
     context_fd_.reset(::open(context_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!context_fd_) throw_errno("open build context " + context_.string());
+    secrets_ = load_secrets(o_.secrets);
 
     for (auto& a : o_.build_args) {
         auto eq = a.find('=');
@@ -420,16 +427,21 @@ ShellEnv Builder::expansion_env(StageCtx& c) {
     return env;
 }
 
-// RUN --mount=type=bind|cache|tmpfs,... (BuildKit's syntax). Bind sources come from the
-// context or an earlier stage/image, read-only, and key the step by their content; cache
-// dirs persist under the storage across builds and never key it; tmpfs is scratch.
-runtime::Mount Builder::run_mount(StageCtx& c, const std::string& spec, std::string& key) {
+// "type=cache,target=/x,ro": keys lowercased; a bare word (ro, required) is "true".
+static std::map<std::string, std::string> mount_options(const std::string& spec) {
     std::map<std::string, std::string> kv;
     std::stringstream in(spec);
     for (std::string part; std::getline(in, part, ',');) {
         auto eq = part.find('=');
         kv[lower(part.substr(0, eq))] = eq == std::string::npos ? "true" : part.substr(eq + 1);
     }
+    return kv;
+}
+
+// RUN --mount=type=bind|cache|tmpfs,... (BuildKit's syntax). Bind sources come from the
+// context or an earlier stage/image, read-only, and key the step by their content; cache
+// dirs persist under the storage across builds and never key it; tmpfs is scratch.
+runtime::Mount Builder::run_mount(StageCtx& c, const std::string& spec, std::map<std::string, std::string> kv, std::string& key) {
     std::string type = kv.count("type") ? kv["type"] : "bind";
     std::string target = kv.count("target") ? kv["target"] : kv.count("dst") ? kv["dst"] : kv["destination"];
     if (target.empty()) throw Error(location_ + ": RUN --mount=" + spec + ": no target");
@@ -461,7 +473,7 @@ runtime::Mount Builder::run_mount(StageCtx& c, const std::string& spec, std::str
         if (ro) opts.push_back("ro");
         return {target, "bind", dir.string(), opts};
     }
-    if (type != "bind") throw Error(location_ + ": RUN --mount type=" + type + " is not supported (use bind, cache or tmpfs)");
+    if (type != "bind") throw Error(location_ + ": RUN --mount type=" + type + " is not supported (use bind, cache, tmpfs or secret)");
     if (kv.count("rw") || kv.count("readwrite"))
         throw Error(location_ + ": RUN --mount type=bind,rw is not supported: bind mounts are read-only");
     std::string source = kv.count("source") ? kv["source"] : kv["src"];
@@ -495,13 +507,48 @@ runtime::Mount Builder::run_mount(StageCtx& c, const std::string& spec, std::str
     return {target, "bind", resolved, {"rbind", "rprivate", "ro"}};
 }
 
+std::optional<runtime::Mount> Builder::secret_mount(StageCtx& c, const std::string& spec,
+                                                   const std::map<std::string, std::string>& kv, std::vector<std::string>& env) {
+    SecretMountSpec s;
+    try {
+        s = parse_secret_mount(kv);
+    } catch (const std::invalid_argument& e) {
+        throw Error(location_ + ": RUN --mount=" + spec + ": " + e.what());
+    }
+    auto found = secrets_.find(s.id);
+    if (found == secrets_.end()) {
+        if (s.required)
+            throw Error(location_ + ": RUN --mount=" + spec + ": no secret " + s.id + " was given (imgbuild build --secret id=" +
+                        s.id + ",src=FILE)");
+        return std::nullopt;  // as BuildKit: an optional secret that is absent is simply not there
+    }
+    if (!s.env.empty()) env.push_back(s.env + "=" + found->second);
+    if (s.target.empty()) return std::nullopt;
+    std::string target = s.target;
+    if (target[0] != '/') {
+        std::string wd = cfg(c.st).value("WorkingDir", std::string());
+        target = (wd.empty() ? "/" : wd) + "/" + target;
+    }
+    secret_files_.push_back(std::make_unique<SecretFile>(found->second, s, store_.temp_dir()));
+    return runtime::Mount{"/" + clean_relative(target), "bind", secret_files_.back()->path().string(),
+                          {"bind", "rprivate", "ro", "nosuid", "nodev", "noexec"}};
+}
+
 void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
     detail::RunStep step;
     std::string network = ins.flag("network", "default");
     if (network != "default" && network != "host" && network != "none")
         throw Error(location_ + ": RUN --network=" + network + ": use host, none or default");
     std::string mount_key;
-    for (auto& spec : ins.flag_values("mount")) step.mounts.push_back(run_mount(c, spec, mount_key));
+    std::vector<std::string> secret_env;
+    for (auto& spec : ins.flag_values("mount")) {
+        auto kv = mount_options(spec);
+        if (kv.count("type") && kv["type"] == "secret") {
+            if (auto m = secret_mount(c, spec, kv, secret_env)) step.mounts.push_back(*m);
+        } else {
+            step.mounts.push_back(run_mount(c, spec, kv, mount_key));
+        }
+    }
     if (ins.has_flag("security")) throw Error(location_ + ": RUN --security is not supported by imgbuild");
     step.network_none = network == "none";
     step.quiet = o_.quiet;
@@ -534,6 +581,7 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
         key += " " + json(step.args).dump();
     }
     step.env = env_list(c.st);
+    step.env.insert(step.env.end(), secret_env.begin(), secret_env.end());  // never in the key or history
     bool has_path = false;
     for (auto& e : step.env) has_path = has_path || e.rfind("PATH=", 0) == 0;
     if (!has_path) step.env.push_back(kDefaultPath);
@@ -580,6 +628,7 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
     mount_copies_.clear();
     pending_copies_.clear();
     mount_roots_.clear();
+    secret_files_.clear();
 }
 
 // The content digest of a COPY source. For the build context, a digest of the stat data

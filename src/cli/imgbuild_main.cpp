@@ -17,6 +17,8 @@ void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
     b->add_option("-f,--file", file, "Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)");
     b->add_option("-t,--tag", o.tags, "Name the image (repeatable)")->allow_extra_args(false);
     b->add_option("--build-arg", o.build_args, "KEY=VALUE for an ARG (repeatable)")->allow_extra_args(false);
+    b->add_option("--secret", o.secrets, "id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret (repeatable)")
+        ->allow_extra_args(false);
     b->add_option("--target", o.target, "Build up to this stage");
     b->add_flag("--no-cache", o.no_cache, "Run every step, ignoring the build cache");
     b->add_option("--pull", o.pull, "Pull base images: missing, always or never")->capture_default_str();

@@ -273,6 +273,40 @@ run_ok ib build -t localhost/mnt "$MNT"
 assert_contains "$OUT" "Steps: 3 run, 2 cached" "a changed bind source reruns from its RUN on"
 pass "RUN --mount=type=cache|bind|tmpfs"
 
+# ---- build secrets: readable by the steps that mount them, in no layer, key or history ----
+SEC=$(mktemp_dir)
+printf 'tok-%s' "$RANDOM$RANDOM" >"$SEC/token"
+cat >"$SEC/Containerfile" <<CF
+FROM $BASE
+RUN --mount=type=secret,id=tok md5sum < /run/secrets/tok | cut -c1-32 > /seen.txt && ls -ln /run/secrets/tok | cut -c1-10 >> /seen.txt
+RUN --mount=type=secret,id=tok,env=TOK,target=/s/t,mode=0440,uid=7 sh -c 'printf %s "\$TOK" | md5sum | cut -c1-32 > /env.txt; ls -ln /s/t | awk "{print \\\$1, \\\$3}" >> /env.txt'
+RUN --mount=type=secret,id=absent ls /run/secrets 2>/dev/null | wc -l > /absent.txt
+CF
+run_ok ib build -q --secret "id=tok,src=$SEC/token" -t localhost/sec "$SEC"
+tok=$(cat "$SEC/token")
+sum=$(md5sum <"$SEC/token" | cut -c1-32)
+run_img localhost/sec sh -c 'cat /seen.txt /env.txt /absent.txt; ls /run/secrets /s 2>&1 | wc -l'
+assert_eq "$sum"$'\n-r--------\n'"$sum"$'\n-r--r----- 7\n0\n2' "$OUT" "the secret as a file (0400), as env and a chosen target/mode/uid; an optional absent secret is not there; no mount point left"
+for b in "$STORE"/store/blobs/sha256/*; do
+  if zcat -f "$b" 2>/dev/null | grep -qa "$tok"; then fail "the secret is in blob $b"; fi
+done
+grep -rqa "$tok" "$STORE/store" && fail "the secret is in the store"
+ls /dev/shm | grep -q imgbuild-secret && fail "a secret file was left in /dev/shm"
+printf 'tok-%s' "other$RANDOM" >"$SEC/token"
+run_ok ib build --secret "id=tok,src=$SEC/token" -t localhost/sec "$SEC"
+assert_contains "$OUT" "Steps: 0 run, 3 cached" "a changed secret value does not change the cache key (as BuildKit)"
+TOK_VALUE=from-env run_ok ib build -q --no-cache --secret id=tok,env=TOK_VALUE -t localhost/sec2 "$SEC"
+run_img localhost/sec2 head -1 /seen.txt
+assert_eq "$(printf from-env | md5sum | cut -c1-32)" "$OUT" "--secret id=,env= takes the value from our environment"
+printf 'FROM %s\nRUN --mount=type=secret,id=npmrc,required true\n' "$BASE" >"$SEC/Containerfile"
+run_expect_fail ib build "$SEC"
+assert_contains "$ERR" "Containerfile:2: RUN --mount=type=secret,id=npmrc,required: no secret npmrc was given" "a required secret that is missing names the line"
+run_expect_fail ib build --secret "id=x,src=$SEC/nope" "$SEC"
+assert_contains "$ERR" "--secret id=x,src=$SEC/nope: $SEC/nope: No such file or directory" "a missing secret file names the flag"
+run_expect_fail ib build --secret "src=$SEC/token" "$SEC"
+assert_contains "$ERR" "needs id=NAME" "a secret without id"
+pass "build secrets: --secret id=,src=|env= and RUN --mount=type=secret (file, env, target, mode, uid, required)"
+
 # ---- errors: one line naming the place, nothing left behind ----
 BAD=$(mktemp_dir)
 printf 'FROM %s\nRUN echo ok\nCOPYY a /b\n' "$BASE" >"$BAD/Containerfile"
