@@ -11,6 +11,7 @@
 #include <set>
 
 #include "interpolate.hpp"
+#include "yaml_merge.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/units.hpp"
 
@@ -511,6 +512,7 @@ Project load_project(const stdfs::path& file, const LoadOptions& opts) {
     }
     Loader L{p.file, env, p};
     if (!root.IsMap()) throw Error(file.string() + ": a Compose file is a map with a services key");
+    detail::resolve_merge_keys(root, file.string());
     for (auto kv : root) {
         std::string k = kv.first.Scalar();
         if (k == "version") {

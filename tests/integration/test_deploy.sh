@@ -25,7 +25,8 @@ printf '%s' "$REGISTRY_PASSWORD" | ib login -u "$REGISTRY_USER" --password-stdin
 for svc in users events transactions chat; do
   base=$REGISTRY/debian-python:latest
   [[ $svc == chat ]] && base=$REGISTRY/debian-node:latest
-  run_ok ib build -q -t "$REGISTRY/seed/$svc:1.0" --build-arg "BASE=$base" "$MINIRUN_SOURCE_DIR/images/$svc"
+  # (no npm registry inside the test's namespace: chat in its in-memory mode)
+  run_ok ib build -q -t "$REGISTRY/seed/$svc:1.0" --build-arg "BASE=$base" --build-arg DURABLE=0 "$MINIRUN_SOURCE_DIR/images/$svc"
   run_ok ib push "$REGISTRY/seed/$svc:1.0"
 done
 pass "build machine: four services built by imgbuild and pushed to a registry with basic auth"
@@ -34,7 +35,8 @@ pass "build machine: four services built by imgbuild and pushed to a registry wi
 # and the credentials in a file.
 etc=$(mktemp_dir)/etc
 work=$(mktemp_dir)
-printf 'REGISTRY=%s\nTAG=1.0\n' "$REGISTRY" >"$work/host.env"
+# (chat in memory: no RabbitMQ or MariaDB on this host; test_deploy_chat has them)
+printf 'REGISTRY=%s\nTAG=1.0\nCHAT_AMQP_URL=\n' "$REGISTRY" >"$work/host.env"
 printf '%s:%s\n' "$REGISTRY_USER" "$REGISTRY_PASSWORD" >"$work/creds"
 chmod 600 "$work/creds"
 provision() {
@@ -83,7 +85,7 @@ pass "second run on an unchanged host: changed false, start times unchanged"
 # A redeploy: a new tag for one service recreates only it.
 cp -r "$MINIRUN_SOURCE_DIR/images/chat" "$work/chat"
 echo "// release 1.1" >>"$work/chat/server.js"
-run_ok ib build -q -t "$REGISTRY/seed/chat:1.1" --build-arg "BASE=$REGISTRY/debian-node:latest" "$work/chat"
+run_ok ib build -q -t "$REGISTRY/seed/chat:1.1" --build-arg "BASE=$REGISTRY/debian-node:latest" --build-arg DURABLE=0 "$work/chat"
 run_ok ib push "$REGISTRY/seed/chat:1.1"
 sed -i 's|^TAG=1.0$|TAG=1.0\nCHAT_TAG=1.1|' "$work/host.env"
 sed 's|/seed/chat:${TAG:-1.0}|/seed/chat:${CHAT_TAG:-1.0}|' "$MINIRUN_SOURCE_DIR/deploy/compose.yaml" >"$work/compose.yaml"

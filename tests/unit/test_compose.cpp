@@ -131,6 +131,26 @@ TEST_CASE("compose: profiles leave out services until enabled, by --profile or C
     stdfs::remove_all(dir);
 }
 
+TEST_CASE("compose: YAML merge keys share settings; the service's own keys and earlier maps win") {
+    auto dir = stdfs::temp_directory_path() / ("compose-merge-" + std::to_string(::getpid()));
+    stdfs::create_directories(dir);
+    auto file = dir / "compose.yaml";
+    std::ofstream(file) << "x-common: &common\n  restart: unless-stopped\n  labels: {tier: data}\n"
+                           "x-more: &more\n  restart: always\n  user: \"7\"\n"
+                           "services:\n  a:\n    <<: [*common, *more]\n    image: busybox\n"
+                           "  b:\n    <<: *common\n    image: busybox\n    restart: on-failure\n";
+    Project p = load_project(file, {"p", {}, {}});
+    REQUIRE(p.services.size() == 2);
+    auto& a = p.services[0].name == "a" ? p.services[0] : p.services[1];
+    auto& b = p.services[0].name == "a" ? p.services[1] : p.services[0];
+    CHECK(a.restart == "unless-stopped");  // the earlier map in the list wins
+    CHECK(a.user == "7");
+    CHECK(a.labels.at("tier") == "data");
+    CHECK(b.restart == "on-failure");  // the service's own key wins
+    CHECK(b.labels.at("tier") == "data");
+    stdfs::remove_all(dir);
+}
+
 TEST_CASE("compose: durations") {
     CHECK(parse_duration_seconds("1m30s") == doctest::Approx(90));
     CHECK(parse_duration_seconds("500ms") == doctest::Approx(0.5));
