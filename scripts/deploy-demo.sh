@@ -54,20 +54,22 @@ H control env REGISTRY_USER="$REGISTRY_USER" REGISTRY_PASSWORD="$REGISTRY_PASSWO
 echo "registry $REGISTRY"
 
 step "imgbuild: RabbitMQ, MariaDB (Debian packages) and chat (npm ci), pushed to $REGISTRY/seed"
-export DOCKER_CONFIG=$work/docker MINIRUN_STORAGE=$work/build-store
-ibc() { H control env DOCKER_CONFIG="$DOCKER_CONFIG" "$BIN/imgbuild" --storage "$MINIRUN_STORAGE" --insecure-registry "$REGISTRY" "$@"; }
+# The build machine's store and credentials (not exported: the hosts have their own).
+BSTORE=$work/build-store BCONFIG=$work/docker
+ib() { DOCKER_CONFIG=$BCONFIG "$BIN/imgbuild" --storage "$BSTORE" "$@"; }
+ibc() { H control env DOCKER_CONFIG="$BCONFIG" "$BIN/imgbuild" --storage "$BSTORE" --insecure-registry "$REGISTRY" "$@"; }
 printf '%s' "$REGISTRY_PASSWORD" | ibc login -u "$REGISTRY_USER" --password-stdin "$REGISTRY" >/dev/null
 for base in debian-python debian-node; do
-  H control env DOCKER_CONFIG="$DOCKER_CONFIG" "$BIN/minirun" --storage "$MINIRUN_STORAGE" --insecure-registry "$REGISTRY" \
+  H control env DOCKER_CONFIG="$BCONFIG" "$BIN/minirun" --storage "$BSTORE" --insecure-registry "$REGISTRY" \
     pull -q "$REGISTRY/$base:latest" >/dev/null
 done
 for db in rabbitmq mariadb; do
-  "$BIN/imgbuild" build -q --pull never -f "Containerfiles/$db.Containerfile" -t "$REGISTRY/seed/$db:1.0" \
+  ib build -q --pull never -f "Containerfiles/$db.Containerfile" -t "$REGISTRY/seed/$db:1.0" \
     --build-arg "BASE=$REGISTRY/debian-python:latest" Containerfiles >/dev/null
   ibc push -q "$REGISTRY/seed/$db:1.0" >/dev/null
   echo "seed/$db:1.0 built and pushed"
 done
-"$BIN/imgbuild" build -q --pull never -t "$REGISTRY/seed/chat:1.0" --build-arg "BASE=$REGISTRY/debian-node:latest" \
+ib build -q --pull never -t "$REGISTRY/seed/chat:1.0" --build-arg "BASE=$REGISTRY/debian-node:latest" \
   --secret id=npm_ca,src=/etc/ssl/certs/ca-certificates.crt images/chat >/dev/null
 ibc push -q "$REGISTRY/seed/chat:1.0" >/dev/null
 echo "seed/chat:1.0 built and pushed"

@@ -7,6 +7,10 @@ const amqp = require('amqplib');
 const mysql = require('mysql2/promise');
 
 const RETRY_MS = 2000;
+// A peer that vanishes without closing (its host powered off) sends no FIN or RST: AMQP
+// heartbeats and per-query timeouts notice it, so the service reconnects by itself.
+const HEARTBEAT_S = 5;
+const QUERY_TIMEOUT_MS = 5000;
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS messages (
   id BIGINT AUTO_INCREMENT PRIMARY KEY,
@@ -19,14 +23,22 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS messages (
 ) CHARACTER SET utf8mb4`;
 
 function durableStore({ amqpUrl, queue, db }) {
-  const pool = mysql.createPool({ ...db, connectionLimit: 4, connectTimeout: 5000, dateStrings: false });
+  const pool = mysql.createPool({
+    ...db,
+    connectionLimit: 4,
+    connectTimeout: 5000,
+    dateStrings: false,
+    enableKeepAlive: true,
+    keepAliveInitialDelay: 10000,
+  });
+  const query = (sql, values) => pool.query({ sql, values, timeout: QUERY_TIMEOUT_MS });
   let schemaReady = false;
   let publishChannel = null; // a confirm channel, once connected
   let lastAmqpError = 'connecting';
 
   async function ensureSchema() {
     if (!schemaReady) {
-      await pool.query(SCHEMA);
+      await query(SCHEMA);
       schemaReady = true;
     }
   }
@@ -34,7 +46,7 @@ function durableStore({ amqpUrl, queue, db }) {
   async function store(message) {
     await ensureSchema();
     // INSERT IGNORE: a message delivered again (its ack lost) is stored once.
-    await pool.execute('INSERT IGNORE INTO messages (uuid, room, user, text, created_at) VALUES (?, ?, ?, ?, ?)', [
+    await query('INSERT IGNORE INTO messages (uuid, room, user, text, created_at) VALUES (?, ?, ?, ?, ?)', [
       message.uuid,
       message.room,
       message.user,
@@ -52,7 +64,9 @@ function durableStore({ amqpUrl, queue, db }) {
   async function connect() {
     let conn;
     try {
-      conn = await amqp.connect(amqpUrl, { timeout: 5000 });
+      const url = new URL(amqpUrl);
+      if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(HEARTBEAT_S));
+      conn = await amqp.connect(url.toString(), { timeout: 5000 });
     } catch (err) {
       return retryLater(err.code || err.message);
     }
@@ -105,7 +119,11 @@ function durableStore({ amqpUrl, queue, db }) {
       try {
         const ch = publishChannel;
         ch.sendToQueue(queue, Buffer.from(JSON.stringify(message)), { persistent: true, contentType: 'application/json' });
-        await ch.waitForConfirms();
+        let timer;
+        const timeout = new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no confirm within 5 s')), 5000);
+        });
+        await Promise.race([ch.waitForConfirms(), timeout]).finally(() => clearTimeout(timer));
       } catch (err) {
         return [503, `the message queue did not confirm (${err.message})`, 'queue_unavailable'];
       }
@@ -116,7 +134,7 @@ function durableStore({ amqpUrl, queue, db }) {
         await ensureSchema();
         const where = room ? 'WHERE id > ? AND room = ?' : 'WHERE id > ?';
         const params = room ? [since, room] : [since];
-        const [rows] = await pool.query(
+        const [rows] = await query(
           `SELECT id, uuid, room, user, text, created_at FROM messages ${where} ORDER BY id DESC LIMIT ${Number(limit)}`,
           params
         );
@@ -129,7 +147,7 @@ function durableStore({ amqpUrl, queue, db }) {
       const queueStatus = publishChannel ? { status: 'ok' } : { status: 'unavailable', reason: lastAmqpError };
       let database;
       try {
-        await pool.query('SELECT 1');
+        await query('SELECT 1');
         database = { status: 'ok' };
       } catch (err) {
         database = { status: 'unavailable', reason: err.code || err.message };
