@@ -44,6 +44,7 @@ cleanup() {
   mr down -f "$work/mr/compose.yaml" -v >/dev/null 2>&1 || true
   pc down >/dev/null 2>&1 || true
   "${N[@]}" podman rm -af -t 0 >/dev/null 2>&1 || true
+  podman network rm -f benchpc_default >/dev/null 2>&1 || true  # podman-compose's network
   podman rmi -af >/dev/null 2>&1 || true
   bash tests/fixtures/registry.sh stop "$work/reg" >/dev/null 2>&1 || true
   { grep -o " ${work}[^ ]*" /proc/mounts || true; } | sort -r | xargs -r -n1 umount -l 2>/dev/null || true

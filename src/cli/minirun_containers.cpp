@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -196,15 +197,29 @@ void add_ps(CLI::App& app, GlobalOptions& g) {
             std::cout << out.dump(2) << "\n";
             return;
         }
-        std::printf("%-12s  %-28s  %-24s  %-26s  %-30s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS", "NAMES");
+        // Columns as wide as their widest cell, as Docker's tabwriter lays them out.
+        std::vector<std::array<std::string, 6>> table = {{"CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS", "NAMES"}};
         for (auto& r : rows) {
             std::string cmd;
             for (auto& a : r.rec.command) cmd += (cmd.empty() ? "" : " ") + a;
             if (cmd.size() > 22) cmd = cmd.substr(0, 21) + "…";
             std::string ports;
             for (auto& p : r.rec.ports) ports += (ports.empty() ? "" : ", ") + p;
-            std::printf("%-12s  %-28s  %-24s  %-26s  %-30s  %s\n", r.rec.id.substr(0, id_len).c_str(), r.rec.image.c_str(),
-                        ("\"" + cmd + "\"").c_str(), r.status_text.c_str(), ports.c_str(), r.rec.name.c_str());
+            table.push_back({r.rec.id.substr(0, id_len), r.rec.image, "\"" + cmd + "\"", r.status_text, ports, r.rec.name});
+        }
+        auto columns = [](const std::string& text) {  // display width: UTF-8 code points
+            return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+        };
+        std::array<size_t, 6> width{};
+        for (auto& row : table)
+            for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], columns(row[i]));
+        for (auto& row : table) {
+            std::string line;
+            for (size_t i = 0; i < row.size(); ++i) {
+                line += row[i];
+                if (i + 1 < row.size()) line += std::string(width[i] - columns(row[i]) + 3, ' ');
+            }
+            std::cout << line << "\n";
         }
     });
 }

@@ -30,7 +30,7 @@ started() { H ssh "h$1" minirun inspect "$2" | jq -r '.[0].State.StartedAt'; }
 
 run_ok playbook
 for h in h1 h2 h3; do assert_contains "$(recap "$h")" "failed=0" "$h"; done
-for h in h1 h2 h3; do assert_eq "changed=3" "$(recap "$h" | cut -d' ' -f2)" "$h: config.json, login and container"; done
+for h in h1 h2 h3; do assert_eq "changed=2" "$(recap "$h" | cut -d' ' -f2)" "$h: login and container"; done
 wait_health "$A1" users
 wait_health "$A2" events
 wait_health "$A3" transactions

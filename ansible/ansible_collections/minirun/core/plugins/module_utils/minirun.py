@@ -7,16 +7,31 @@ __metaclass__ = type
 import json
 
 
-class Minirun:
-    """The minirun (or imgbuild) command on the managed host."""
+def registry_of(ref):
+    """The registry host[:port] of an image reference, as Docker reads it."""
+    first, slash, _ = ref.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
 
-    def __init__(self, module, program="minirun"):
+
+def insecure_registries(tls_verify, registry):
+    """[registry] when TLS verification is off for it: Minirun's insecure argument."""
+    return [] if tls_verify or not registry else [registry]
+
+
+class Minirun:
+    """The minirun (or imgbuild) command on the managed host. insecure: registries reached
+    over plain http (or unverified TLS) for these commands only, as podman's --tls-verify=false."""
+
+    def __init__(self, module, program="minirun", insecure=()):
         self.module = module
         self.program = program
         self.path = module.get_bin_path(program, required=True)
+        self.global_args = [a for r in insecure for a in ("--insecure-registry", r)]
 
     def run(self, args, data=None, check_rc=True):
-        cmd = [self.path] + [str(a) for a in args]
+        cmd = [self.path] + self.global_args + [str(a) for a in args]
         rc, out, err = self.module.run_command(cmd, data=data, binary_data=data is not None)
         if check_rc and rc != 0:
             self.fail(args, rc, out, err)

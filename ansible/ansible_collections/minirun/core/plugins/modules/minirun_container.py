@@ -53,6 +53,12 @@ options:
   working_dir: {type: str}
   hostname: {type: str}
   stop_timeout: {description: Seconds to wait on stop before SIGKILL., type: int}
+  tls_verify:
+    description:
+      - False reaches the registry over plain http or unverified TLS for this task only
+        (minirun --insecure-registry), as the containers.podman option of that name.
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
@@ -74,7 +80,7 @@ import json
 import shlex
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.minirun.core.plugins.module_utils.minirun import Minirun
+from ansible_collections.minirun.core.plugins.module_utils.minirun import Minirun, insecure_registries, registry_of
 
 SPEC_LABEL = "org.minirun.ansible.spec"
 SPEC_KEYS = ("image", "command", "entrypoint", "env", "ports", "volumes", "networks", "restart_policy",
@@ -153,6 +159,7 @@ def run_args(name, spec, pull):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            tls_verify=dict(type="bool", default=True),
             name=dict(type="str", required=True),
             image=dict(type="str"),
             state=dict(type="str", default="started", choices=["started", "stopped", "present", "absent"]),
@@ -189,7 +196,8 @@ def main():
         module.fail_json(msg="networks: minirun attaches a container to one network at creation (got %d)" % len(p["networks"]))
     if p["networks"] and not p["networks"][0].get("name"):
         module.fail_json(msg="networks[0]: name is required")
-    m = Minirun(module)
+    insecure = insecure_registries(p["tls_verify"], p["image"] and registry_of(p["image"]))
+    m = Minirun(module, insecure=insecure)
     name = p["name"]
     current = m.container(name)
     actions = []
@@ -252,7 +260,7 @@ def main():
         result["diff"] = dict(before=json.dumps(before, indent=2, sort_keys=True) + "\n" if before else "",
                               after=json.dumps(spec, indent=2, sort_keys=True) + "\n")
     if not module.check_mode:
-        result["container"] = m.container(name)
+        result["container"] = m.container(name) if actions else current  # unchanged: no third inspect
     module.exit_json(**result)
 
 

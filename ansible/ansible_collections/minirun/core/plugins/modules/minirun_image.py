@@ -27,17 +27,24 @@ options:
     type: dict
   push: {description: Push the image to its registry afterwards., type: bool, default: false}
   force: {description: With state=absent, remove even when containers use it., type: bool, default: false}
+  tls_verify:
+    description:
+      - False reaches the registry over plain http or unverified TLS for this task only
+        (minirun --insecure-registry), as the containers.podman option of that name.
+    type: bool
+    default: true
 """
 
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.minirun.core.plugins.module_utils.minirun import Minirun
+from ansible_collections.minirun.core.plugins.module_utils.minirun import Minirun, insecure_registries, registry_of
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            tls_verify=dict(type="bool", default=True),
             name=dict(type="str", required=True),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             source=dict(type="str", default="pull", choices=["pull", "build", "local"]),
@@ -50,7 +57,8 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    m = Minirun(module)
+    insecure = insecure_registries(p["tls_verify"], registry_of(p["name"]))
+    m = Minirun(module, insecure=insecure)
     name = p["name"]
     before = m.image_id(name)
     actions = []
@@ -84,7 +92,7 @@ def main():
             if not before:
                 actions.append("built")
         else:
-            ib = Minirun(module, "imgbuild")
+            ib = Minirun(module, "imgbuild", insecure=insecure)
             args = ["build", "-q", "-t", name]
             if b.get("dockerfile"):
                 args += ["-f", b["dockerfile"]]

@@ -21,6 +21,12 @@ options:
   password: {type: str, no_log: true}
   reauthorize: {type: bool, default: false}
   state: {type: str, default: present, choices: [present, absent]}
+  tls_verify:
+    description:
+      - False reaches the registry over plain http or unverified TLS for this task only
+        (minirun --insecure-registry), as the containers.podman option of that name.
+    type: bool
+    default: true
 """
 
 import base64
@@ -28,7 +34,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.minirun.core.plugins.module_utils.minirun import Minirun
+from ansible_collections.minirun.core.plugins.module_utils.minirun import Minirun, insecure_registries
 
 
 def auth_file():
@@ -51,6 +57,7 @@ def saved_auth(registry):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            tls_verify=dict(type="bool", default=True),
             registry_url=dict(type="str", required=True, aliases=["registry"]),
             username=dict(type="str"),
             password=dict(type="str", no_log=True),
@@ -61,7 +68,8 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    m = Minirun(module)
+    insecure = insecure_registries(p["tls_verify"], p["registry_url"])
+    m = Minirun(module, insecure=insecure)
     registry = p["registry_url"]
     saved = saved_auth(registry)
     if p["state"] == "absent":
