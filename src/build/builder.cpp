@@ -266,19 +266,13 @@ std::set<size_t> Builder::needed_stages(size_t target) {
 // ---- images ----
 
 ImageState Builder::load_image(const std::string& name) {
-    std::optional<image::ImageRecord> rec = o_.pull == "always" ? std::nullopt : store_.lookup(name);
-    if (!rec) {
-        if (o_.pull == "never") throw Error(location_ + ": image " + name + " is not in the store and --pull=never");
-        auto ref = image::Reference::parse(name);
-        registry::PullOptions po;
-        po.registry = o_.registry;
-        po.progress = o_.quiet ? registry::ProgressMode::quiet : registry::ProgressMode::automatic;
-        if (!o_.platform.empty()) po.platform = image::Platform::parse(o_.platform);
-        registry::pull_image(store_, ref, po);
-        rec = store_.find_image(ref.str());
-        if (!rec) throw Error(location_ + ": image " + name + " was pulled but is not in the store");
-    }
-    image::Manifest m = image::parse_manifest(store_.read_blob(rec->manifest.digest, image::kMaxManifestBytes));
+    registry::PullOptions po;
+    po.registry = o_.registry;
+    po.progress = o_.quiet ? registry::ProgressMode::quiet : registry::ProgressMode::automatic;
+    if (!o_.platform.empty()) po.platform = image::Platform::parse(o_.platform);
+    image::ImageRecord rec =
+        registry::ensure_image(store_, name, registry::parse_pull_policy(o_.pull), po, {}, location_);
+    image::Manifest m = image::parse_manifest(store_.read_blob(rec.manifest.digest, image::kMaxManifestBytes));
     ImageState s;
     s.config = json::parse(store_.read_blob(m.config.digest), nullptr, false);
     if (!s.config.is_object()) throw Error("image " + name + ": config " + m.config.digest + " is not a JSON object");
@@ -291,7 +285,7 @@ ImageState Builder::load_image(const std::string& name) {
         l.blob.platform.reset();
         s.layers.push_back(l);
     }
-    s.chain = "image:" + rec->manifest.digest;
+    s.chain = "image:" + rec.manifest.digest;
     return s;
 }
 
@@ -1047,8 +1041,7 @@ BuildResult build_image(const BuildOptions& opts) {
     // A private mount namespace: the overlays of the steps vanish with us, even when killed.
     if (::unshare(CLONE_NEWNS) != 0) throw_errno("unshare mount namespace");
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) throw_errno("make mounts private");
-    if (opts.pull != "missing" && opts.pull != "always" && opts.pull != "never")
-        throw Error("invalid --pull \"" + opts.pull + "\": use missing, always or never");
+    registry::parse_pull_policy(opts.pull);  // a bad --pull fails before anything runs
     Builder b(opts);
     return b.run();
 }

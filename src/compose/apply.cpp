@@ -58,12 +58,11 @@ std::string ensure_image(const stdfs::path& storage, const Project& p, const Ser
             while (!why.empty() && why.back() == '\n') why.pop_back();
             throw Error("build of " + ref + " failed: " + why);
         }
-    } else if (!s.build && (o.pull == "always" || !have)) {
-        if (o.pull == "never") throw Error("image " + ref + " is not in the store and --pull=never");
+    } else if (!s.build) {
         registry::PullOptions po;
         po.registry = o.registry;
         po.progress = registry::ProgressMode::quiet;
-        registry::pull_image(store, image::Reference::parse(ref), po);
+        registry::ensure_image(store, ref, registry::parse_pull_policy(o.pull), po);
     }
     have = store.lookup(ref);
     if (!have) throw Error("image " + ref + " is not in the store");

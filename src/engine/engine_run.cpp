@@ -183,8 +183,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     log::debug("prepare: start");
     reap_orphans();
     image::Store store(storage_);
-    if (req.pull != "missing" && req.pull != "always" && req.pull != "never")
-        throw Error("invalid --pull \"" + req.pull + "\": use missing, always or never");
+    registry::PullPolicy pull = registry::parse_pull_policy(req.pull);
     RestartPolicy restart = RestartPolicy::parse(req.restart);
     if (req.remove && restart.name != "no") throw Error("conflicting options: --restart and --rm");
     std::map<std::string, std::string> log_opts = key_values(req.log_opts, "--log-opt");
@@ -223,19 +222,14 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
         throw Error("published ports need a bridge network, not --network " + req.network);
 
     // The image: pulled as --pull says.
-    std::optional<image::ImageRecord> img = req.pull == "always" ? std::nullopt : store.lookup(req.image);
-    if (!img) {
-        if (req.pull == "never") throw Error("image " + req.image + " is not in the store and --pull=never");
-        auto ref = image::Reference::parse(req.image);
-        registry::PullOptions po;
-        po.registry = registry_;
-        po.progress = req.quiet_pull ? registry::ProgressMode::quiet : registry::ProgressMode::automatic;
-        if (!req.platform.empty()) po.platform = image::Platform::parse(req.platform);
+    registry::PullOptions po;
+    po.registry = registry_;
+    po.progress = req.quiet_pull ? registry::ProgressMode::quiet : registry::ProgressMode::automatic;
+    if (!req.platform.empty()) po.platform = image::Platform::parse(req.platform);
+    image::ImageRecord img = registry::ensure_image(store, req.image, pull, po, [&](const image::Reference& ref) {
         if (!req.quiet_pull) std::cerr << "Unable to find image '" << ref.familiar() << "' locally; pulling\n";
-        registry::pull_image(store, ref, po);
-        img = store.find_image(ref.str());
-    }
-    ImageConfig ic = load_image_config(store, *img);
+    });
+    ImageConfig ic = load_image_config(store, img);
     log::debug("image config loaded");
     if (req.publish_all) {
         // -P: every EXPOSEd port on a random host port.
@@ -251,7 +245,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     rec.id = ContainerStore::new_id();
     rec.name = req.name.empty() ? containers_.free_name() : req.name;
     rec.image = req.image;
-    rec.image_name = img->name;
+    rec.image_name = img.name;
     rec.image_id = ic.id;
     rec.created = runtime::rfc3339_now();
     rec.restart = restart;

@@ -4,7 +4,8 @@
 # tasks runs on h1 and requests on h2 (minirun_compose with the host's profile, the
 # image pulled by minirun_image). Shown: check mode before anything exists changes
 # nothing; second runs of both playbooks report changed=0; requests reaches tasks on the
-# other host; state=absent removes the project.
+# other host; state=absent removes the project; then the provisioning hook brings the same
+# services file up on both hosts (the Vagrant-style path), and again changes nothing.
 source "$(dirname "$0")/common.sh"
 source "$(dirname "$0")/hosts_common.sh"
 require_root
@@ -65,6 +66,29 @@ assert_eq "" "$(H ssh h1 minirun ps -aq)$(H ssh h2 minirun ps -aq)" "no containe
 run_ok playbook playbook.yml -e project_state=absent
 for h in h1 h2; do assert_contains "$(recap "$h")" "changed=0" "absent again on $h"; done
 pass "state=absent removes the project; again changes nothing"
+
+# ---- the provisioning hook path: the same services file, one profile per host ----------
+printf 'REGISTRY=%s\nTASKS_HOST=%s\n' "$REGISTRY" "$A1" >"$work/host.env"
+printf '%s:%s\n' "$REGISTRY_USER" "$REGISTRY_PASSWORD" >"$work/creds"
+chmod 600 "$work/creds"
+hook() { # HOST PROFILE: the hook through ssh, as a Vagrant shell provisioner runs it
+  H ssh "$1" sh -s -- --compose "$MINIRUN_SOURCE_DIR/deploy/tasks/compose.yaml" --env-file "$work/host.env" \
+    --project tasks --profile "$2" --insecure-registry "$REGISTRY" --credentials-file "$work/creds" \
+    <"$MINIRUN_SOURCE_DIR/provision/minirun-provision"
+}
+for hp in h1:tasks h2:requests; do
+  run_ok hook "${hp%%:*}" "${hp#*:}"
+  assert_eq true "$(jq -r .changed <<<"$OUT")" "hook on ${hp%%:*}"
+done
+wait_health "$A1" tasks
+wait_health "$A2" requests
+deps=$(H control curl -s -m 10 "http://$A2/health/dependencies")
+assert_eq ok "$(jq -r .dependencies.tasks.status <<<"$deps")" "requests reaches tasks again"
+for hp in h1:tasks h2:requests; do
+  run_ok hook "${hp%%:*}" "${hp#*:}"
+  assert_eq "false unchanged" "$(jq -r '"\(.changed) \(.apply.services[0].action)"' <<<"$OUT")" "second hook run on ${hp%%:*}"
+done
+pass "provision path: the hook over ssh with each host's profile; second run changed false"
 
 hosts_down_clean
 pass "hosts down: nothing left"

@@ -9,6 +9,7 @@
 #include "minirun/common/fs.hpp"
 #include "minirun/common/sha256.hpp"
 #include "minirun/image/store.hpp"
+#include "minirun/registry/pull.hpp"
 
 using namespace minirun;
 using namespace minirun::image;
@@ -132,4 +133,17 @@ TEST_CASE("store: garbage collection removes only unreferenced content") {
     s.remove_image("localhost/x:1");
     CHECK(s.garbage_collect() == 4);
     CHECK_FALSE(s.has_layer(diff));
+}
+
+TEST_CASE("ensure_image: the pull policy, parsed once; never refuses a missing image naming where") {
+    using registry::PullPolicy;
+    CHECK(registry::parse_pull_policy("missing") == PullPolicy::missing);
+    CHECK(registry::parse_pull_policy("always") == PullPolicy::always);
+    CHECK(registry::parse_pull_policy("never") == PullPolicy::never);
+    CHECK_THROWS_WITH_AS(registry::parse_pull_policy("sometimes"), "invalid --pull \"sometimes\": use missing, always or never",
+                         Error);
+    TempStore t;
+    Store s(t.dir);
+    CHECK_THROWS_WITH_AS(registry::ensure_image(s, "localhost/absent:1", PullPolicy::never, {}, {}, "Containerfile:1"),
+                         "Containerfile:1: image localhost/absent:1 is not in the store and --pull=never", Error);
 }

@@ -2,6 +2,7 @@
 // Pulling an image into the store: manifest (and index) resolution, parallel layer
 // downloads hashed while streaming and unpacked while downloading, Range resume.
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "minirun/image/manifest.hpp"
@@ -11,6 +12,7 @@
 namespace minirun::image {
 class Store;
 struct Reference;
+struct ImageRecord;
 }  // namespace minirun::image
 
 namespace minirun::registry {
@@ -35,5 +37,18 @@ struct PullResult {
 // Throws Error("pull <ref>: <reason>") and leaves the store as it was (no new image
 // reference; only complete, verified blobs and layers may remain).
 PullResult pull_image(image::Store& store, const image::Reference& ref, const PullOptions& opts);
+
+// --pull as run, build (FROM) and apply take it.
+enum class PullPolicy { missing, always, never };
+// "missing" | "always" | "never"; throws Error naming the value otherwise.
+PullPolicy parse_pull_policy(const std::string& text);
+
+// The image `name` as `policy` says: the store's when it has one (missing, never), else
+// pulled (missing, always). `announce` runs just before a pull (run's "Unable to find
+// image" line). Throws Error when the policy forbids the pull; `where` ("file:line") then
+// prefixes the message.
+image::ImageRecord ensure_image(image::Store& store, const std::string& name, PullPolicy policy, const PullOptions& opts,
+                                const std::function<void(const image::Reference&)>& announce = {},
+                                const std::string& where = "");
 
 }  // namespace minirun::registry
