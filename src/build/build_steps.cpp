@@ -197,9 +197,9 @@ int run_step(image::Store& store, StepRoot& root, const RunStep& step, std::stri
     int status = 0;
     try {
         runtime::StartedContainer sc = rt.create_and_start(opts);
-        if (sc.exec_error) {
-            output += *sc.exec_error + "\n";
-            status = sc.exec_status;
+        if (sc.exec_failure) {
+            output += sc.exec_failure->message + "\n";
+            status = sc.exec_failure->status;
             rt.remove(id, true);
         } else {
             g_step_pid.store(sc.pid);

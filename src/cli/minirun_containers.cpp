@@ -493,7 +493,7 @@ bool inspect_container(GlobalOptions& g, const std::string& name) {
         std::cout << e.inspect(name) << "\n";
         return true;
     } catch (const Error& err) {
-        if (std::string(err.what()).rfind("no such container", 0) == 0) return false;
+        if (err.kind() == ErrorKind::NotFound) return false;
         throw;
     }
 }

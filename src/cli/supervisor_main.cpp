@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
         int status = engine.supervise(argv[2], ready_fd);
         return status > 255 || status < 0 ? 1 : status;
     } catch (const std::exception& e) {
-        std::string msg = std::string("error:125:") + e.what();
+        std::string msg = minirun::encode_error_record(minirun::ErrorRecord::of(e, 125));
         (void)!::write(ready_fd, msg.data(), msg.size());
         return 1;
     }

@@ -217,7 +217,7 @@ std::vector<ContainerRecord> ContainerStore::list() const {
 }
 
 ContainerRecord ContainerStore::find(const std::string& key) const {
-    if (key.empty()) throw Error("no such container: (empty)");
+    if (key.empty()) throw Error("no such container: (empty)", ErrorKind::NotFound);
     std::optional<ContainerRecord> found;
     for (auto& r : list()) {
         if (r.name == key || r.id == key) return r;
@@ -226,7 +226,7 @@ ContainerRecord ContainerStore::find(const std::string& key) const {
             found = r;
         }
     }
-    if (!found) throw Error("no such container: " + key);
+    if (!found) throw Error("no such container: " + key, ErrorKind::NotFound);
     return *found;
 }
 

@@ -79,7 +79,8 @@ Engine::SupervisorReply Engine::spawn_supervisor(const std::string& id) {
     if (pid == 0) {
         ::fcntl(wr.get(), F_SETFD, 0);  // the ready pipe crosses the exec
         ::execl(exe.c_str(), exe.c_str(), storage_.c_str(), id.c_str(), ready.c_str(), nullptr);
-        std::string err = "error:125:exec " + exe + ": " + std::strerror(errno);
+        ErrorRecord failure = ErrorRecord::of(errno_error("exec " + exe, errno), 125);
+        std::string err = encode_error_record(failure);
         (void)!::write(wr.get(), err.data(), err.size());
         ::_exit(127);
     }
@@ -88,17 +89,16 @@ Engine::SupervisorReply Engine::spawn_supervisor(const std::string& id) {
     char buf[4096];
     for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) msg.append(buf, static_cast<size_t>(n));
     ::waitpid(pid, nullptr, WNOHANG);  // it detaches (setsid) and lives on; reap only an early exit
-    // "ok", or "error:<status>:<message>"
+    // "ok", or one encoded ErrorRecord
     SupervisorReply reply;
     if (msg == "ok") {
         reply.started = true;
         return reply;
     }
-    reply.error = msg.empty() ? "the supervisor exited before starting the container" : msg;
-    if (auto colon = msg.find(':', 6); msg.rfind("error:", 0) == 0 && colon != std::string::npos) {
-        reply.status = std::atoi(msg.substr(6, colon - 6).c_str());
-        reply.error = msg.substr(colon + 1);
-    }
+    reply.failure.status = 125;
+    if (auto r = decode_error_record(msg)) reply.failure = *r;
+    else if (msg.empty()) reply.failure.message = "the supervisor exited before starting the container";
+    else reply.failure.message = "malformed reply from the supervisor";
     return reply;
 }
 
@@ -224,7 +224,7 @@ void Engine::start(const std::string& name) {
     rec.status = "created";
     containers_.save(rec);
     SupervisorReply reply = spawn_supervisor(rec.id);
-    if (!reply.started) throw Error("start " + rec.name + ": " + reply.error);
+    if (!reply.started) throw wrap_error(reply.failure.to_error(), "start " + rec.name);
 }
 
 void Engine::stop(const std::string& name, std::optional<int> timeout) {

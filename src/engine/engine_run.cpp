@@ -440,8 +440,8 @@ int Engine::run(const RunRequest& req) {
         if (!req.quiet_id) std::cout << rec.id << "\n";
         return 0;
     }
-    std::cerr << "Error: " << reply.error << "\n";
-    return reply.status;
+    std::cerr << "Error: " << reply.failure.message << "\n";
+    return reply.failure.status;
 }
 
 }  // namespace minirun::engine

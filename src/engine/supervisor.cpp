@@ -46,11 +46,14 @@ void forward(int sig) {
 volatile sig_atomic_t g_resized = 0;
 void on_winch(int) { g_resized = 1; }
 
+// The reply on the ready pipe: "ok", or one encoded ErrorRecord.
 void notify(int fd, const std::string& msg) {
     if (fd < 0) return;
     (void)!::write(fd, msg.data(), msg.size());
     ::close(fd);
 }
+
+void notify_failure(int fd, const ErrorRecord& r) { notify(fd, encode_error_record(r)); }
 
 }  // namespace
 
@@ -79,7 +82,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
             disconnect_network(rec);
         } catch (const Error&) {
         }
-        notify(notify_fd, "error:125:" + std::string(e.what()));
+        notify_failure(notify_fd, ErrorRecord::of(e, 125));
         throw;
     }
 
@@ -117,24 +120,25 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         containers_.save(rec);
         disconnect_network(rec);
         if (notify_fd < 0 && code != 125) std::fprintf(stderr, "Error: %s\n", e.what());
-        notify(notify_fd, "error:" + std::to_string(code) + ":" + std::string(e.what()));
+        notify_failure(notify_fd, ErrorRecord::of(e, code));
         if (code != 125) return code;
         throw;
     }
     out_w.reset();
     err_w.reset();
     log::debug("container started");
-    if (sc.exec_error) {
+    if (sc.exec_failure) {
+        const ErrorRecord& failure = *sc.exec_failure;
         rt.remove(rec.id, true);
         rec.status = "exited";
-        rec.exit_code = sc.exec_status;
-        rec.error = *sc.exec_error;
+        rec.exit_code = failure.status;
+        rec.error = failure.message;
         rec.finished_at = runtime::rfc3339_now();
         containers_.save(rec);
         disconnect_network(rec);
-        if (notify_fd < 0) std::fprintf(stderr, "Error: %s\n", sc.exec_error->c_str());
-        notify(notify_fd, "error:" + std::to_string(sc.exec_status) + ":" + *sc.exec_error);
-        return sc.exec_status;
+        if (notify_fd < 0) std::fprintf(stderr, "Error: %s\n", failure.message.c_str());
+        notify_failure(notify_fd, failure);
+        return failure.status;
     }
     fs::UniqueFd master;
     if (console) master.reset(console->take_master());

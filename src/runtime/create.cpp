@@ -79,18 +79,12 @@ void write_sysctls(const std::map<std::string, std::string>& sysctl) {
     }
 }
 
-std::string expect(const SyncChannel& ch, std::string_view what) {
-    auto msg = ch.recv();
-    if (!msg) throw Error(std::string("runtime went away while waiting for ") + std::string(what));
-    return *msg;
-}
-
-// Everything the init does, in order. Errors travel to the runtime as "error:…".
+// Everything the init does, in order. Errors travel to the runtime as ErrorRecords.
 void init_steps(InitContext& c) {
     const Process& proc = *c.spec->process;
     for (int i = 0; i < 3; ++i)
         if (c.stdio[i] >= 0 && ::dup2(c.stdio[i], i) < 0) throw_errno("set up stdio");
-    if (expect(c.sync, "go") != "go") throw Error("unexpected message from runtime");
+    c.sync.expect(SyncType::Go, "go");
     if (c.new_userns) become_root();
     join_all(*c.joins);
     if (c.new_cgroupns && ::unshare(CLONE_NEWCGROUP) != 0) throw_errno("create cgroup namespace");
@@ -99,10 +93,8 @@ void init_steps(InitContext& c) {
     if (!c.spec->domainname.empty() && ::setdomainname(c.spec->domainname.data(), c.spec->domainname.size()) != 0)
         throw_errno("set domainname");
     prepare_rootfs(c.plan);
-    c.sync.send("hooks");
-    std::string reply = expect(c.sync, "hooks");
-    if (reply.rfind("hooks-done:", 0) != 0) throw Error("unexpected message from runtime");
-    std::string state = reply.substr(11);
+    c.sync.send(SyncType::Hooks);
+    std::string state = c.sync.expect(SyncType::HooksDone, "hooks");
     run_hooks(c.spec->hooks.create_container, "createContainer", state);
     fs::UniqueFd fifo(c.fifo_fd);
     enter_rootfs(c.plan.rootfs, c.no_pivot);
@@ -123,7 +115,7 @@ void init_steps(InitContext& c) {
     // From here the init must outlive the runtime that created it: stop tying it to its
     // parent *before* saying ready (the parent may exit the moment it hears it).
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    c.sync.send("ready");
+    c.sync.send(SyncType::Ready);
     if (fifo) {
         // Blocks until `start` writes its byte. Holding the fifo open read-write keeps
         // it from ever reporting EOF, and lets `start` see ENXIO once we are gone.
@@ -140,7 +132,7 @@ void init_steps(InitContext& c) {
     auto envp = to_exec_array(proc.env);
     ::execve(exe.c_str(), argv.data(), envp.data());
     int err = errno;
-    throw Error(errno_message("exec " + exe, err));
+    throw ExecError(errno_message("exec " + exe, err), err);
 }
 
 [[noreturn]] void init_main(InitContext& c) {
@@ -151,15 +143,13 @@ void init_steps(InitContext& c) {
     try {
         init_steps(c);
     } catch (const std::exception& e) {
-        std::string msg = e.what();
-        if (!c.sync.send(std::string(kErrorPrefix) + msg)) {
+        auto* exec_error = dynamic_cast<const ExecError*>(&e);
+        code = exec_error ? exec_error->status() : 1;
+        if (!c.sync.send_error(ErrorRecord::of(e, code))) {
             // The runtime already returned (after create): tell the container's stderr.
-            std::string line = "minirun: " + msg + "\n";
+            std::string line = std::string("minirun: ") + e.what() + "\n";
             (void)!::write(2, line.data(), line.size());
         }
-        code = msg.find("not found") != std::string::npos || msg.find("no such file") != std::string::npos ? 127
-               : msg.rfind("exec ", 0) == 0                                                                 ? 126
-                                                                                                            : 1;
     }
     ::_exit(code);
 }
@@ -336,7 +326,7 @@ void finish_create(const StateStore& store, CreatedProcess& created, const Spec&
         fs::UniqueFd fd(::open(("/proc/" + std::to_string(pid) + "/oom_score_adj").c_str(), O_WRONLY | O_CLOEXEC));
         if (!fd || ::write(fd.get(), v.data(), v.size()) < 0) throw_errno("set oom_score_adj");
     }
-    ch.send("go");
+    ch.send(SyncType::Go);
     state.pid = pid;
     state.status = "creating";
     for (;;) {
@@ -345,12 +335,12 @@ void finish_create(const StateStore& store, CreatedProcess& created, const Spec&
             int status = wait_status(pid);
             throw Error("container init exited during setup (status " + std::to_string(status) + ")");
         }
-        if (msg->rfind(kErrorPrefix, 0) == 0) {
+        if (msg->type == SyncType::Failed) {
             int status = wait_status(pid);
             created.pid = 0;  // reaped
-            throw InitError(msg->substr(kErrorPrefix.size()), status);
+            throw InitError(failure_of(*msg), status);
         }
-        if (*msg == "hooks") {
+        if (msg->type == SyncType::Hooks) {
             // Hooks see the init in its cgroup. Without any, the init goes on with its
             // pivot and masking while the move completes (awaited below, before "created").
             if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty() ||
@@ -359,11 +349,11 @@ void finish_create(const StateStore& store, CreatedProcess& created, const Spec&
             std::string st = state_to_json(state);
             run_hooks(spec.hooks.prestart, "prestart", st);
             run_hooks(spec.hooks.create_runtime, "createRuntime", st);
-            ch.send("hooks-done:" + st);
+            ch.send(SyncType::HooksDone, st);
             continue;
         }
-        if (*msg == "ready") break;
-        throw Error("unexpected message from container init: " + *msg);
+        if (msg->type == SyncType::Ready) break;
+        throw Error("unexpected message from container init (type " + std::to_string(int(msg->type)) + ")");
     }
     join.wait();
     state.pid_start_time = process_start_time(pid);

@@ -121,7 +121,7 @@ int Runtime::exec(const ExecOptions& o) {
         int code = 1;
         try {
             auto go = ch.recv();
-            if (!go || *go != "go") ::_exit(1);
+            if (!go || go->type != SyncType::Go) ::_exit(1);
             join_all(joins);
             if (joins_user) become_root();
             if (proc.terminal) {
@@ -138,11 +138,12 @@ int Runtime::exec(const ExecOptions& o) {
             auto argv = to_exec_array(proc.args);
             auto envp = to_exec_array(proc.env);
             ::execve(exe.c_str(), argv.data(), envp.data());
-            throw_errno("exec " + exe);
+            int err = errno;
+            throw ExecError(errno_message("exec " + exe, err), err);
         } catch (const std::exception& e) {
-            std::string msg = e.what();
-            ch.send(std::string(kErrorPrefix) + msg);
-            code = msg.find("not found") != std::string::npos ? 127 : msg.rfind("exec ", 0) == 0 ? 126 : 1;
+            auto* exec_error = dynamic_cast<const ExecError*>(&e);
+            code = exec_error ? exec_error->status() : 1;
+            ch.send_error(ErrorRecord::of(e, code));
         }
         ::_exit(code);
     }
@@ -156,10 +157,12 @@ int Runtime::exec(const ExecOptions& o) {
         wait_status(pid);
         throw;
     }
-    ch.send("go");
-    if (auto msg = ch.recv(); msg && msg->rfind(kErrorPrefix, 0) == 0) {
+    ch.send(SyncType::Go);
+    if (auto msg = ch.recv(); msg && msg->type == SyncType::Failed) {
         int status = wait_status(pid);
-        throw InitError(msg->substr(kErrorPrefix.size()) + " (status " + std::to_string(status) + ")", status);
+        ErrorRecord r = failure_of(*msg);
+        r.message += " (status " + std::to_string(status) + ")";
+        throw InitError(r, status);
     }
     if (!o.pid_file.empty()) fs::write_file_atomic(std::filesystem::absolute(o.pid_file), std::to_string(pid), 0644);
     if (o.detach) return 0;

@@ -187,7 +187,7 @@ std::string find_executable(const Process& p) {
         if (end == std::string::npos) break;
         start = end + 1;
     }
-    throw Error("exec: \"" + name + "\": executable file not found in $PATH");
+    throw ExecError("exec: \"" + name + "\": executable file not found in $PATH", ENOENT);
 }
 
 void make_cwd(const std::string& cwd) {

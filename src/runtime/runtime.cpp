@@ -205,18 +205,20 @@ StartedContainer Runtime::create_and_start(const CreateOptions& opts) {
     out.pid = created.proc.pid;
     SyncChannel ch{created.proc.sync.get()};
     // EOF: the init exec'd; a message: it failed on the way.
-    if (auto msg = ch.recv(); msg && msg->rfind(kErrorPrefix, 0) == 0) {
-        out.exec_status = wait_status(created.proc.pid);
-        out.exec_error = msg->substr(kErrorPrefix.size());
+    if (auto msg = ch.recv(); msg && msg->type == SyncType::Failed) {
+        out.exec_failure = failure_of(*msg);
+        out.exec_failure->status = wait_status(created.proc.pid);
     }
     return out;
 }
 
 int Runtime::run(const CreateOptions& opts, bool detach) {
     StartedContainer c = create_and_start(opts);
-    if (c.exec_error) {
+    if (c.exec_failure) {
         remove(opts.id, true);
-        throw Error(*c.exec_error + " (status " + std::to_string(c.exec_status) + ")");
+        ErrorRecord r = *c.exec_failure;
+        r.message += " (status " + std::to_string(r.status) + ")";
+        throw InitError(r, r.status);
     }
     if (detach) return 0;
     g_forward_pid = c.pid;

@@ -3,12 +3,18 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-
-#include "minirun/common/error.hpp"
+#include <vector>
 
 namespace minirun::runtime {
 
-bool SyncChannel::send(std::string_view msg) const {
+namespace {
+// State JSON with annotations and error texts both fit; a longer error message is cut.
+constexpr size_t kMaxMessage = 64 * 1024;
+}  // namespace
+
+bool SyncChannel::send(SyncType type, std::string_view payload) const {
+    std::string msg(1, static_cast<char>(type));
+    msg.append(payload.substr(0, kMaxMessage - 1));
     for (;;) {
         ssize_t n = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
         if (n >= 0) return true;
@@ -16,16 +22,42 @@ bool SyncChannel::send(std::string_view msg) const {
     }
 }
 
-std::optional<std::string> SyncChannel::recv() const {
-    char buf[8192];
+bool SyncChannel::send_error(const ErrorRecord& r) const {
+    ErrorRecord cut = r;
+    if (cut.message.size() > kMaxMessage / 2) cut.message.resize(kMaxMessage / 2);
+    return send(SyncType::Failed, encode_error_record(cut));
+}
+
+std::optional<SyncMessage> SyncChannel::recv() const {
+    std::vector<char> buf(kMaxMessage);
     for (;;) {
-        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n > 0) return std::string(buf, static_cast<size_t>(n));
+        ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+        if (n > 0) {
+            auto type = static_cast<unsigned char>(buf[0]);
+            if (type < static_cast<unsigned char>(SyncType::Go) || type > static_cast<unsigned char>(SyncType::Failed))
+                throw Error("malformed message from container process (type " + std::to_string(type) + ")");
+            return SyncMessage{static_cast<SyncType>(type), std::string(buf.data() + 1, static_cast<size_t>(n - 1))};
+        }
         if (n == 0) return std::nullopt;
         if (errno == EINTR) continue;
         if (errno == ECONNRESET) return std::nullopt;
         throw_errno("read from container process");
     }
+}
+
+std::string SyncChannel::expect(SyncType type, std::string_view what) const {
+    auto msg = recv();
+    if (!msg) throw Error("peer went away while waiting for " + std::string(what), ErrorKind::Unavailable);
+    if (msg->type == SyncType::Failed) throw failure_of(*msg).to_error();
+    if (msg->type != type) throw Error("unexpected message while waiting for " + std::string(what));
+    return std::move(msg->payload);
+}
+
+ErrorRecord failure_of(const SyncMessage& m) {
+    if (auto r = decode_error_record(m.payload)) return *r;
+    ErrorRecord r;
+    r.message = "malformed error record from container process";
+    return r;
 }
 
 }  // namespace minirun::runtime

@@ -117,8 +117,7 @@ private:
     // Starts minirun-supervisor for a prepared container and waits for its verdict.
     struct SupervisorReply {
         bool started = false;
-        int status = 125;  // when not started: the shell status to report
-        std::string error;
+        ErrorRecord failure;  // when not started; its status is the shell status to report
     };
     SupervisorReply spawn_supervisor(const std::string& id);
     Prepared prepare(const RunRequest& req);

@@ -17,7 +17,8 @@ namespace minirun::runtime {
 // executable is missing, 126 when it cannot be executed, 1 otherwise).
 class InitError : public Error {
 public:
-    InitError(const std::string& msg, int status) : Error(msg), status(status) {}
+    // The record the process sent, with `status` its exit status as reaped.
+    InitError(const ErrorRecord& r, int status) : Error(r.message, r.kind, r.sys_errno), status(status) {}
     int status;
 };
 
@@ -53,9 +54,9 @@ struct ExecOptions {
 // An init started by create_and_start: the caller is its parent and reaps it.
 struct StartedContainer {
     pid_t pid = 0;
-    // Set when the init failed to exec the process (126/127 as a shell would report).
-    std::optional<std::string> exec_error;
-    int exec_status = 0;
+    // Set when the init failed on its way to exec; `status` is its exit status (126/127
+    // as a shell would report when the process could not be executed or found).
+    std::optional<ErrorRecord> exec_failure;
 };
 
 class Runtime {

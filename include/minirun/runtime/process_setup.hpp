@@ -1,11 +1,21 @@
 #pragma once
 // The last steps of a container process before execve: rlimits, identity,
 // capabilities, no_new_privs, seccomp, fds, and finding the executable.
+#include <cerrno>
 #include <string>
 
+#include "minirun/common/error.hpp"
 #include "minirun/runtime/spec.hpp"
 
 namespace minirun::runtime {
+
+// The process could not be found or executed: its exit status is a shell's, 127 when
+// the file does not exist (ENOENT), 126 when it cannot be executed.
+class ExecError : public Error {
+public:
+    ExecError(const std::string& message, int err) : Error(message, kind_of_errno(err), err) {}
+    int status() const { return sys_errno() == ENOENT ? 127 : 126; }
+};
 
 class SeccompFilter;
 
@@ -21,8 +31,8 @@ void become_root();
 void apply_identity(const Process& p, const SeccompFilter* filter, bool setgroups_allowed);
 // Marks every fd from `first_not_preserved` up close-on-exec (CVE-2024-21626).
 void cloexec_fds_from(int first_not_preserved);
-// Resolves args[0] with the PATH of the process env; throws the runc-style
-// `exec: "x": executable file not found in $PATH`.
+// Resolves args[0] with the PATH of the process env; throws ExecError (ENOENT) with the
+// runc-style `exec: "x": executable file not found in $PATH`.
 std::string find_executable(const Process& p);
 // Creates a missing working directory, as Docker and runc do.
 void make_cwd(const std::string& cwd);
