@@ -36,6 +36,9 @@
 #include "minirun/image/unpack.hpp"
 #include "minirun/registry/pull.hpp"
 #include "minirun/runtime/spec.hpp"
+#include "minirun/common/time.hpp"
+#include "minirun/common/process.hpp"
+#include "minirun/common/strings.hpp"
 #include "build_output.hpp"
 
 namespace minirun::build {
@@ -47,23 +50,8 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-const char* const kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const std::set<std::string> kProxyArgs = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
                                           "ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy"};
-
-std::string rfc3339(int64_t t) {
-    time_t tt = static_cast<time_t>(t);
-    struct tm tm {};
-    gmtime_r(&tt, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 std::string oci_layer_type(const std::string& t) {
     if (t == image::media::kDockerLayerGzip) return std::string(image::media::kOciLayerGzip);
@@ -326,7 +314,7 @@ void Builder::step_done(bool cached) {
 }
 
 void Builder::add_history(ImageState& s, const std::string& created_by, bool empty) {
-    json h{{"created", rfc3339(o_.source_date_epoch)}, {"created_by", created_by}, {"comment", "imgbuild"}};
+    json h{{"created", rfc3339_seconds(o_.source_date_epoch)}, {"created_by", created_by}, {"comment", "imgbuild"}};
     if (empty) h["empty_layer"] = true;
     if (!s.config["history"].is_array()) s.config["history"] = json::array();
     s.config["history"].push_back(h);
@@ -578,7 +566,7 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
     step.env.insert(step.env.end(), secret_env.begin(), secret_env.end());  // never in the key or history
     bool has_path = false;
     for (auto& e : step.env) has_path = has_path || e.rfind("PATH=", 0) == 0;
-    if (!has_path) step.env.push_back(kDefaultPath);
+    if (!has_path) step.env.push_back(std::string("PATH=") + kDefaultPath);
     std::string arg_text;
     size_t nargs = 0;
     for (auto& [k, v] : c.args) {
@@ -974,7 +962,7 @@ void Builder::build_stage(size_t idx) {
 
 BuildResult Builder::commit_image(ImageState& s) {
     json& config = s.config;
-    config["created"] = rfc3339(o_.source_date_epoch);
+    config["created"] = rfc3339_seconds(o_.source_date_epoch);
     config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids_of(s)}};
     if (!config.contains("architecture")) config["architecture"] = image::Platform::host().architecture;
     if (!config.contains("os")) config["os"] = "linux";

@@ -5,14 +5,10 @@
 #include <sstream>
 
 #include "minirun/build/containerfile.hpp"
+#include "minirun/common/strings.hpp"
 
 namespace minirun::build {
 namespace {
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 struct Checker {
     std::string file;

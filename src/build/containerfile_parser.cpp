@@ -6,6 +6,7 @@
 #include "minirun/build/containerfile.hpp"
 #include "minirun/build/shell_expand.hpp"
 #include "minirun/build/utf8.hpp"
+#include "minirun/common/strings.hpp"
 
 namespace minirun::build {
 
@@ -105,10 +106,6 @@ std::string trim(std::string_view s) {
     while (b < e && is_ws(s[b])) ++b;
     while (e > b && is_ws(s[e - 1])) --e;
     return std::string(s.substr(b, e - b));
-}
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
 }
 std::string upper(std::string s) {
     for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

@@ -16,6 +16,7 @@
 #include "minirun/common/units.hpp"
 #include "minirun/runtime/container.hpp"
 #include "minirun/runtime/state.hpp"
+#include "minirun/common/time.hpp"
 
 using namespace minirun;
 using namespace minirun::runtime;

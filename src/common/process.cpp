@@ -28,6 +28,10 @@ void make_pipe(int fds[2]) {
 }
 }  // namespace
 
+int exit_status_of(int wait_status) {
+    return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+}
+
 std::vector<char*> to_exec_array(const std::vector<std::string>& v) {
     std::vector<char*> out;
     for (auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
@@ -96,7 +100,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     while (::waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) throw_errno("wait " + argv[0]);
     }
-    res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    res.exit_code = exit_status_of(status);
     return res;
 }
 

@@ -10,6 +10,7 @@
 #include "minirun/engine/compose_labels.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/runtime/state.hpp"
+#include "minirun/common/time.hpp"
 
 namespace minirun::engine {
 
@@ -42,7 +43,7 @@ std::vector<BootAction> Engine::boot() {
                     out.push_back(a);
                     continue;
                 }
-                if (rec.finished_at.empty()) rec.finished_at = runtime::rfc3339_now();
+                if (rec.finished_at.empty()) rec.finished_at = rfc3339_now();
                 rec.pid = 0;
                 containers_.save(rec);
             } catch (const Error& e) {

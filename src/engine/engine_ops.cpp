@@ -32,6 +32,7 @@
 #include "minirun/runtime/cgroups.hpp"
 #include "minirun/runtime/container.hpp"
 #include "minirun/runtime/state.hpp"
+#include "minirun/common/time.hpp"
 
 namespace minirun::engine {
 
@@ -253,7 +254,7 @@ void Engine::stop(const std::string& name, std::optional<int> timeout) {
             cleanup(now, false);
             now.status = "exited";
             now.exit_code = 128 + SIGKILL;
-            now.finished_at = runtime::rfc3339_now();
+            now.finished_at = rfc3339_now();
             containers_.save(now);
             return;
         }

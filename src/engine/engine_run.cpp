@@ -31,6 +31,8 @@
 #include "minirun/registry/pull.hpp"
 #include "minirun/runtime/cgroups.hpp"
 #include "minirun/runtime/state.hpp"
+#include "minirun/common/time.hpp"
+#include "minirun/common/process.hpp"
 
 namespace minirun::engine {
 
@@ -247,7 +249,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     rec.image = req.image;
     rec.image_name = img.name;
     rec.image_id = ic.id;
-    rec.created = runtime::rfc3339_now();
+    rec.created = rfc3339_now();
     rec.restart = restart;
     rec.auto_remove = req.remove;
     rec.network = req.network;
@@ -293,7 +295,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
         }
         s.user = resolve_user(rootfs, req.user.empty() ? ic.user : req.user);
         s.env = ic.env;
-        if (!has_env(s.env, "PATH")) s.env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        if (!has_env(s.env, "PATH")) s.env.push_back(std::string("PATH=") + kDefaultPath);
         s.env.push_back("HOSTNAME=" + rec.hostname);
         if (req.tty) s.env.push_back("TERM=xterm");
         for (auto& f : req.env_files) add_env_file(s.env, f);

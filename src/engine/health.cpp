@@ -11,6 +11,8 @@
 #include "minirun/common/error.hpp"
 #include "minirun/runtime/container.hpp"
 #include "minirun/runtime/state.hpp"
+#include "minirun/common/time.hpp"
+#include "minirun/common/process.hpp"
 
 namespace minirun::engine {
 
@@ -41,7 +43,7 @@ void HealthMonitor::start_check() {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return;
     fs::UniqueFd r(p[0]), w(p[1]);
-    check_start_time_ = runtime::rfc3339_now();
+    check_start_time_ = rfc3339_now();
     check_began_ = Clock::now();
     pid_t pid = ::fork();
     if (pid < 0) return;
@@ -75,7 +77,7 @@ void HealthMonitor::start_check() {
 void HealthMonitor::finish(int exit_code) {
     child_ = 0;
     out_.reset();
-    log_.push_back({check_start_time_, runtime::rfc3339_now(), output_, exit_code});
+    log_.push_back({check_start_time_, rfc3339_now(), output_, exit_code});
     while (log_.size() > kMaxLog) log_.pop_front();
     bool in_start_period = Clock::now() - started_ < std::chrono::nanoseconds(cfg_.start_period_ns);
     if (exit_code == 0) {
@@ -103,7 +105,7 @@ void HealthMonitor::tick() {
         int ws = 0;
         if (::waitpid(child_, &ws, WNOHANG) == child_) {
             read_output();  // what it wrote just before exiting
-            finish(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
+            finish(exit_status_of(ws));
         } else if (Clock::now() - check_began_ > std::chrono::nanoseconds(cfg_.timeout_ns)) {
             ::kill(-child_, SIGKILL);
             ::waitpid(child_, nullptr, 0);

@@ -22,22 +22,11 @@
 #include "minirun/common/fs.hpp"
 #include "minirun/common/process.hpp"
 #include "minirun/common/units.hpp"
+#include "minirun/common/time.hpp"
 
 namespace minirun::engine {
 
 using json = nlohmann::json;
-
-std::string rfc3339_nano_now() {
-    auto now = std::chrono::system_clock::now();
-    auto secs = std::chrono::system_clock::to_time_t(now);
-    long long ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() % 1000000000;
-    std::tm tm{};
-    ::gmtime_r(&secs, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ns);
-    return buf;
-}
 
 namespace {
 
@@ -54,7 +43,7 @@ public:
         open();
     }
     void write(const std::string& stream, const std::string& line) override {
-        std::string rec = json{{"log", line + "\n"}, {"stream", stream}, {"time", rfc3339_nano_now()}}.dump() + "\n";
+        std::string rec = json{{"log", line + "\n"}, {"stream", stream}, {"time", rfc3339_now()}}.dump() + "\n";
         if (max_size_ && size_ + rec.size() > max_size_ && size_ > 0) rotate();
         try {
             fs::write_all(fd_.get(), rec.data(), rec.size(), path_);
@@ -136,7 +125,7 @@ public:
     }
     void write(const std::string& stream, const std::string& line) override {
         int severity = stream == "stderr" ? 3 : 6;  // err / info
-        std::string msg = "<" + std::to_string(facility_ * 8 + severity) + ">1 " + rfc3339_nano_now() + " " +
+        std::string msg = "<" + std::to_string(facility_ * 8 + severity) + ">1 " + rfc3339_now() + " " +
                           hostname_ + " " + tag_ + " " + std::to_string(::getpid()) + " " + stream + " - " + line;
         for (int attempt = 0; attempt < 2; ++attempt) {
             if (!sock_) connect();

@@ -29,6 +29,7 @@
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/engine/network_util.hpp"
+#include "minirun/common/time.hpp"
 #include "network_system.hpp"
 
 namespace minirun::engine {
@@ -52,18 +53,6 @@ struct Record {
     std::map<std::string, Endpoint> endpoints;  // by container id
     net::Subnet subnet() const { return net::parse_subnet(info.subnet); }
 };
-
-std::string now_rfc3339() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    tm t{};
-    ::gmtime_r(&ts.tv_sec, &t);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-    char frac[16];
-    std::snprintf(frac, sizeof frac, ".%09ldZ", ts.tv_nsec);
-    return std::string(buf) + frac;
-}
 
 std::string name_hex(const std::string& s) { return net::stable_hex(s, 64); }
 
@@ -247,7 +236,7 @@ void ensure_default(const State& st, std::vector<Record>& recs, const NetworkCon
         r.info.name = kDefaultNetwork;
         r.info.id = random_hex64();
         r.info.bridge = kDefaultBridge;
-        r.info.created = now_rfc3339();
+        r.info.created = rfc3339_now();
         recs.push_back(r);
         cur = &recs.back();
     }
@@ -320,7 +309,7 @@ NetworkInfo Networks::create(const std::string& name, const std::string& subnet)
     r.info.bridge = net::bridge_name(r.info.id);
     r.info.subnet = sub.str();
     r.info.gateway = net::format_ipv4(sub.gateway());
-    r.info.created = now_rfc3339();
+    r.info.created = rfc3339_now();
     st.save(r);
     return r.info;
 }

@@ -8,15 +8,11 @@
 #include <sstream>
 
 #include "minirun/common/error.hpp"
+#include "minirun/common/strings.hpp"
 
 namespace minirun::engine {
 
 namespace {
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 bool all_digits(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -29,25 +25,6 @@ std::optional<uint16_t> parse_port(std::string_view s, bool allow_zero) {
     std::from_chars(s.data(), s.data() + s.size(), v);
     if (v > 65535 || (v == 0 && !allow_zero)) return std::nullopt;
     return static_cast<uint16_t>(v);
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    for (;;) {
-        size_t p = s.find(sep, start);
-        out.push_back(s.substr(start, p == std::string::npos ? std::string::npos : p - start));
-        if (p == std::string::npos) break;
-        start = p + 1;
-    }
-    return out;
-}
-
-std::string trim(const std::string& s) {
-    size_t b = s.find_first_not_of(" \t\r");
-    if (b == std::string::npos) return "";
-    size_t e = s.find_last_not_of(" \t\r");
-    return s.substr(b, e - b + 1);
 }
 
 bool is_any_ip(const std::string& ip) { return ip.empty() || ip == "0.0.0.0"; }

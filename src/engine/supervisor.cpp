@@ -30,6 +30,7 @@
 #include "minirun/runtime/console.hpp"
 #include "minirun/runtime/container.hpp"
 #include "minirun/runtime/state.hpp"
+#include "minirun/common/time.hpp"
 #include "console_relay.hpp"
 #include "health.hpp"
 
@@ -76,7 +77,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         rec.status = "exited";
         rec.exit_code = 125;
         rec.error = e.what();
-        rec.finished_at = runtime::rfc3339_now();
+        rec.finished_at = rfc3339_now();
         containers_.save(rec);
         try {
             disconnect_network(rec);
@@ -116,7 +117,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         rec.status = "exited";
         rec.exit_code = code;
         rec.error = e.what();
-        rec.finished_at = runtime::rfc3339_now();
+        rec.finished_at = rfc3339_now();
         containers_.save(rec);
         disconnect_network(rec);
         if (notify_fd < 0 && code != 125) std::fprintf(stderr, "Error: %s\n", e.what());
@@ -133,7 +134,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         rec.status = "exited";
         rec.exit_code = failure.status;
         rec.error = failure.message;
-        rec.finished_at = runtime::rfc3339_now();
+        rec.finished_at = rfc3339_now();
         containers_.save(rec);
         disconnect_network(rec);
         if (notify_fd < 0) std::fprintf(stderr, "Error: %s\n", failure.message.c_str());
@@ -145,7 +146,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
     rec.status = "running";
     rec.pid = sc.pid;
     rec.pid_start = runtime::process_start_time(sc.pid);
-    rec.started_at = runtime::rfc3339_now();
+    rec.started_at = rfc3339_now();
     rec.error.clear();
     containers_.save(rec);
     notify(notify_fd, "ok");
@@ -215,7 +216,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         if (status < 0) {
             int ws = 0;
             pid_t r = ::waitpid(sc.pid, &ws, WNOHANG);
-            if (r == sc.pid) status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+            if (r == sc.pid) status = exit_status_of(ws);
         }
         // Done when the init is gone and its output drained (or nothing can arrive).
         bool any = out_r || err_r || master;
@@ -240,7 +241,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
     latest.exit_code = status;
     latest.oom_killed = oom;
     latest.pid = 0;
-    latest.finished_at = runtime::rfc3339_now();
+    latest.finished_at = rfc3339_now();
     latest.restart_count = rec.restart_count;
     containers_.save(latest);
     rec = latest;

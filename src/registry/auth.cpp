@@ -11,6 +11,7 @@
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/process.hpp"
+#include "minirun/common/strings.hpp"
 
 namespace minirun::registry {
 
@@ -23,11 +24,6 @@ std::string Challenge::param(const std::string& k) const {
 }
 
 namespace {
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 void skip_space(std::string_view s, size_t& i) {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;

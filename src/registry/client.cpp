@@ -26,7 +26,6 @@ bool is_loopback(const std::string& registry) {
     return h == "localhost" || h == "[::1]" || h.rfind("127.", 0) == 0;
 }
 
-bool retryable_status(long s) { return s == 429 || s == 500 || s == 502 || s == 503 || s == 504; }
 
 }  // namespace
 
@@ -166,7 +165,7 @@ std::string RegistryClient::fetch_token(const Challenge& c) {
     for (int attempt = 1;; ++attempt) {
         try {
             r = thread_client().perform(req);
-            if (!retryable_status(r.status) || attempt >= opts_.max_attempts) break;
+            if (!retryable_http_status(r.status) || attempt >= opts_.max_attempts) break;
         } catch (const TransportError& e) {
             if (e.is_dns() || attempt >= opts_.max_attempts)
                 throw Error("token service " + url_host(realm) + " for " + registry_ + ": " + e.what());
@@ -248,7 +247,7 @@ HttpResponse RegistryClient::send(HttpRequest req, bool retry) {
             (void)used;
             continue;
         }
-        if (retry && retryable_status(r.status) && attempt < opts_.max_attempts) {
+        if (retry && retryable_http_status(r.status) && attempt < opts_.max_attempts) {
             log::debug("retrying after HTTP " + std::to_string(r.status));
             backoff(attempt, r.header("retry-after"));
             continue;

@@ -9,6 +9,7 @@
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/log.hpp"
+#include "minirun/common/strings.hpp"
 
 namespace minirun::registry {
 
@@ -25,11 +26,6 @@ struct Transfer {
     size_t body_offset = 0;
     std::exception_ptr callback_error;  // exceptions must not unwind through libcurl
 };
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 size_t on_header(char* data, size_t size, size_t n, void* user) {
     auto* t = static_cast<Transfer*>(user);
@@ -247,5 +243,7 @@ std::string url_encode(const std::string& s) {
     }
     return out;
 }
+
+bool retryable_http_status(long s) { return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504; }
 
 }  // namespace minirun::registry

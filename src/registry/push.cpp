@@ -36,7 +36,6 @@ public:
     using Error::Error;
 };
 
-bool retryable_status(long s) { return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504; }
 
 std::string with_detail(const std::string& msg, const HttpResponse& r) {
     std::string detail = registry_error_text(r);
@@ -194,7 +193,7 @@ bool finish_upload(Context& ctx, const std::string& location, const Descriptor& 
             throw FatalError("registry stored blob " + d.digest + " as " + served);
         return true;
     }
-    if (retryable_status(r.status) && attempt < ctx.client.options().max_attempts) {
+    if (retryable_http_status(r.status) && attempt < ctx.client.options().max_attempts) {
         ctx.client.backoff(attempt, r.header("retry-after"));
         return false;
     }
@@ -242,7 +241,7 @@ bool upload_chunks(Context& ctx, std::string& location, const Descriptor& d, int
                 continue;
             }
             if (r.status == 404 && !name_unknown(r)) return false;  // session expired
-            if (!retryable_status(r.status) && r.status != 416) throw_status(ctx.client, "uploading " + d.digest, r);
+            if (!retryable_http_status(r.status) && r.status != 416) throw_status(ctx.client, "uploading " + d.digest, r);
             failure = "HTTP " + std::to_string(r.status);
             retry_after = r.header("retry-after");
         } catch (const RegistryError&) {

@@ -10,6 +10,7 @@
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/runtime/cgroups.hpp"
+#include "minirun/common/strings.hpp"
 
 namespace minirun::runtime::cgroupfs {
 
@@ -51,13 +52,6 @@ std::optional<std::string> read(const std::string& dir, const std::string& file)
     } catch (const Error&) {
         return std::nullopt;
     }
-}
-
-std::string trim(std::string s) {
-    auto end = s.find_last_not_of(" \t\n");
-    if (end == std::string::npos) return {};
-    auto begin = s.find_first_not_of(" \t\n");
-    return s.substr(begin, end + 1 - begin);
 }
 
 std::optional<uint64_t> read_u64(const std::string& dir, const std::string& file) {

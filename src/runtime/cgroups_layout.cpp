@@ -8,6 +8,7 @@
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/runtime/cgroups.hpp"
+#include "minirun/common/strings.hpp"
 
 namespace minirun::runtime {
 
@@ -18,17 +19,6 @@ namespace {
 constexpr std::array kV1Controllers = {"blkio",   "cpu",    "cpuacct", "cpuset",     "devices", "freezer", "hugetlb",
                                        "memory",  "misc",   "net_cls", "net_prio",   "perf_event", "pids", "rdma",
                                        "debug"};
-
-std::vector<std::string> split(std::string_view s, char sep) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    for (;;) {
-        size_t pos = s.find(sep, start);
-        out.emplace_back(s.substr(start, pos - start));
-        if (pos == std::string_view::npos) return out;
-        start = pos + 1;
-    }
-}
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.
 std::string unescape(const std::string& s) {

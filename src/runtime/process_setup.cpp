@@ -17,6 +17,7 @@
 #include "minirun/common/error.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/runtime/seccomp.hpp"
+#include "minirun/common/process.hpp"
 
 namespace minirun::runtime {
 
@@ -174,7 +175,7 @@ std::string find_executable(const Process& p) {
     if (p.args.empty()) throw Error("process.args is empty");
     const std::string& name = p.args[0];
     if (name.find('/') != std::string::npos) return name;
-    std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    std::string path = kDefaultPath;
     for (auto& e : p.env)
         if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
     size_t start = 0;

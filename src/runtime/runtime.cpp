@@ -20,6 +20,8 @@
 #include "minirun/runtime/container.hpp"
 #include "minirun/runtime/hooks.hpp"
 #include "minirun/runtime/seccomp.hpp"
+#include "minirun/common/time.hpp"
+#include "minirun/common/process.hpp"
 #include "sync_channel.hpp"
 
 namespace minirun::runtime {
@@ -61,7 +63,7 @@ int wait_status(pid_t pid) {
     while (::waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) return -1;
     }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return exit_status_of(status);
 }
 
 int parse_signal(const std::string& text) {

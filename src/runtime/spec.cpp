@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "minirun/common/error.hpp"
+#include "minirun/common/process.hpp"
 
 namespace minirun::runtime {
 
@@ -607,7 +608,7 @@ std::string default_spec_json(bool rootless) {
         {"terminal", true},
         {"user", {{"uid", 0}, {"gid", 0}}},
         {"args", {"sh"}},
-        {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
+        {"env", {std::string("PATH=") + kDefaultPath, "TERM=xterm"}},
         {"cwd", "/"},
         {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
         {"rlimits", ojson::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}})},

@@ -11,6 +11,12 @@ struct ProcessResult {
     std::string err;
 };
 
+// The PATH a process gets when its image or spec sets none (Docker's and runc's).
+inline constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// A waitpid() status as a shell reports it: the exit code, or 128+signal.
+int exit_status_of(int wait_status);
+
 // A NULL-terminated char* array over `v` for exec*(); valid while `v` lives.
 std::vector<char*> to_exec_array(const std::vector<std::string>& v);
 

@@ -45,6 +45,4 @@ struct LogReadOptions {
 // follow mode when to stop.
 void print_logs(const std::string& log_path, const LogReadOptions& opts, bool (*still_running)(void*), void* arg);
 
-std::string rfc3339_nano_now();
-
 }  // namespace minirun::engine

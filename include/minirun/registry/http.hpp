@@ -67,5 +67,7 @@ std::string resolve_url(const std::string& base, const std::string& location);
 // "http://host:port/path" → "host:port"
 std::string url_host(const std::string& url);
 std::string url_encode(const std::string& s);
+// Statuses worth another try (timeout, rate limit, a proxy or registry briefly down).
+bool retryable_http_status(long status);
 
 }  // namespace minirun::registry

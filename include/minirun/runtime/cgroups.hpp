@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "minirun/common/strings.hpp"
 #include "minirun/runtime/spec.hpp"
 
 namespace minirun::runtime {
@@ -61,7 +62,7 @@ namespace cgroupfs {
 void write(const std::string& dir, const std::string& file, const std::string& value);
 bool exists(const std::string& dir, const std::string& file);
 std::optional<std::string> read(const std::string& dir, const std::string& file);  // nullopt if unreadable
-std::string trim(std::string s);
+using minirun::trim;  // common/strings.hpp
 // A number file; "max" reads as UINT64_MAX.
 std::optional<uint64_t> read_u64(const std::string& dir, const std::string& file);
 // The value of `key` in a "key value" per-line file (memory.events, cpu.stat, …).

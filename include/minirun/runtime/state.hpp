@@ -54,6 +54,5 @@ std::string compute_status(const StateStore& store, const ContainerState& s);
 unsigned long long process_start_time(pid_t pid);  // 0 when gone
 bool process_alive(pid_t pid, unsigned long long start_time);
 std::string state_to_json(const ContainerState& s, bool pretty = true);
-std::string rfc3339_now();
 
 }  // namespace minirun::runtime
