@@ -3,13 +3,13 @@
 #include <iostream>
 
 #include "cli_common.hpp"
-#include "minirun/build/builder.hpp"
-#include "minirun/build/containerfile.hpp"
+#include "minirun/imgbuild/builder.hpp"
+#include "minirun/imgbuild/containerfile.hpp"
 
 namespace {
 
 void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
-    static minirun::build::BuildOptions o;
+    static minirun::imgbuild::BuildOptions o;
     static std::string context = ".", file;
     auto* b = app.add_subcommand("build", "Build an image from a Containerfile (alias: bud)");
     b->alias("bud");
@@ -31,10 +31,10 @@ void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
         o.context = context;
         o.containerfile = file;
         o.registry.insecure_registries = minirun::cli::insecure_registries(g);
-        o.source_date_epoch = minirun::build::source_date_epoch_from_env();
-        minirun::build::install_interrupt_handlers();  // build only: push keeps Ctrl-C's default
+        o.source_date_epoch = minirun::imgbuild::source_date_epoch_from_env();
+        minirun::imgbuild::install_interrupt_handlers();  // build only: push keeps Ctrl-C's default
         try {
-            auto r = minirun::build::build_image(o);
+            auto r = minirun::imgbuild::build_image(o);
             if (o.quiet) {
                 std::cout << r.image_id << "\n";
                 return;
@@ -42,7 +42,7 @@ void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
             for (auto& t : o.tags) std::cout << "Tagged " << t << "\n";
             std::cout << "Image id: " << r.image_id << "\nDigest: " << r.manifest_digest << "\n"
                       << "Steps: " << r.executed_steps << " run, " << r.cached_steps << " cached\n";
-        } catch (const minirun::build::ParseError& e) {
+        } catch (const minirun::imgbuild::ParseError& e) {
             // The offending line and a caret under the column.
             throw minirun::Error(e.pretty());
         }
@@ -62,6 +62,6 @@ int main(int argc, char** argv) {
     add_build_command(app, g);
     int rc = minirun::cli::run_app(app, argc, argv, 1);
     // Killed by a signal as the shell reports it: 128 + its number.
-    if (int sig = minirun::build::interrupted_by()) return 128 + sig;
+    if (int sig = minirun::imgbuild::interrupted_by()) return 128 + sig;
     return rc;
 }

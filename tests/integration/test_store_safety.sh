@@ -410,7 +410,9 @@ mount -t tmpfs -o size=8m tmpfs "$full"
 on_exit "umount -l '$full' 2>/dev/null || true"
 F=("$MINIRUN" --storage "$full/s")
 run_ok "${F[@]}" pull -q "$IMG"
-fill='echo start; dd if=/dev/zero of=/big bs=1M count=20 2>&1 | head -1; exit 7'
+# The pause lets the supervisor write "start" to the log before dd fills the disk: without
+# it, whether the line lands first is a race the log cannot win (CI saw it lose once).
+fill='echo start; sleep 1; dd if=/dev/zero of=/big bs=1M count=20 2>&1 | head -1; exit 7'
 RC=0; OUT=$("${N[@]}" "${F[@]}" run --network none --name fg "$IMG" sh -c "$fill") || RC=$?
 assert_eq 7 "$RC" "foreground run returns the container's own status on a full disk"
 assert_contains "$OUT" "No space left on device"

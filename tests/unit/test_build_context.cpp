@@ -2,10 +2,10 @@
 
 #include <filesystem>
 
-#include "minirun/build/containerfile.hpp"
-#include "minirun/build/context.hpp"
+#include "minirun/imgbuild/containerfile.hpp"
+#include "minirun/imgbuild/context.hpp"
 
-using namespace minirun::build;
+using namespace minirun::imgbuild;
 
 TEST_CASE("build context: clean_relative cleans like Go's filepath.Clean and stays at the top") {
     CHECK(clean_relative("./a//b/../c/") == "a/c");

@@ -4,10 +4,10 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "minirun/build/secrets.hpp"
+#include "minirun/imgbuild/secrets.hpp"
 #include "minirun/common/error.hpp"
 
-using namespace minirun::build;
+using namespace minirun::imgbuild;
 
 TEST_CASE("build secrets: RUN --mount=type=secret options and BuildKit's defaults") {
     auto s = parse_secret_mount({{"type", "secret"}, {"id", "npm"}});

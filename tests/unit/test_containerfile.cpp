@@ -1,9 +1,9 @@
 #include <doctest/doctest.h>
 
-#include "minirun/build/containerfile.hpp"
-#include "minirun/build/shell_expand.hpp"
+#include "minirun/imgbuild/containerfile.hpp"
+#include "minirun/imgbuild/shell_expand.hpp"
 
-using namespace minirun::build;
+using namespace minirun::imgbuild;
 
 TEST_CASE("containerfile: multi-stage with AS names, ARG before FROM, flags") {
     auto cf = parse_containerfile(

@@ -8,11 +8,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "minirun/build/containerfile.hpp"
-#include "minirun/build/shell_expand.hpp"
+#include "minirun/imgbuild/containerfile.hpp"
+#include "minirun/imgbuild/shell_expand.hpp"
 
 namespace fs = std::filesystem;
-using namespace minirun::build;
+using namespace minirun::imgbuild;
 
 namespace {
 

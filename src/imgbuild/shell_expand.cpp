@@ -1,13 +1,13 @@
 // Docker's Dockerfile shell lexer, re-implemented from its documented behaviour
 // (moby/buildkit frontend/dockerfile/shell): a scanner over code points.
-#include "minirun/build/shell_expand.hpp"
+#include "minirun/imgbuild/shell_expand.hpp"
 
 #include <optional>
 
-#include "minirun/build/utf8.hpp"
+#include "minirun/imgbuild/utf8.hpp"
 #include "minirun/common/error.hpp"
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 namespace {
 
 constexpr char32_t kEof = static_cast<char32_t>(-1);
@@ -428,4 +428,4 @@ bool instruction_expands(std::string_view keyword) {
     return false;
 }
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 
 // Largest secret accepted (BuildKit's limit): a secret is a credential, not a payload.
 inline constexpr size_t kMaxSecretSize = 500 * 1024;
@@ -48,4 +48,4 @@ private:
     std::filesystem::path path_;
 };
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild

@@ -11,7 +11,7 @@
 
 #include "minirun/registry/client.hpp"
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 
 struct BuildOptions {
     std::filesystem::path storage;
@@ -50,4 +50,4 @@ void check_interrupted();
 // SOURCE_DATE_EPOCH from the environment (0 when unset); throws on a malformed value.
 int64_t source_date_epoch_from_env();
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild

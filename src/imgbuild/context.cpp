@@ -1,5 +1,5 @@
 // Ignore files with Docker's pattern semantics.
-#include "minirun/build/context.hpp"
+#include "minirun/imgbuild/context.hpp"
 
 #include <fnmatch.h>
 
@@ -8,7 +8,7 @@
 
 #include "minirun/common/fs.hpp"
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 
 std::vector<std::string> split_path(std::string_view clean) {
     std::vector<std::string> out;
@@ -105,4 +105,4 @@ IgnoreMatcher load_ignore_file(const std::filesystem::path& context, const std::
     return {};
 }
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild

@@ -20,7 +20,7 @@
 
 #include "minirun/common/error.hpp"
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 
 class ParseError : public Error {
 public:
@@ -117,4 +117,4 @@ Containerfile load_containerfile(const std::filesystem::path& path);
 // Go strconv.Quote-style quoting used by dump().
 std::string go_quote(std::string_view s);
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 
 class IgnoreMatcher {
 public:
@@ -43,4 +43,4 @@ bool has_glob_chars(std::string_view s);
 // next to the Containerfile, else .containerignore, else .dockerignore in the context.
 IgnoreMatcher load_ignore_file(const std::filesystem::path& context, const std::filesystem::path& containerfile);
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild

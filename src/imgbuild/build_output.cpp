@@ -15,7 +15,7 @@
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 
-namespace minirun::build::detail {
+namespace minirun::imgbuild::detail {
 
 using json = nlohmann::json;
 namespace stdfs = std::filesystem;
@@ -146,4 +146,4 @@ void write_output(const image::Store& store, const image::Descriptor& manifest, 
     image::remove_tree(tmp);
 }
 
-}  // namespace minirun::build::detail
+}  // namespace minirun::imgbuild::detail

@@ -3,11 +3,11 @@
 #include <string>
 #include <string_view>
 
-namespace minirun::build::utf8 {
+namespace minirun::imgbuild::utf8 {
 
 std::u32string decode(std::string_view s);
 std::string encode(const std::u32string& s);
 // Go's unicode.IsSpace.
 bool is_space(char32_t c);
 
-}  // namespace minirun::build::utf8
+}  // namespace minirun::imgbuild::utf8

@@ -1,5 +1,5 @@
 // COPY/ADD file work: source selection, content hashing, copying into a root.
-#include "minirun/build/copy.hpp"
+#include "minirun/imgbuild/copy.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -19,7 +19,7 @@
 #include "minirun/common/fs.hpp"
 #include "minirun/common/sha256.hpp"
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 
 namespace {
 
@@ -393,4 +393,4 @@ bool is_tar_archive(int fd) {
     return tar;
 }
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild

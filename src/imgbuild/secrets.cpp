@@ -1,5 +1,5 @@
 // Build secrets: parsing `--secret` and `RUN --mount=type=secret`, and the per-step file.
-#include "minirun/build/secrets.hpp"
+#include "minirun/imgbuild/secrets.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,7 +14,7 @@
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 namespace {
 
 constexpr long kTmpfsMagic = 0x01021994;
@@ -119,4 +119,4 @@ SecretFile::SecretFile(const std::string& value, const SecretMountSpec& spec, co
 
 SecretFile::~SecretFile() { ::unlink(path_.c_str()); }
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild

@@ -3,12 +3,12 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
-#include "minirun/build/containerfile.hpp"
-#include "minirun/build/shell_expand.hpp"
-#include "minirun/build/utf8.hpp"
+#include "minirun/imgbuild/containerfile.hpp"
+#include "minirun/imgbuild/shell_expand.hpp"
+#include "minirun/imgbuild/utf8.hpp"
 #include "minirun/common/strings.hpp"
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 
 ParseError::ParseError(std::string file, int line, int column, std::string message, std::string line_text)
     : Error(file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message),
@@ -539,4 +539,4 @@ std::vector<Instruction> parse_instructions(std::string_view text, std::string_v
     return out;
 }
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild

@@ -4,10 +4,10 @@
 #include <set>
 #include <sstream>
 
-#include "minirun/build/containerfile.hpp"
+#include "minirun/imgbuild/containerfile.hpp"
 #include "minirun/common/strings.hpp"
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 namespace {
 
 struct Checker {
@@ -180,4 +180,4 @@ Containerfile load_containerfile(const std::filesystem::path& path) {
     return parse_containerfile(ss.str(), path.string());
 }
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild

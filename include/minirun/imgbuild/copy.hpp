@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "minirun/build/context.hpp"
+#include "minirun/imgbuild/context.hpp"
 
 namespace minirun {
 class Sha256;
 }
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 
 struct SourceTree {
     int root_fd = -1;                       // directory fd of the tree's root
@@ -59,4 +59,4 @@ void write_file_in_root(int root_fd, const std::string& path, const std::string&
 void copy_fd_in_root(int root_fd, const std::string& path, int src_fd, const CopyAttrs& attrs, mode_t default_mode,
                      int64_t mtime = 0);
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild

@@ -12,7 +12,7 @@ namespace minirun::image {
 class Store;
 }
 
-namespace minirun::build::detail {
+namespace minirun::imgbuild::detail {
 
 struct Layer {
     image::Descriptor blob;
@@ -74,4 +74,4 @@ struct Download {
 };
 Download download_url(const std::string& url, int out_fd, const std::string& checksum);
 
-}  // namespace minirun::build::detail
+}  // namespace minirun::imgbuild::detail

@@ -1,6 +1,6 @@
-#include "minirun/build/utf8.hpp"
+#include "minirun/imgbuild/utf8.hpp"
 
-namespace minirun::build::utf8 {
+namespace minirun::imgbuild::utf8 {
 
 std::u32string decode(std::string_view s) {
     std::u32string out;
@@ -84,4 +84,4 @@ bool is_space(char32_t c) {
     }
 }
 
-}  // namespace minirun::build::utf8
+}  // namespace minirun::imgbuild::utf8

@@ -15,7 +15,7 @@
 #include <filesystem>
 
 #include "build_internal.hpp"
-#include "minirun/build/builder.hpp"
+#include "minirun/imgbuild/builder.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
@@ -27,7 +27,7 @@
 #include "minirun/registry/http.hpp"
 #include "minirun/runtime/container.hpp"
 
-namespace minirun::build::detail {
+namespace minirun::imgbuild::detail {
 
 namespace stdfs = std::filesystem;
 
@@ -129,9 +129,9 @@ void on_interrupt(int sig) {
 }
 }  // namespace
 
-}  // namespace minirun::build::detail
+}  // namespace minirun::imgbuild::detail
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 
 void install_interrupt_handlers() {
     struct sigaction sa {};
@@ -147,9 +147,9 @@ void check_interrupted() {
     if (int sig = detail::g_interrupt.load()) throw Error(std::string("build interrupted by ") + ::sigabbrev_np(sig) + "; nothing tagged");
 }
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild
 
-namespace minirun::build::detail {
+namespace minirun::imgbuild::detail {
 
 int run_step(image::Store& store, StepRoot& root, const RunStep& step, std::string& output) {
     check_interrupted();
@@ -258,4 +258,4 @@ Download download_url(const std::string& url, int out_fd, const std::string& che
     return d;
 }
 
-}  // namespace minirun::build::detail
+}  // namespace minirun::imgbuild::detail

@@ -1,5 +1,5 @@
 // The build executor: stages, instructions, cache, image assembly.
-#include "minirun/build/builder.hpp"
+#include "minirun/imgbuild/builder.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -20,11 +20,11 @@
 #include <sstream>
 
 #include "build_internal.hpp"
-#include "minirun/build/containerfile.hpp"
-#include "minirun/build/context.hpp"
-#include "minirun/build/copy.hpp"
-#include "minirun/build/secrets.hpp"
-#include "minirun/build/shell_expand.hpp"
+#include "minirun/imgbuild/containerfile.hpp"
+#include "minirun/imgbuild/context.hpp"
+#include "minirun/imgbuild/copy.hpp"
+#include "minirun/imgbuild/secrets.hpp"
+#include "minirun/imgbuild/shell_expand.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/units.hpp"
 #include "minirun/common/fs.hpp"
@@ -41,7 +41,7 @@
 #include "minirun/common/strings.hpp"
 #include "build_output.hpp"
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 
 using json = nlohmann::json;
 using detail::Layer;
@@ -1034,4 +1034,4 @@ BuildResult build_image(const BuildOptions& opts) {
     return b.run();
 }
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild

@@ -10,11 +10,11 @@ namespace minirun::image {
 class Store;
 }
 
-namespace minirun::build::detail {
+namespace minirun::imgbuild::detail {
 
 // Throws Error on an output spec we do not know.
 void check_output(const std::string& spec);
 void write_output(const image::Store& store, const image::Descriptor& manifest, const std::vector<std::string>& tags,
                   const std::string& spec);
 
-}  // namespace minirun::build::detail
+}  // namespace minirun::imgbuild::detail

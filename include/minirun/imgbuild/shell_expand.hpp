@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace minirun::build {
+namespace minirun::imgbuild {
 
 // Variables visible to the expansion; a key present with an empty value is "set, null".
 using ShellEnv = std::map<std::string, std::string, std::less<>>;
@@ -48,4 +48,4 @@ std::vector<std::string> expand_words(std::string_view word, const ShellEnv& env
 // RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK, ONBUILD and MAINTAINER are not expanded.
 bool instruction_expands(std::string_view keyword);
 
-}  // namespace minirun::build
+}  // namespace minirun::imgbuild
