@@ -22,7 +22,7 @@
 #include "minirun/compose/project.hpp"
 #include "minirun/engine/compose_labels.hpp"
 #include "minirun/engine/engine.hpp"
-#include "minirun/engine/network.hpp"
+#include "minirun/network/networks.hpp"
 #include "minirun/image/store.hpp"
 
 namespace minirun::cli {
@@ -204,7 +204,7 @@ void add_ps(CLI::App& app, GlobalOptions& g) {
             for (auto& a : r.rec.command) cmd += (cmd.empty() ? "" : " ") + a;
             if (cmd.size() > 22) cmd = cmd.substr(0, 21) + "…";
             std::string ports;
-            for (auto& p : r.rec.ports) ports += (ports.empty() ? "" : ", ") + p;
+            for (auto& p : r.rec.ports) ports += (ports.empty() ? "" : ", ") + network::format_port_mapping(p);
             table.push_back({r.rec.id.substr(0, id_len), r.rec.image, "\"" + cmd + "\"", r.status_text, ports, r.rec.name});
         }
         auto columns = [](const std::string& text) {  // display width: UTF-8 code points
@@ -444,7 +444,7 @@ void add_network(CLI::App& app, GlobalOptions& g) {
     static std::string name, subnet;
     auto* net = app.add_subcommand("network", "Manage networks");
     net->require_subcommand(1);
-    auto nets = [&g] { return engine::Networks(std::filesystem::path(storage_root(g)) / "networks"); };
+    auto nets = [&g] { return network::Networks(std::filesystem::path(storage_root(g)) / "networks"); };
     auto* create = net->add_subcommand("create", "Create a bridge network");
     create->add_option("--subnet", subnet, "CIDR, e.g. 10.89.0.0/24");
     create->add_option("name", name)->required();

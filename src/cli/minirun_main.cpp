@@ -12,7 +12,7 @@
 #include "minirun/common/units.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/image_removal.hpp"
-#include "minirun/engine/network.hpp"
+#include "minirun/network/networks.hpp"
 #include "minirun/engine/system_check.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
@@ -267,7 +267,7 @@ void add_system(CLI::App& app, int& exit_code) {
         std::cout << "Deleted Containers:\n";
         for (auto& id : removed) std::cout << id << "\n";
         // User networks no container is attached to (the built-in three always stay).
-        engine::Networks nets(std::filesystem::path(cli::storage_root(g)) / "networks");
+        network::Networks nets(std::filesystem::path(cli::storage_root(g)) / "networks");
         std::cout << "Deleted Networks:\n";
         for (auto& n : nets.list()) {
             if (n.name == "bridge" || n.name == "host" || n.name == "none" || !n.containers.empty()) continue;

@@ -17,7 +17,7 @@
 #include "minirun/common/sha256.hpp"
 #include "minirun/engine/compose_labels.hpp"
 #include "minirun/engine/engine.hpp"
-#include "minirun/engine/network.hpp"
+#include "minirun/network/networks.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 #include "minirun/registry/pull.hpp"
@@ -172,7 +172,7 @@ void wait_for(engine::Engine& e, const std::string& container, const Dependency&
 }
 
 void ensure_networks(const stdfs::path& storage, const Project& p, const std::set<std::string>& used) {
-    engine::Networks nets(storage / "networks");
+    network::Networks nets(storage / "networks");
     std::set<std::string> have;
     for (auto& n : nets.list()) have.insert(n.name);
     for (auto& [key, spec] : p.networks) {
@@ -326,7 +326,7 @@ ApplyResult down(engine::Engine& e, const stdfs::path& storage, const std::strin
         }
         out.actions.push_back(a);
     }
-    engine::Networks nets(storage / "networks");
+    network::Networks nets(storage / "networks");
     for (auto& n : networks)
         if (n.rfind(project + "_", 0) == 0) {
             try {

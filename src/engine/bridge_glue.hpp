@@ -6,20 +6,22 @@
 #include <string>
 #include <vector>
 
+#include "minirun/network/ports.hpp"
+
 namespace minirun::engine {
 
 struct ContainerRecord;
 
 struct BridgeAttachment {
     std::string ip;
-    std::vector<std::string> ports;  // "0.0.0.0:8080->80/tcp", host ports resolved
+    std::vector<network::PortMapping> ports;  // host ports resolved
     std::string hosts;               // the container's /etc/hosts
 };
 
 // Throws when `network` is neither bridge/host/none nor a created network.
 void check_network_exists(const std::filesystem::path& storage, const std::string& network);
-// Parses -p values; throws naming the bad one. Returns them in "ip:host->ctr/proto" form.
-std::vector<std::string> normalize_ports(const std::vector<std::string>& publish);
+// Parses -p values; throws naming the bad one.
+std::vector<network::PortMapping> parse_published_ports(const std::vector<std::string>& publish);
 // Connects the container's netns to its network; `peer_hosts` receives the refreshed
 // /etc/hosts of every other container on that network.
 BridgeAttachment bridge_attach(const std::filesystem::path& storage, const ContainerRecord& rec,

@@ -42,6 +42,35 @@ std::string RestartPolicy::str() const {
 
 namespace {
 
+// Docker's port map: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}. PortBindings keeps
+// the host address as asked ("" = all), NetworkSettings.Ports shows 0.0.0.0 for it.
+json port_map(const std::vector<network::PortMapping>& ports, bool show_any_address) {
+    json m = json::object();
+    for (const auto& p : ports) {
+        std::string ip = show_any_address && network::binds_all_addresses(p.host_ip) ? "0.0.0.0" : p.host_ip;
+        m[network::container_port_key(p)].push_back(
+            {{"HostIp", ip}, {"HostPort", p.host_port ? std::to_string(p.host_port) : ""}});
+    }
+    return m;
+}
+
+// Reads port_map's form, and the "0.0.0.0:8080->80/tcp" strings of records written before.
+std::vector<network::PortMapping> ports_from_json(const json& j) {
+    std::vector<network::PortMapping> out;
+    if (j.is_array()) {
+        for (const auto& s : j) out.push_back(network::parse_formatted_port_mapping(s.get<std::string>()));
+        return out;
+    }
+    if (!j.is_object()) return out;
+    for (const auto& [key, bindings] : j.items()) {
+        for (const auto& b : bindings) {
+            std::string ip = b.value("HostIp", ""), port = b.value("HostPort", "");
+            out.push_back(network::parse_port_mapping((ip.empty() ? "" : ip + ":") + port + ":" + key));
+        }
+    }
+    return out;
+}
+
 json health_json(const std::optional<HealthConfig>& h) {
     if (!h) return nullptr;
     return json{{"Test", h->test}, {"Interval", h->interval_ns}, {"Timeout", h->timeout_ns},
@@ -76,7 +105,7 @@ json to_json(const ContainerRecord& r) {
                  {{"RestartPolicy", {{"Name", r.restart.name}, {"MaximumRetryCount", r.restart.max_retries}}},
                   {"AutoRemove", r.auto_remove},
                   {"NetworkMode", r.network},
-                  {"PortBindings", r.ports},
+                  {"PortBindings", port_map(r.ports, false)},
                   {"Binds", r.mounts},
                   {"ExtraHosts", r.extra_hosts},
                   {"LogConfig", {{"Type", r.log_driver}, {"Config", r.log_opts}}}}},
@@ -88,7 +117,7 @@ json to_json(const ContainerRecord& r) {
                   {"OpenStdin", r.interactive},
                   {"Hostname", r.hostname},
                   {"Healthcheck", health_json(r.health)}}},
-                {"NetworkSettings", {{"Network", r.network}, {"IPAddress", r.ip}, {"Ports", r.ports}, {"Aliases", r.network_aliases}}},
+                {"NetworkSettings", {{"Network", r.network}, {"IPAddress", r.ip}, {"Ports", port_map(r.ports, true)}, {"Aliases", r.network_aliases}}},
                 {"Volumes", r.volumes}};
 }
 
@@ -122,7 +151,7 @@ ContainerRecord from_json(const json& j) {
     r.restart.max_retries = rp.value("MaximumRetryCount", 0);
     r.auto_remove = hc.value("AutoRemove", false);
     r.network = hc.value("NetworkMode", "bridge");
-    r.ports = hc.value("PortBindings", std::vector<std::string>{});
+    r.ports = ports_from_json(hc.value("PortBindings", json()));
     r.mounts = hc.value("Binds", std::vector<std::string>{});
     const json lc = hc.value("LogConfig", json::object());
     r.log_driver = lc.value("Type", "json-file");

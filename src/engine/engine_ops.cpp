@@ -27,7 +27,7 @@
 #include "minirun/engine/logs.hpp"
 #include "bridge_glue.hpp"
 #include "console_relay.hpp"
-#include "minirun/engine/network.hpp"
+#include "minirun/network/networks.hpp"
 #include "minirun/engine/rootfs.hpp"
 #include "minirun/runtime/cgroups.hpp"
 #include "minirun/runtime/container.hpp"
@@ -149,7 +149,7 @@ void Engine::connect_network(ContainerRecord& rec) {
     if (rec.network == "host") {
         hosts = fs::read_file("/etc/hosts", 1 << 20);
     } else {
-        Networks::create_netns(dir + "/netns");
+        network::Networks::create_netns(dir + "/netns");
         if (rec.network != "none") {
             auto peer = [&](const std::string& id, const std::string& text) {
                 if (id != rec.id) rewrite_peer_hosts(id, text);
@@ -166,7 +166,7 @@ void Engine::connect_network(ContainerRecord& rec) {
     write_in_place(dir + "/hosts", hosts);
     write_in_place(dir + "/hostname", rec.hostname + "\n");
     write_in_place(dir + "/resolv.conf",
-                   rec.network == "host" ? fs::read_file("/etc/resolv.conf", 1 << 20) : Networks::resolv_conf());
+                   rec.network == "host" ? fs::read_file("/etc/resolv.conf", 1 << 20) : network::Networks::resolv_conf());
     containers_.save(rec);
 }
 
@@ -179,7 +179,7 @@ void Engine::disconnect_network(ContainerRecord& rec) {
         if (rec.network != "host" && rec.network != "none") {
             bridge_detach(storage_, rec, [&](const std::string& id, const std::string& text) { rewrite_peer_hosts(id, text); });
         }
-        if (rec.network != "host") Networks::delete_netns(dir + "/netns");
+        if (rec.network != "host") network::Networks::delete_netns(dir + "/netns");
     } catch (const Error& e) {
         log::warn("network cleanup of " + rec.name + ": " + e.what());
     }

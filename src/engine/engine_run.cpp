@@ -190,7 +190,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     if (req.remove && restart.name != "no") throw Error("conflicting options: --restart and --rm");
     std::map<std::string, std::string> log_opts = key_values(req.log_opts, "--log-opt");
     validate_log_options(req.log_driver, log_opts);
-    std::vector<std::string> ports = normalize_ports(req.publish);
+    std::vector<network::PortMapping> ports = parse_published_ports(req.publish);
     std::optional<int64_t> memory;
     if (!req.memory.empty()) {
         memory = static_cast<int64_t>(parse_size(req.memory, "--memory"));
@@ -237,7 +237,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
         // -P: every EXPOSEd port on a random host port.
         std::vector<std::string> exposed;
         for (auto& e : ic.exposed_ports) exposed.push_back(e);  // "80/tcp": random host port
-        auto more = normalize_ports(exposed);
+        auto more = parse_published_ports(exposed);
         ports.insert(ports.end(), more.begin(), more.end());
         if ((req.network == "host" || req.network == "none") && !more.empty())
             throw Error("published ports need a bridge network, not --network " + req.network);

@@ -46,8 +46,10 @@ cp -a "$("$IMAGES" path busybox)" "$exposed"
 umoci config --image "$exposed:latest" --config.exposedports 80/tcp >/dev/null || fail "umoci config"
 "${N[@]}" skopeo copy -q --dest-tls-verify=false "oci:$exposed:latest" "docker://$REGISTRY/exposed:latest" || fail "seeding exposed"
 run_ok m run -d -q --name pall -P "$REGISTRY/exposed:latest" sh -c 'mkdir -p /www && echo via-P > /www/index.html && exec httpd -f -p 80 -h /www'
-mapping=$(m inspect pall | jq -r '.[0].NetworkSettings.Ports[0]')
-hport=$(sed -E 's/.*:([0-9]+)->80\/tcp/\1/' <<<"$mapping")
+# Docker's shape: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "…"}]}
+mapping=$(m inspect pall | jq -c '.[0].NetworkSettings.Ports')
+hport=$(jq -r '.["80/tcp"][0].HostPort' <<<"$mapping")
+assert_eq 0.0.0.0 "$(jq -r '.["80/tcp"][0].HostIp' <<<"$mapping")" "-P binds every address"
 [[ $hport =~ ^[0-9]+$ && $hport != 0 ]] || fail "-P mapping: $mapping"
 body=""
 for _ in $(seq 50); do body=$("${N[@]}" curl -s -m 2 "http://127.0.0.1:$hport/" || true); [[ -n $body ]] && break; sleep 0.1; done

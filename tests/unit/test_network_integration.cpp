@@ -23,11 +23,15 @@
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/process.hpp"
-#include "minirun/engine/network.hpp"
-#include "minirun/engine/network_util.hpp"
+#include "minirun/network/addressing.hpp"
+#include "minirun/network/hosts_files.hpp"
+#include "minirun/network/names.hpp"
+#include "minirun/network/netfilter_rules.hpp"
+#include "minirun/network/networks.hpp"
+#include "minirun/network/ports.hpp"
 
 using namespace minirun;
-using namespace minirun::engine;
+using namespace minirun::network;
 namespace stdfs = std::filesystem;
 
 namespace {
@@ -232,12 +236,12 @@ TEST_CASE("network integration: bridge networks in a scratch namespace") {
     auto fut_b = std::async(std::launch::async, [&] { return Networks(state).connect("front", id_b, "client", ns_b.path, {}); });
     Attachment at_a = fut_a.get(), at_b = fut_b.get();
     CHECK(at_a.ip != at_b.ip);
-    auto sub = net::parse_subnet(front.subnet);
-    CHECK(sub.contains(*net::parse_ipv4(at_a.ip)));
-    CHECK(sub.contains(*net::parse_ipv4(at_b.ip)));
+    auto sub = parse_subnet(front.subnet);
+    CHECK(sub.contains(*parse_ipv4(at_a.ip)));
+    CHECK(sub.contains(*parse_ipv4(at_b.ip)));
     CHECK(at_a.gateway == "172.19.0.1");
     CHECK(at_a.prefix_len == 16);
-    CHECK(at_a.mac == net::mac_for(*net::parse_ipv4(at_a.ip)));
+    CHECK(at_a.mac == mac_for(*parse_ipv4(at_a.ip)));
     CHECK(at_a.host_veth == "mraaaaaaaah");
     REQUIRE(at_a.ports.size() == 2);
     CHECK(at_a.ports[0].host_port == 8080);

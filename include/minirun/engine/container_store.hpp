@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "minirun/network/ports.hpp"
+
 namespace minirun::engine {
 
 // A container's health check (Docker's HealthConfig; durations in nanoseconds as there).
@@ -61,7 +63,9 @@ struct ContainerRecord {
     bool stop_requested = false;  // stop/kill by the user: no restart (unless-stopped stays down)
     std::string network = "bridge";
     std::string ip;
-    std::vector<std::string> ports;  // "0.0.0.0:8080->80/tcp"
+    // Published ports: as asked (host port 0 = any) until the first start, then with the
+    // host ports it got, kept across restarts.
+    std::vector<network::PortMapping> ports;
     std::map<std::string, std::string> labels;
     std::string stop_signal = "SIGTERM";
     int stop_timeout = 10;

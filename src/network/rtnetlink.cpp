@@ -21,7 +21,7 @@
 
 #include "minirun/common/error.hpp"
 
-namespace minirun::engine::rtnl {
+namespace minirun::network::rtnl {
 
 namespace {
 
@@ -332,4 +332,4 @@ void Socket::delete_link(int index) {
     transact(m.finish(), "delete link " + std::to_string(index));
 }
 
-}  // namespace minirun::engine::rtnl
+}  // namespace minirun::network::rtnl

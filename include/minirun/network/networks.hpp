@@ -8,7 +8,7 @@
 // Devices and rules are derived from that state and created on demand: a network's bridge
 // appears at its first connect (after a reboot too), not at `network create`.
 //
-// Netfilter layout (all rules carry a comment so they can be found again):
+// Netfilter layout (netfilter_rules.hpp writes it; all rules carry a comment so they can be found again):
 //   nat    PREROUTING/OUTPUT  -m addrtype --dst-type LOCAL -j MINIRUN-DNAT      "minirun"
 //   nat    POSTROUTING        -j MINIRUN-POSTROUTING                             "minirun"
 //   filter FORWARD            -j MINIRUN-FORWARD (first)                         "minirun"
@@ -23,21 +23,9 @@
 #include <utility>
 #include <vector>
 
-namespace minirun::engine {
+#include "minirun/network/ports.hpp"
 
-struct PortMapping {
-    std::string host_ip;  // "" = every host address
-    uint16_t host_port = 0;  // 0 = pick a free one at connect
-    uint16_t container_port = 0;
-    std::string protocol = "tcp";  // tcp, udp or sctp
-    bool operator==(const PortMapping&) const = default;
-};
-
-// Docker's -p syntax: [ip:]host:container[/proto], [ip:]:container (random host port),
-// container (random host port). Throws Error naming the value: invalid -p "x": ...
-PortMapping parse_port_mapping(const std::string& text);
-// "0.0.0.0:8080->80/tcp" as `docker ps` shows it.
-std::string format_port_mapping(const PortMapping& p);
+namespace minirun::network {
 
 struct NetworkInfo {
     std::string name, id, driver = "bridge", bridge, subnet, gateway;
@@ -108,4 +96,4 @@ private:
     NetworkConfig config_;
 };
 
-}  // namespace minirun::engine
+}  // namespace minirun::network

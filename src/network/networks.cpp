@@ -1,5 +1,5 @@
 // Networks: state under one flock'd directory, devices and rules derived from it.
-#include "minirun/engine/network.hpp"
+#include "minirun/network/networks.hpp"
 
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -28,11 +28,14 @@
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
-#include "minirun/engine/network_util.hpp"
+#include "minirun/network/addressing.hpp"
+#include "minirun/network/hosts_files.hpp"
+#include "minirun/network/names.hpp"
+#include "minirun/network/netfilter_rules.hpp"
 #include "minirun/common/time.hpp"
-#include "network_system.hpp"
+#include "kernel.hpp"
 
-namespace minirun::engine {
+namespace minirun::network {
 
 namespace stdfs = std::filesystem;
 using json = nlohmann::json;
@@ -51,10 +54,10 @@ struct Endpoint {
 struct Record {
     NetworkInfo info;
     std::map<std::string, Endpoint> endpoints;  // by container id
-    net::Subnet subnet() const { return net::parse_subnet(info.subnet); }
+    Subnet subnet() const { return parse_subnet(info.subnet); }
 };
 
-std::string name_hex(const std::string& s) { return net::stable_hex(s, 64); }
+std::string name_hex(const std::string& s) { return stable_hex(s, 64); }
 
 std::string random_hex64() {
     unsigned char b[32];
@@ -186,14 +189,14 @@ NetworkInfo pseudo_network(const std::string& name) {
 }
 
 // Subnets in use: other networks' and the host's routes (except our own bridges').
-std::vector<net::Subnet> taken_subnets(const std::vector<Record>& recs, const std::string& except) {
-    std::vector<net::Subnet> taken;
+std::vector<Subnet> taken_subnets(const std::vector<Record>& recs, const std::string& except) {
+    std::vector<Subnet> taken;
     std::set<std::string> ours = {kDefaultBridge};
     for (const auto& r : recs) {
         ours.insert(r.info.bridge);
         if (r.info.name != except) taken.push_back(r.subnet());
     }
-    for (const auto& rt : net::parse_routes(netsys::routes_text()))
+    for (const auto& rt : parse_routes(kernel::routes_text()))
         if (!ours.count(rt.dev)) taken.push_back(rt.dst);
     return taken;
 }
@@ -209,15 +212,15 @@ void ensure_default(const State& st, std::vector<Record>& recs, const NetworkCon
     std::string wanted = configured_default_subnet(cfg);
     Record* cur = find(recs, kDefaultNetwork);
     if (cur && (wanted.empty() || cur->info.subnet == wanted)) return;
-    net::Subnet sub;
+    Subnet sub;
     if (!wanted.empty()) {
         try {
-            sub = net::parse_subnet(wanted);
+            sub = parse_subnet(wanted);
         } catch (const Error& e) {
             throw Error(std::string("default network: ") + e.what());
         }
         for (const auto& r : recs)
-            if (r.info.name != kDefaultNetwork && net::overlaps(sub, r.subnet()))
+            if (r.info.name != kDefaultNetwork && overlaps(sub, r.subnet()))
                 throw Error("default network: subnet " + wanted + " overlaps network " + r.info.name + " (" +
                             r.info.subnet + ")");
         if (cur && !cur->endpoints.empty()) {
@@ -226,8 +229,8 @@ void ensure_default(const State& st, std::vector<Record>& recs, const NetworkCon
             return;
         }
     } else {
-        auto pools = net::default_pools();
-        auto picked = net::pick_subnet(pools, taken_subnets(recs, kDefaultNetwork));
+        auto pools = default_pools();
+        auto picked = pick_subnet(pools, taken_subnets(recs, kDefaultNetwork));
         if (!picked) throw Error("default network: no free subnet in the default pools; set MINIRUN_BRIDGE_SUBNET");
         sub = *picked;
     }
@@ -242,36 +245,36 @@ void ensure_default(const State& st, std::vector<Record>& recs, const NetworkCon
     }
     // A changed subnet reaches the bridge device at the next connect (ensure_bridge).
     cur->info.subnet = sub.str();
-    cur->info.gateway = net::format_ipv4(sub.gateway());
+    cur->info.gateway = format_ipv4(sub.gateway());
     st.save(*cur);
     std::sort(recs.begin(), recs.end(), [](const Record& a, const Record& b) { return a.info.name < b.info.name; });
 }
 
-net::NetRules rules_of(const Record& r) { return {r.info.name, r.info.bridge, r.subnet()}; }
+NetRules rules_of(const Record& r) { return {r.info.name, r.info.bridge, r.subnet()}; }
 
 // Removes what an endpoint put in the kernel; the record is the caller's business.
 void teardown(const Endpoint& ep) {
-    netsys::delete_link(ep.veth);
-    net::RuleChange ch;
-    ch.drop_tags = {net::container_tag(ep.id)};
-    netsys::netfilter_apply(ch);
+    kernel::delete_link(ep.veth);
+    RuleChange ch;
+    ch.drop_tags = {container_tag(ep.id)};
+    kernel::netfilter_apply(ch);
 }
 
 std::string hosts_text(const Record& r, const Endpoint& self) {
     std::string short_id = self.id.substr(0, 12);
-    net::HostEntry me{self.ip, {short_id, self.name}};
+    HostEntry me{self.ip, {short_id, self.name}};
     me.names.insert(me.names.end(), self.aliases.begin(), self.aliases.end());
-    std::vector<net::HostEntry> peers;
+    std::vector<HostEntry> peers;
     // Docker: name resolution between containers on user-defined networks only.
     if (r.info.name != kDefaultNetwork) {
         for (const auto& [id, ep] : r.endpoints) {
             if (id == self.id) continue;
-            net::HostEntry e{ep.ip, {ep.name, id.substr(0, 12)}};
+            HostEntry e{ep.ip, {ep.name, id.substr(0, 12)}};
             e.names.insert(e.names.end(), ep.aliases.begin(), ep.aliases.end());
             peers.push_back(e);
         }
     }
-    return net::render_hosts(me, peers);
+    return render_hosts(me, peers);
 }
 
 }  // namespace
@@ -281,34 +284,34 @@ Networks::Networks(stdfs::path state_dir, NetworkConfig config) : state_dir_(std
 NetworkInfo Networks::create(const std::string& name, const std::string& subnet) {
     const std::string what = "network create " + name + ": ";
     if (predefined(name)) throw Error(what + name + " is a pre-defined network");
-    if (!net::valid_network_name(name)) throw Error(what + "invalid name (use [a-zA-Z0-9][a-zA-Z0-9_.-]*, up to 64)");
+    if (!valid_network_name(name)) throw Error(what + "invalid name (use [a-zA-Z0-9][a-zA-Z0-9_.-]*, up to 64)");
     State st(state_dir_);
     auto lk = st.lock();
     auto recs = st.load_all();
     ensure_default(st, recs, config_);
     if (std::any_of(recs.begin(), recs.end(), [&](const Record& r) { return r.info.name == name; }))
         throw Error(what + "network with name " + name + " already exists");
-    net::Subnet sub;
+    Subnet sub;
     if (!subnet.empty()) {
         try {
-            sub = net::parse_subnet(subnet);
+            sub = parse_subnet(subnet);
         } catch (const Error& e) {
             throw Error(what + e.what());
         }
         for (const auto& r : recs)
-            if (net::overlaps(sub, r.subnet()))
+            if (overlaps(sub, r.subnet()))
                 throw Error(what + "subnet " + subnet + " overlaps network " + r.info.name + " (" + r.info.subnet + ")");
     } else {
-        auto picked = net::pick_subnet(net::default_pools(), taken_subnets(recs, ""));
+        auto picked = pick_subnet(default_pools(), taken_subnets(recs, ""));
         if (!picked) throw Error(what + "no free subnet in the default pools; pass a subnet");
         sub = *picked;
     }
     Record r;
     r.info.name = name;
     r.info.id = random_hex64();
-    r.info.bridge = net::bridge_name(r.info.id);
+    r.info.bridge = bridge_name(r.info.id);
     r.info.subnet = sub.str();
-    r.info.gateway = net::format_ipv4(sub.gateway());
+    r.info.gateway = format_ipv4(sub.gateway());
     r.info.created = rfc3339_now();
     st.save(r);
     return r.info;
@@ -331,11 +334,11 @@ void Networks::remove(const std::string& name) {
     }
     try {
         if (::geteuid() == 0) {
-            net::RuleChange ch;
-            ch.drop_tags = {net::network_tag(r->info.name)};
-            netsys::netfilter_apply(ch);
+            RuleChange ch;
+            ch.drop_tags = {network_tag(r->info.name)};
+            kernel::netfilter_apply(ch);
         }
-        netsys::delete_link(r->info.bridge);
+        kernel::delete_link(r->info.bridge);
     } catch (const Error& e) {
         throw Error(what + e.what());
     }
@@ -442,7 +445,7 @@ Attachment Networks::connect(const std::string& network, const std::string& cont
     if (!rec) throw Error(what + "no such network");
 
     std::optional<Endpoint> old;
-    std::vector<net::Published> published;
+    std::vector<Published> published;
     std::set<std::string> veths;
     for (auto& r : recs) {
         for (const auto& [id, ep] : r.endpoints) {
@@ -471,48 +474,48 @@ Attachment Networks::connect(const std::string& network, const std::string& cont
                 throw Error("unknown protocol " + p.protocol);
             resolved.push_back(p);
         }
-        net::check_port_conflicts(resolved, published);
+        check_port_conflicts(resolved, published);
         std::vector<PortMapping> avoid;
         for (const auto& pub : published) avoid.push_back(pub.port);
         for (auto& p : resolved) {
-            if (p.host_port == 0) p.host_port = netsys::pick_host_port(p, avoid);
-            else netsys::probe_host_port(p);
+            if (p.host_port == 0) p.host_port = kernel::pick_host_port(p, avoid);
+            else kernel::probe_host_port(p);
             avoid.push_back(p);
         }
 
         // Address: the previous one on a reconnect if still free, else the lowest free.
-        net::Subnet sub = rec->subnet();
+        Subnet sub = rec->subnet();
         std::set<uint32_t> used;
         for (const auto& [id, ep] : rec->endpoints)
-            if (auto a = net::parse_ipv4(ep.ip)) used.insert(*a);
+            if (auto a = parse_ipv4(ep.ip)) used.insert(*a);
         std::optional<uint32_t> addr;
         if (old)
-            if (auto a = net::parse_ipv4(old->ip); a && sub.contains(*a) && !used.count(*a) && *a != sub.gateway()) addr = a;
-        if (!addr) addr = net::allocate_address(sub, used);
+            if (auto a = parse_ipv4(old->ip); a && sub.contains(*a) && !used.count(*a) && *a != sub.gateway()) addr = a;
+        if (!addr) addr = allocate_address(sub, used);
         if (!addr) throw Error("no free address in " + rec->info.subnet);
 
         Endpoint ep;
         ep.id = container_id;
         ep.name = container_name;
-        ep.ip = net::format_ipv4(*addr);
-        ep.mac = net::mac_for(*addr);
-        ep.veth = net::veth_name(container_id);
-        if (veths.count(ep.veth)) ep.veth = net::veth_name(name_hex(container_id));
+        ep.ip = format_ipv4(*addr);
+        ep.mac = mac_for(*addr);
+        ep.veth = veth_name(container_id);
+        if (veths.count(ep.veth)) ep.veth = veth_name(name_hex(container_id));
         ep.aliases = aliases;
         ep.ports = resolved;
         // The record first: a crash from here on leaves something disconnect can clean up.
         rec->endpoints[container_id] = ep;
         st.save(*rec);
         try {
-            netsys::ensure_bridge(rec->info.bridge, rec->info.gateway, sub.prefix);
-            netsys::create_endpoint(rec->info.bridge, ep.veth, netns_path, ep.mac, ep.ip, sub.prefix, rec->info.gateway);
-            net::RuleChange ch;
+            kernel::ensure_bridge(rec->info.bridge, rec->info.gateway, sub.prefix);
+            kernel::create_endpoint(rec->info.bridge, ep.veth, netns_path, ep.mac, ep.ip, sub.prefix, rec->info.gateway);
+            RuleChange ch;
             ch.ensure_base = true;
-            ch.drop_tags = {net::network_tag(rec->info.name), net::container_tag(container_id)};
-            ch.add = net::network_rules(rules_of(*rec));
-            for (auto& [table, lines] : net::container_rules(rules_of(*rec), container_id, ep.ip, ep.ports))
+            ch.drop_tags = {network_tag(rec->info.name), container_tag(container_id)};
+            ch.add = network_rules(rules_of(*rec));
+            for (auto& [table, lines] : container_rules(rules_of(*rec), container_id, ep.ip, ep.ports))
                 ch.add[table].insert(ch.add[table].end(), lines.begin(), lines.end());
-            netsys::netfilter_apply(ch);
+            kernel::netfilter_apply(ch);
         } catch (...) {
             try {
                 teardown(ep);
@@ -562,13 +565,13 @@ void Networks::disconnect(const std::string& container_id) {
     // Not in the state (a crash between kernel changes and the record?): sweep by name and tag.
     Endpoint ep;
     ep.id = container_id;
-    ep.veth = net::veth_name(container_id);
+    ep.veth = veth_name(container_id);
     if (other_veths.count(ep.veth)) ep.veth.clear();
     try {
-        if (!ep.veth.empty()) netsys::delete_link(ep.veth);
-        net::RuleChange ch;
-        ch.drop_tags = {net::container_tag(container_id)};
-        netsys::netfilter_apply(ch);
+        if (!ep.veth.empty()) kernel::delete_link(ep.veth);
+        RuleChange ch;
+        ch.drop_tags = {container_tag(container_id)};
+        kernel::netfilter_apply(ch);
     } catch (const Error& e) {
         throw Error("disconnect " + container_id.substr(0, 12) + ": " + e.what());
     }
@@ -580,7 +583,7 @@ std::string Networks::hosts_file(const std::string& container_id) {
         auto it = r.endpoints.find(container_id);
         if (it != r.endpoints.end()) return hosts_text(r, it->second);
     }
-    return net::render_hosts(std::nullopt, {});
+    return render_hosts(std::nullopt, {});
 }
 
 std::vector<std::pair<std::string, std::string>> Networks::hosts_files_for(const std::string& network) {
@@ -605,11 +608,11 @@ std::string Networks::resolv_conf() {
         }
     };
     std::string text = read("/etc/resolv.conf");
-    if (net::is_systemd_resolved_stub(text)) {
+    if (is_systemd_resolved_stub(text)) {
         std::string upstream = read("/run/systemd/resolve/resolv.conf");
         if (!upstream.empty()) text = upstream;
     }
-    return net::rewrite_resolv_conf(text);
+    return rewrite_resolv_conf(text);
 }
 
-}  // namespace minirun::engine
+}  // namespace minirun::network

@@ -7,7 +7,7 @@
 
 #include "minirun/common/fs.hpp"
 
-namespace minirun::engine::rtnl {
+namespace minirun::network::rtnl {
 
 class Socket {
 public:
@@ -43,4 +43,4 @@ private:
     uint32_t seq_ = 0;
 };
 
-}  // namespace minirun::engine::rtnl
+}  // namespace minirun::network::rtnl

@@ -1,4 +1,4 @@
-#include "network_system.hpp"
+#include "kernel.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -22,7 +22,7 @@
 #include "minirun/common/process.hpp"
 #include "rtnetlink.hpp"
 
-namespace minirun::engine::netsys {
+namespace minirun::network::kernel {
 
 namespace {
 
@@ -217,11 +217,11 @@ int default_mtu() {
 
 std::string iptables_save() { return run_ok({tool("iptables-save")}, "iptables-save"); }
 
-void netfilter_apply(const net::RuleChange& change) {
+void netfilter_apply(const RuleChange& change) {
     // Another program may change the rules between our save and restore (a rule to delete
     // vanishes): the script is rebuilt from a fresh dump once.
     for (int attempt = 0;; ++attempt) {
-        std::string script = net::build_restore_script(iptables_save(), change);
+        std::string script = build_restore_script(iptables_save(), change);
         if (script.empty()) return;
         log::debug("iptables-restore --noflush:\n" + script);
         try {
@@ -256,10 +256,10 @@ uint16_t pick_host_port(const PortMapping& p, const std::vector<PortMapping>& av
         }
         PortMapping cand = p;
         cand.host_port = port;
-        bool taken = std::any_of(avoid.begin(), avoid.end(), [&](const PortMapping& o) { return net::ports_clash(cand, o); });
+        bool taken = std::any_of(avoid.begin(), avoid.end(), [&](const PortMapping& o) { return ports_clash(cand, o); });
         if (!taken) return port;
     }
     throw Error("no free host port for " + std::to_string(p.container_port) + "/" + p.protocol);
 }
 
-}  // namespace minirun::engine::netsys
+}  // namespace minirun::network::kernel

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "minirun/engine/network.hpp"
-#include "minirun/engine/network_util.hpp"
+#include "minirun/network/netfilter_rules.hpp"
+#include "minirun/network/ports.hpp"
 
-namespace minirun::engine::netsys {
+namespace minirun::network::kernel {
 
 // Absolute path of a system tool (PATH, then /usr/sbin, /sbin, /usr/bin, /bin).
 std::string tool(const std::string& name);
@@ -32,7 +32,7 @@ std::string routes_text();
 int default_mtu();
 
 // One iptables-save, then one atomic iptables-restore --noflush.
-void netfilter_apply(const net::RuleChange& change);
+void netfilter_apply(const RuleChange& change);
 std::string iptables_save();
 
 // Throws when something on the host already holds the port (bind probe; sctp is not probed).
@@ -40,4 +40,4 @@ void probe_host_port(const PortMapping& p);
 // A free host port for p (kernel's ephemeral choice), avoiding `avoid` (same protocol).
 uint16_t pick_host_port(const PortMapping& p, const std::vector<PortMapping>& avoid);
 
-}  // namespace minirun::engine::netsys
+}  // namespace minirun::network::kernel

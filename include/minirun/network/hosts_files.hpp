@@ -1,0 +1,20 @@
+#pragma once
+// The text of a container's /etc/hosts and /etc/resolv.conf. Pure, unit-tested.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace minirun::network {
+
+// /etc/hosts: Docker's localhost lines, then `self`, then `peers` (one line each).
+struct HostEntry {
+    std::string ip;
+    std::vector<std::string> names;
+};
+std::string render_hosts(const std::optional<HostEntry>& self, const std::vector<HostEntry>& peers);
+// Drops loopback and IPv6 nameservers; adds 8.8.8.8 and 8.8.4.4 when none remain.
+std::string rewrite_resolv_conf(const std::string& text);
+// True when every nameserver in the text is 127.0.0.53 (systemd-resolved's stub).
+bool is_systemd_resolved_stub(const std::string& text);
+
+}  // namespace minirun::network

@@ -1,0 +1,40 @@
+#pragma once
+// Published ports: Docker's -p syntax, its display form and the clash rule between
+// mappings. Pure (no system access), unit-tested.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace minirun::network {
+
+struct PortMapping {
+    std::string host_ip;  // "" = every host address
+    uint16_t host_port = 0;  // 0 = pick a free one at connect
+    uint16_t container_port = 0;
+    std::string protocol = "tcp";  // tcp, udp or sctp
+    bool operator==(const PortMapping&) const = default;
+};
+
+// Docker's -p syntax: [ip:]host:container[/proto], [ip:]:container (random host port),
+// container (random host port). Throws Error naming the value: invalid -p "x": ...
+PortMapping parse_port_mapping(const std::string& text);
+// "0.0.0.0:8080->80/tcp" as `docker ps` shows it.
+std::string format_port_mapping(const PortMapping& p);
+// The inverse of format_port_mapping (records written before ports were typed hold it).
+PortMapping parse_formatted_port_mapping(const std::string& text);
+// "80/tcp": the key Docker's inspect uses for a container port.
+std::string container_port_key(const PortMapping& p);
+
+// True for "" and 0.0.0.0: the mapping listens on every host address.
+bool binds_all_addresses(const std::string& host_ip);
+// Two mappings clash when protocol and host port match and the host addresses overlap.
+bool ports_clash(const PortMapping& a, const PortMapping& b);
+struct Published {
+    std::string container_id, container_name;
+    PortMapping port;
+};
+// Throws Error("port 8080 is already published by container web") (also for a clash
+// inside `wanted` itself).
+void check_port_conflicts(const std::vector<PortMapping>& wanted, const std::vector<Published>& existing);
+
+}  // namespace minirun::network
