@@ -16,6 +16,7 @@
 #include "minirun/engine/system_check.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
+#include "minirun/image/stored_image.hpp"
 #include "minirun/registry/progress.hpp"
 #include "minirun/registry/pull.hpp"
 #include "minirun/compose/apply.hpp"
@@ -35,30 +36,7 @@ image::ImageRecord require_image(const image::Store& store, const std::string& t
     return *rec;
 }
 
-struct ImageInfo {
-    image::ImageRecord rec;
-    image::Manifest manifest;
-    json config;
-    int64_t size = 0;
-};
-
-ImageInfo load_info(const image::Store& store, const image::ImageRecord& rec) {
-    ImageInfo info{rec, image::parse_manifest(store.read_blob(rec.manifest.digest, image::kMaxManifestBytes)), {}, 0};
-    info.config = json::parse(store.read_blob(info.manifest.config.digest));
-    for (auto& l : info.manifest.layers) info.size += l.size;
-    return info;
-}
-
 std::string short_id(const std::string& digest) { return digest.substr(7, 12); }
-
-// "docker.io/library/alpine:3.20" → {"alpine", "3.20"} as docker images shows it.
-std::pair<std::string, std::string> repo_and_tag(const std::string& name) {
-    auto ref = image::Reference::parse(name);
-    std::string fam = ref.familiar();
-    std::string repo = fam.substr(0, fam.find_first_of("@"));
-    if (!ref.tag.empty()) repo = repo.substr(0, repo.size() - ref.tag.size() - 1);
-    return {repo, ref.tag.empty() ? "<none>" : ref.tag};
-}
 
 void add_pull(CLI::App& app) {
     static std::string ref_text, platform, max_layer;
@@ -99,36 +77,23 @@ void add_images(CLI::App& app) {
         auto store = open_store();
         json out = json::array();
         std::vector<std::vector<std::string>> rows;
-        for (auto& rec : store.list_images()) {
-            auto [repo, tag] = repo_and_tag(rec.name);
-            ImageInfo info;
-            try {
-                info = load_info(store, rec);
-            } catch (const Error& e) {
-                // One damaged image is marked, the others still list.
-                std::cerr << "Warning: image " << rec.name << " is damaged: " << e.what()
+        for (auto& img : image::list_image_summaries(store)) {
+            if (!img.damaged.empty()) {
+                std::cerr << "Warning: image " << (img.name.empty() ? img.digest : img.name) << " is damaged: " << img.damaged
                           << " (minirun system check --repair, or pull it again)\n";
-                out.push_back({{"Repository", repo}, {"Tag", tag}, {"Name", rec.name}, {"Digest", rec.manifest.digest},
-                               {"Damaged", e.what()}});
-                rows.push_back({repo, tag, "<damaged>", "", ""});
+                out.push_back({{"Repository", img.repository}, {"Tag", img.tag}, {"Name", img.name}, {"Digest", img.digest},
+                               {"Damaged", img.damaged}});
+                rows.push_back({img.repository, img.tag, "<damaged>", "", ""});
                 continue;
             }
-            std::string created = info.config.value("created", "");
-            out.push_back({{"Repository", repo},
-                           {"Tag", tag},
-                           {"Name", rec.name},
-                           {"ID", info.manifest.config.digest},
-                           {"Digest", rec.manifest.digest},
-                           {"Created", created},
-                           {"Size", info.size}});
-            rows.push_back({repo, tag, short_id(info.manifest.config.digest), created.substr(0, 19),
-                            registry::human_bytes(static_cast<double>(info.size))});
-        }
-        // Dangling images (built without -t) as Docker lists them: <none> <none>.
-        for (auto& rec : store.list_unnamed()) {
-            std::string id = store.image_id(rec);
-            out.push_back({{"Repository", "<none>"}, {"Tag", "<none>"}, {"Name", ""}, {"ID", id}, {"Digest", rec.manifest.digest}});
-            rows.push_back({"<none>", "<none>", id.empty() ? "<damaged>" : short_id(id), "", ""});
+            json row{{"Repository", img.repository}, {"Tag", img.tag}, {"Name", img.name}, {"ID", img.id}, {"Digest", img.digest}};
+            if (!img.name.empty()) {  // dangling images list no creation time or size, as before
+                row["Created"] = img.created;
+                row["Size"] = img.size;
+            }
+            out.push_back(row);
+            rows.push_back({img.repository, img.tag, short_id(img.id), img.created.substr(0, 19),
+                            img.name.empty() ? "" : registry::human_bytes(static_cast<double>(img.size))});
         }
         if (format == "json") {
             std::cout << out.dump(2) << "\n";
@@ -152,36 +117,7 @@ void add_inspect(CLI::App& app) {
     cmd->add_option("name", names, "Container name or id, image reference or id")->required();
     cmd->callback([] {
         if (names.size() == 1 && cli::inspect_container(g, names[0])) return;
-        auto store = open_store();
-        json out = json::array();
-        for (auto& n : names) {
-            ImageInfo info = load_info(store, require_image(store, n));
-            json tags = json::array(), digests = json::array();
-            for (auto& other : store.list_images()) {
-                if (other.manifest.digest != info.rec.manifest.digest) continue;
-                tags.push_back(other.name);
-                auto ref = image::Reference::parse(other.name);
-                auto rd = other.manifest.annotations.find(std::string(image::kRepoDigestAnnotation));
-                digests.push_back(ref.name() + "@" +
-                                  (rd != other.manifest.annotations.end() ? rd->second : other.manifest.digest));
-            }
-            json layers = json::array();
-            for (auto& l : info.manifest.layers) layers.push_back({{"Digest", l.digest}, {"Size", l.size}, {"MediaType", l.media_type}});
-            out.push_back({{"Id", info.manifest.config.digest},
-                           {"Digest", info.rec.manifest.digest},
-                           {"RepoTags", tags},
-                           {"RepoDigests", digests},
-                           {"Created", info.config.value("created", "")},
-                           {"Author", info.config.value("author", "")},
-                           {"Architecture", info.config.value("architecture", "")},
-                           {"Os", info.config.value("os", "")},
-                           {"Config", info.config.value("config", json::object())},
-                           {"RootFS", info.config.value("rootfs", json::object())},
-                           {"Layers", layers},
-                           {"ManifestMediaType", info.rec.manifest.media_type},
-                           {"Size", info.size}});
-        }
-        std::cout << out.dump(4) << "\n";
+        std::cout << image::inspect_images_json(open_store(), names) << "\n";
     });
 }
 

@@ -21,6 +21,7 @@
 #include "minirun/common/units.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/image_config.hpp"
+#include "minirun/image/stored_image.hpp"
 #include "minirun/engine/logs.hpp"
 #include "bridge_glue.hpp"
 #include "minirun/engine/rootfs.hpp"
@@ -170,17 +171,6 @@ VolumeSpec parse_volume_spec(const std::string& spec) {
 
 }  // namespace
 
-// Here rather than in image_config.cpp: it needs the image store, which the supervisor
-// binary (linking image_config.cpp for user lookups) does not.
-ImageConfig load_image_config(const image::Store& store, const image::ImageRecord& rec) {
-    image::Manifest m = image::parse_manifest(store.read_blob(rec.manifest.digest, image::kMaxManifestBytes));
-    ImageConfig c = parse_image_config_json(store.read_blob(m.config.digest));
-    c.id = m.config.digest;
-    for (auto& d : c.diff_ids)
-        if (!store.has_layer(d)) throw Error("image " + rec.name + ": layer " + d + " is not unpacked; pull it again");
-    return c;
-}
-
 Engine::Prepared Engine::prepare(const RunRequest& req) {
     log::debug("prepare: start");
     reap_orphans();
@@ -231,7 +221,9 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     image::ImageRecord img = registry::ensure_image(store, req.image, pull, po, [&](const image::Reference& ref) {
         if (!req.quiet_pull) std::cerr << "Unable to find image '" << ref.familiar() << "' locally; pulling\n";
     });
-    ImageConfig ic = load_image_config(store, img);
+    image::StoredImage stored = image::load_stored_image(store, img);
+    image::require_layers(store, stored);
+    const image::ContainerConfig& ic = stored.config.config;
     log::debug("image config loaded");
     if (req.publish_all) {
         // -P: every EXPOSEd port on a random host port.
@@ -248,7 +240,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     rec.name = req.name.empty() ? containers_.free_name() : req.name;
     rec.image = req.image;
     rec.image_name = img.name;
-    rec.image_id = ic.id;
+    rec.image_id = stored.id();
     rec.created = rfc3339_now();
     rec.restart = restart;
     rec.auto_remove = req.remove;
@@ -269,12 +261,12 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
             throw Error("invalid --add-host \"" + h + "\": expected host:ip");
         rec.extra_hosts.push_back(h);
     }
-    rec.health = effective_health(req, ic.health);
+    rec.health = effective_health(req, health_from_image(ic.healthcheck));
     std::string dir = containers_.dir(rec.id);
     containers_.save(rec, /*create=*/true);
     try {
-        rec.layers = ic.diff_ids;
-        mount_rootfs((storage_ / "layers").string(), ic.diff_ids, dir);
+        rec.layers = stored.config.diff_ids;
+        mount_rootfs((storage_ / "layers").string(), stored.config.diff_ids, dir);
         log::debug("rootfs mounted");
         std::string rootfs = dir + "/rootfs";
 

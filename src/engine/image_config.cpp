@@ -15,23 +15,6 @@ using json = nlohmann::json;
 
 namespace {
 
-std::vector<std::string> strings(const json& j, const char* key) {
-    std::vector<std::string> out;
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_array()) return out;
-    for (auto& v : *it)
-        if (v.is_string()) out.push_back(v.get<std::string>());
-    return out;
-}
-
-std::vector<std::string> keys(const json& j, const char* key) {
-    std::vector<std::string> out;
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_object()) return out;
-    for (auto& [k, v] : it->items()) out.push_back(k);
-    return out;
-}
-
 bool is_number(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
 
 // Lines of a colon-separated database file inside the rootfs (missing file → none).
@@ -60,38 +43,18 @@ std::vector<std::vector<std::string>> read_db(const std::string& rootfs, const c
 
 }  // namespace
 
-ImageConfig parse_image_config_json(const std::string& text) {
-    json j = json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) throw Error("image config is not valid JSON");
-    ImageConfig c;
-    const json cfg = j.value("config", json::object());
-    c.entrypoint = strings(cfg, "Entrypoint");
-    c.cmd = strings(cfg, "Cmd");
-    c.env = strings(cfg, "Env");
-    c.working_dir = cfg.value("WorkingDir", "");
-    c.user = cfg.value("User", "");
-    c.stop_signal = cfg.value("StopSignal", "");
-    c.exposed_ports = keys(cfg, "ExposedPorts");
-    c.volumes = keys(cfg, "Volumes");
-    if (auto l = cfg.find("Labels"); l != cfg.end() && l->is_object())
-        for (auto& [k, v] : l->items())
-            if (v.is_string()) c.labels[k] = v.get<std::string>();
-    if (auto h = cfg.find("Healthcheck"); h != cfg.end() && h->is_object()) {
-        HealthConfig hc;
-        hc.test = strings(*h, "Test");
-        // Docker's zero means "inherit the default"
-        auto ns = [&](const char* k, int64_t dflt) { int64_t v = h->value(k, int64_t{0}); return v > 0 ? v : dflt; };
-        hc.interval_ns = ns("Interval", hc.interval_ns);
-        hc.timeout_ns = ns("Timeout", hc.timeout_ns);
-        hc.start_period_ns = ns("StartPeriod", hc.start_period_ns);
-        hc.start_interval_ns = ns("StartInterval", hc.start_interval_ns);
-        int r = h->value("Retries", 0);
-        hc.retries = r > 0 ? r : hc.retries;
-        if (!hc.test.empty()) c.health = hc;
-    }
-    const json rootfs = j.value("rootfs", json::object());
-    c.diff_ids = strings(rootfs, "diff_ids");
-    return c;
+std::optional<HealthConfig> health_from_image(const std::optional<image::Healthcheck>& h) {
+    if (!h || h->test.empty()) return std::nullopt;
+    HealthConfig hc;
+    hc.test = h->test;
+    // Docker's zero means "inherit the default"
+    auto or_default = [](int64_t v, int64_t dflt) { return v > 0 ? v : dflt; };
+    hc.interval_ns = or_default(h->interval_ns, hc.interval_ns);
+    hc.timeout_ns = or_default(h->timeout_ns, hc.timeout_ns);
+    hc.start_period_ns = or_default(h->start_period_ns, hc.start_period_ns);
+    hc.start_interval_ns = or_default(h->start_interval_ns, hc.start_interval_ns);
+    hc.retries = h->retries > 0 ? h->retries : hc.retries;
+    return hc;
 }
 
 bool has_env(const std::vector<std::string>& env, const std::string& key) {

@@ -1,4 +1,5 @@
 // The store's fsck: digests, index entries, layers and container records.
+#include "minirun/image/image_config.hpp"
 #include "minirun/engine/system_check.hpp"
 
 #include <algorithm>

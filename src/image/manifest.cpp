@@ -169,26 +169,6 @@ Index parse_index(std::string_view text) {
     return idx;
 }
 
-ImageConfigSummary parse_image_config(std::string_view text) {
-    json j = json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) throw Error("malformed image config: not a JSON object");
-    ImageConfigSummary s;
-    s.platform.os = j.value("os", "");
-    s.platform.architecture = j.value("architecture", "");
-    if (auto v = j.find("variant"); v != j.end() && v->is_string()) s.platform.variant = v->get<std::string>();
-    if (auto c = j.find("created"); c != j.end() && c->is_string()) s.created = c->get<std::string>();
-    auto rootfs = j.find("rootfs");
-    if (rootfs == j.end() || !rootfs->is_object()) throw Error("malformed image config: missing \"rootfs\"");
-    auto ids = rootfs->find("diff_ids");
-    if (ids == rootfs->end() || !ids->is_array()) throw Error("malformed image config: missing rootfs.diff_ids");
-    for (auto& id : *ids) {
-        if (!id.is_string() || !is_valid_digest(id.get<std::string>()))
-            throw Error("malformed image config: invalid diff_id");
-        s.diff_ids.push_back(id.get<std::string>());
-    }
-    return s;
-}
-
 const Descriptor& select_platform(const Index& index, const Platform& want) {
     std::string available;
     for (auto& d : index.manifests) {

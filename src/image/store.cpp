@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "minirun/common/error.hpp"
+#include "minirun/image/image_config.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/image/reference.hpp"
 

@@ -1,4 +1,5 @@
 // The build executor: stages, instructions, cache, image assembly.
+#include "minirun/image/stored_image.hpp"
 #include "minirun/imgbuild/builder.hpp"
 
 #include <fcntl.h>
@@ -260,11 +261,14 @@ ImageState Builder::load_image(const std::string& name) {
     if (!o_.platform.empty()) po.platform = image::Platform::parse(o_.platform);
     image::ImageRecord rec =
         registry::ensure_image(store_, name, registry::parse_pull_policy(o_.pull), po, {}, location_);
-    image::Manifest m = image::parse_manifest(store_.read_blob(rec.manifest.digest, image::kMaxManifestBytes));
+    image::StoredImage img = image::load_stored_image(store_, rec);
+    const image::Manifest& m = img.manifest;
+    const auto& diff_ids = img.config.diff_ids;
     ImageState s;
-    s.config = json::parse(store_.read_blob(m.config.digest), nullptr, false);
-    if (!s.config.is_object()) throw Error("image " + name + ": config " + m.config.digest + " is not a JSON object");
-    auto diff_ids = image::parse_image_config(store_.read_blob(m.config.digest)).diff_ids;
+    // Kept as the whole document: fields the typed model does not know pass through to the
+    // built image unchanged.
+    s.config = json::parse(store_.read_blob(img.id()), nullptr, false);
+    if (!s.config.is_object()) throw Error("image " + name + ": config " + img.id() + " is not a JSON object");
     if (diff_ids.size() != m.layers.size()) throw Error("image " + name + ": config and manifest disagree on the layer count");
     for (size_t i = 0; i < m.layers.size(); ++i) {
         if (!store_.has_layer(diff_ids[i])) throw Error("image " + name + ": layer " + diff_ids[i] + " is not unpacked; pull it again");

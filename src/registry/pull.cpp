@@ -1,3 +1,4 @@
+#include "minirun/image/image_config.hpp"
 #include "minirun/registry/pull.hpp"
 
 #include <fcntl.h>
@@ -280,7 +281,7 @@ PullResult pull_image(Store& store, const image::Reference& ref, const PullOptio
         if (sha256_digest(config) != manifest.config.digest)
             throw Error("config blob digest mismatch: expected " + manifest.config.digest + ", content hashes to " +
                         sha256_digest(config));
-        image::ImageConfigSummary cfg = image::parse_image_config(config);
+        image::ImageConfig cfg = image::parse_image_config(config);
         if (cfg.diff_ids.size() != manifest.layers.size())
             throw Error("malformed image: " + std::to_string(manifest.layers.size()) + " layers but " +
                         std::to_string(cfg.diff_ids.size()) + " diff_ids in the config");

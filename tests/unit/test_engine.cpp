@@ -43,9 +43,9 @@ TEST_CASE("engine: restart policies as Docker spells them") {
 }
 
 TEST_CASE("engine: image config fields") {
-    auto c = parse_image_config_json(R"({"config":{"Entrypoint":["/entry"],"Cmd":["a","b"],"Env":["A=1"],
+    auto c = image::parse_image_config(R"({"config":{"Entrypoint":["/entry"],"Cmd":["a","b"],"Env":["A=1"],
         "WorkingDir":"/app","User":"app","StopSignal":"SIGQUIT","ExposedPorts":{"80/tcp":{}},"Volumes":{"/data":{}},
-        "Labels":{"k":"v"}},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]}})");
+        "Labels":{"k":"v"}},"rootfs":{"type":"layers","diff_ids":[]}})").config;
     CHECK(c.entrypoint == std::vector<std::string>{"/entry"});
     CHECK(c.cmd == std::vector<std::string>{"a", "b"});
     CHECK(c.working_dir == "/app");
@@ -54,7 +54,20 @@ TEST_CASE("engine: image config fields") {
     CHECK(c.exposed_ports == std::vector<std::string>{"80/tcp"});
     CHECK(c.volumes == std::vector<std::string>{"/data"});
     CHECK(c.labels.at("k") == "v");
-    CHECK_THROWS_AS(parse_image_config_json("nope"), Error);
+    CHECK_THROWS_AS(image::parse_image_config("nope"), Error);
+}
+
+TEST_CASE("engine: an image's HEALTHCHECK gets Docker's defaults where it leaves zeros") {
+    CHECK_FALSE(health_from_image(std::nullopt).has_value());
+    CHECK_FALSE(health_from_image(image::Healthcheck{}).has_value());  // no test: no check
+    image::Healthcheck h;
+    h.test = {"CMD", "true"};
+    h.interval_ns = 2'000'000'000;
+    auto hc = health_from_image(h);
+    REQUIRE(hc.has_value());
+    CHECK(hc->interval_ns == 2'000'000'000);
+    CHECK(hc->timeout_ns == HealthConfig{}.timeout_ns);
+    CHECK(hc->retries == HealthConfig{}.retries);
 }
 
 TEST_CASE("engine: users and groups resolved through the image's files") {

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "minirun/image/image_config.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/image/manifest.hpp"
 
@@ -84,4 +85,42 @@ TEST_CASE("manifest: image config diff_ids") {
     CHECK(c.diff_ids == std::vector<std::string>{kD1});
     CHECK_THROWS_AS(parse_image_config(R"({"rootfs":{"diff_ids":["md5:x"]}})"), Error);
     CHECK_THROWS_AS(parse_image_config(R"({"os":"linux"})"), Error);
+}
+
+TEST_CASE("image config: Docker's fields typed, and written back the same") {
+    const std::string doc = R"({"created":"2026-01-02T03:04:05Z","author":"me","architecture":"arm64","variant":"v8",
+        "os":"linux","config":{"User":"app","ExposedPorts":{"80/tcp":{},"53/udp":{}},"Env":["A=1"],
+        "Entrypoint":["/e"],"Cmd":["c"],"Volumes":{"/data":{}},"WorkingDir":"/w","Labels":{"k":"v"},
+        "StopSignal":"SIGQUIT","Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":2000000000,"Retries":4},
+        "OnBuild":["RUN echo hi"],"Shell":["/bin/bash","-c"],"ArgsEscaped":true},
+        "rootfs":{"type":"layers","diff_ids":[")" + kD1 + R"("]},
+        "history":[{"created_by":"RUN x","empty_layer":true},{"created":"2026-01-02T03:04:05Z","comment":"c"}]})";
+    auto c = parse_image_config(doc);
+    CHECK(c.platform.str() == "linux/arm64/v8");
+    CHECK(c.created == "2026-01-02T03:04:05Z");
+    CHECK(c.author == "me");
+    CHECK(c.config.exposed_ports == std::vector<std::string>{"53/udp", "80/tcp"});
+    REQUIRE(c.config.healthcheck.has_value());
+    CHECK(c.config.healthcheck->test == std::vector<std::string>{"CMD-SHELL", "true"});
+    CHECK(c.config.healthcheck->interval_ns == 2000000000);
+    CHECK(c.config.healthcheck->timeout_ns == 0);  // 0: the default, decided by whoever runs it
+    CHECK(c.config.healthcheck->retries == 4);
+    CHECK(c.config.on_build == std::vector<std::string>{"RUN echo hi"});
+    CHECK(c.config.shell == std::vector<std::string>{"/bin/bash", "-c"});
+    CHECK(c.config.args_escaped);
+    REQUIRE(c.history.size() == 2);
+    CHECK(c.history[0].empty_layer);
+    CHECK(c.history[1].comment == "c");
+    // The writer and the parser agree: what is written reads back as the same config.
+    auto again = parse_image_config(image_config_json(c));
+    CHECK(again.config == c.config);
+    CHECK(again.history == c.history);
+    CHECK(again.diff_ids == c.diff_ids);
+    CHECK(again.platform.str() == c.platform.str());
+    CHECK(image_config_json(again) == image_config_json(c));
+    // Wrong types read as absent rather than failing the image.
+    auto odd = parse_image_config(R"({"config":{"Env":"A=1","User":5,"Healthcheck":[]},"rootfs":{"diff_ids":[]}})");
+    CHECK(odd.config.env.empty());
+    CHECK(odd.config.user.empty());
+    CHECK_FALSE(odd.config.healthcheck.has_value());
 }

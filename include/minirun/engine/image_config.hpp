@@ -1,34 +1,20 @@
 #pragma once
-// What `run` takes from an image: its config (Entrypoint, Cmd, Env, WorkingDir, User,
-// ExposedPorts, Volumes, StopSignal, Labels) and its layers, from the store.
+// What `run` makes of an image's config (image/image_config.hpp holds the config itself):
+// its health check and its user, resolved against the rootfs.
 #include <map>
 #include <optional>
 
-#include "minirun/engine/container_store.hpp"
 #include <string>
 #include <vector>
 
-namespace minirun::image {
-class Store;
-struct ImageRecord;
-}  // namespace minirun::image
+#include "minirun/engine/container_store.hpp"
+#include "minirun/image/image_config.hpp"
 
 namespace minirun::engine {
 
-struct ImageConfig {
-    std::vector<std::string> entrypoint, cmd, env;
-    std::string working_dir, user, stop_signal;
-    std::vector<std::string> exposed_ports;  // "80/tcp"
-    std::vector<std::string> volumes;        // "/data"
-    std::map<std::string, std::string> labels;
-    std::vector<std::string> diff_ids;       // bottom first
-    std::optional<HealthConfig> health;      // the image's HEALTHCHECK
-    std::string id;                          // config digest
-};
-
-ImageConfig load_image_config(const image::Store& store, const image::ImageRecord& rec);
-// Parses the "config" part of an image config JSON document (exposed for tests).
-ImageConfig parse_image_config_json(const std::string& text);
+// The image's HEALTHCHECK as the supervisor runs it: Docker's defaults for the fields the
+// image leaves at zero; nullopt when it has none.
+std::optional<HealthConfig> health_from_image(const std::optional<image::Healthcheck>& h);
 
 // Resolves "user[:group]" (names or numbers) against the rootfs's /etc/passwd and
 // /etc/group: uid, gid (the user's primary group unless given) and supplementary groups.

@@ -68,12 +68,6 @@ struct Index {
     std::vector<Descriptor> manifests;
 };
 
-struct ImageConfigSummary {
-    std::vector<std::string> diff_ids;
-    Platform platform;
-    std::string created;
-};
-
 // Decides from the media type (the Content-Type, else the document's mediaType field).
 // Throws Error("unsupported manifest media type ...") for schema1 and unknown types.
 ManifestKind classify_manifest(std::string_view media_type);
@@ -84,7 +78,6 @@ std::string manifest_media_type(std::string_view body, std::string_view content_
 // Throw Error("malformed manifest: REASON") on anything unexpected.
 Manifest parse_manifest(std::string_view json);
 Index parse_index(std::string_view json);
-ImageConfigSummary parse_image_config(std::string_view json);
 
 bool is_layer_media_type(std::string_view media_type);
 
