@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
@@ -210,47 +211,31 @@ bool erase_credentials(std::string_view registry) {
     return erased;
 }
 
+// OpenSSL's base64 (EVP_EncodeBlock / EVP_DecodeBlock), which the registry links anyway.
 std::string base64_encode(std::string_view in) {
-    static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
-        out += tbl[v >> 18];
-        out += tbl[(v >> 12) & 63];
-        out += tbl[(v >> 6) & 63];
-        out += tbl[v & 63];
-    }
-    if (i < in.size()) {
-        unsigned v = (unsigned char)in[i] << 16 | (i + 1 < in.size() ? (unsigned char)in[i + 1] << 8 : 0);
-        out += tbl[v >> 18];
-        out += tbl[(v >> 12) & 63];
-        out += i + 1 < in.size() ? tbl[(v >> 6) & 63] : '=';
-        out += '=';
-    }
+    std::string out(4 * ((in.size() + 2) / 3), '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+                            static_cast<int>(in.size()));
+    out.resize(static_cast<size_t>(n));
     return out;
 }
 
 std::string base64_decode(std::string_view in) {
-    std::string out;
-    unsigned v = 0;
-    int bits = 0;
+    // config.json files in the wild wrap lines, use the URL-safe alphabet or drop the
+    // padding: normalise to what EVP_DecodeBlock takes, then trim the padding's bytes.
+    std::string text;
     for (char ch : in) {
-        int d;
-        if (ch >= 'A' && ch <= 'Z') d = ch - 'A';
-        else if (ch >= 'a' && ch <= 'z') d = ch - 'a' + 26;
-        else if (ch >= '0' && ch <= '9') d = ch - '0' + 52;
-        else if (ch == '+' || ch == '-') d = 62;
-        else if (ch == '/' || ch == '_') d = 63;
-        else if (ch == '=' || ch == '\n' || ch == '\r') continue;
-        else throw Error("invalid base64 data");
-        v = (v << 6) | static_cast<unsigned>(d);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((v >> bits) & 0xff);
-        }
+        if (ch == '\n' || ch == '\r' || ch == '=') continue;
+        text += ch == '-' ? '+' : ch == '_' ? '/' : ch;
     }
+    if (text.size() % 4 == 1) throw Error("invalid base64 data");
+    size_t pad = (4 - text.size() % 4) % 4;
+    text.append(pad, '=');
+    std::string out(text.size() / 4 * 3, '\0');
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(text.data()),
+                            static_cast<int>(text.size()));
+    if (n < 0) throw Error("invalid base64 data");
+    out.resize(static_cast<size_t>(n) - pad);
     return out;
 }
 

@@ -58,6 +58,13 @@ TEST_CASE("auth: base64 round trip") {
         CHECK(base64_decode(base64_encode(s)) == s);
     CHECK(base64_encode("testuser:secret") == "dGVzdHVzZXI6c2VjcmV0");
     CHECK_THROWS_AS(base64_decode("not*base64"), Error);
+    CHECK_THROWS_AS(base64_decode("abcde"), Error);  // a lone sixth of a byte
+    // What config.json files in the wild hold: no padding, line breaks, the URL-safe alphabet.
+    CHECK(base64_decode("dGVzdHVzZXI6c2VjcmV0") == "testuser:secret");
+    CHECK(base64_decode("YQ") == "a");
+    CHECK(base64_decode("YWI=") == "ab");
+    CHECK(base64_decode("dGVzdHVz\nZXI6c2VjcmV0\n") == "testuser:secret");
+    CHECK(base64_decode("-_8") == std::string("\xfb\xff"));
 }
 
 namespace {
