@@ -97,7 +97,7 @@ std::string RegistryClient::base_url() {
         try {
             thread_client().perform(ping);
         } catch (const TransportError& e) {
-            if (e.is_dns()) throw Error("cannot resolve registry host " + host_only(api_host_));
+            if (e.is_dns()) throw Error("cannot resolve registry host " + host_only(api_host_), ErrorKind::Unavailable);
             scheme = "http";
         }
     }
@@ -168,7 +168,7 @@ std::string RegistryClient::fetch_token(const Challenge& c) {
             if (!retryable_http_status(r.status) || attempt >= opts_.max_attempts) break;
         } catch (const TransportError& e) {
             if (e.is_dns() || attempt >= opts_.max_attempts)
-                throw Error("token service " + url_host(realm) + " for " + registry_ + ": " + e.what());
+                throw Error("token service " + url_host(realm) + " for " + registry_ + ": " + e.what(), ErrorKind::Unavailable);
         }
         backoff(attempt, r.header("retry-after"));
     }
@@ -232,8 +232,8 @@ HttpResponse RegistryClient::send(HttpRequest req, bool retry) {
         try {
             r = thread_client().perform(req);
         } catch (const TransportError& e) {
-            if (e.is_dns()) throw Error("cannot resolve registry host " + host_only(api_host_));
-            if (!retry || attempt >= opts_.max_attempts) throw Error(e.what());
+            if (e.is_dns()) throw Error("cannot resolve registry host " + host_only(api_host_), ErrorKind::Unavailable);
+            if (!retry || attempt >= opts_.max_attempts) throw Error(e.what(), ErrorKind::Unavailable);
             log::debug(std::string("retrying after: ") + e.what());
             backoff(attempt);
             continue;

@@ -7,6 +7,7 @@
 
 #include "../../src/runtime/sync_channel.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/registry/http.hpp"
 #include "minirun/runtime/container.hpp"
 #include "minirun/runtime/process_setup.hpp"
 
@@ -131,4 +132,11 @@ TEST_CASE("errors: kinds and errno cross the init's sync channel") {
     ::close(sv[0]);
     ::close(sv2[0]);
     ::close(sv2[1]);
+}
+
+TEST_CASE("errors: registry transport failures are Errors of kind Unavailable") {
+    minirun::registry::TransportError e("GET https://r/v2/: Timeout was reached", 28);
+    const minirun::Error& base = e;
+    CHECK(base.kind() == minirun::ErrorKind::Unavailable);
+    CHECK(std::string(base.what()) == "GET https://r/v2/: Timeout was reached");
 }

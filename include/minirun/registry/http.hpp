@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "minirun/common/error.hpp"
+
 namespace minirun::registry {
 
 struct HttpRequest {
@@ -37,10 +39,11 @@ struct HttpResponse {
     std::string header(const std::string& lower_name) const;
 };
 
-// Transport failures (no HTTP status): DNS, connect, TLS, reset connections.
-class TransportError : public std::runtime_error {
+// Transport failures (no HTTP status): DNS, connect, TLS, reset connections. An Error of
+// kind Unavailable; the client catches it first to decide on retries.
+class TransportError : public Error {
 public:
-    TransportError(const std::string& msg, int curl_code) : std::runtime_error(msg), curl_code(curl_code) {}
+    TransportError(const std::string& msg, int curl_code) : Error(msg, ErrorKind::Unavailable), curl_code(curl_code) {}
     int curl_code;
     bool is_dns() const;
     bool is_tls() const;
