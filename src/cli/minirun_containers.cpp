@@ -135,8 +135,13 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
         if (c->count("--health-retries")) r.health_retries = health_retries;
         if (pids != 0) r.pids_limit = pids;
         if (stop_timeout >= 0) r.stop_timeout = stop_timeout;
+        if (!r.quiet_pull)
+            r.on_pull = [](const std::string& image) { std::cerr << "Unable to find image '" << image << "' locally; pulling\n"; };
         try {
-            exit_code = open_engine(g).run(r);
+            engine::RunResult run = open_engine(g).run(r);
+            exit_code = run.status;
+            if (!run.error.empty()) std::cerr << "Error: " << run.error << "\n";
+            else if (r.detach) std::cout << run.container_id << "\n";
         } catch (const std::exception& e) {
             std::cerr << "Error: " << e.what() << "\n";
             exit_code = 125;
@@ -414,6 +419,28 @@ void add_logs_exec(CLI::App& app, GlobalOptions& g, int& exit_code) {
     });
 }
 
+std::string format_stats(const std::vector<engine::ContainerStats>& rows, bool as_json) {
+    if (as_json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (auto& r : rows)
+            out.push_back({{"ID", r.id}, {"Name", r.name}, {"CPUPerc", r.cpu_percent}, {"MemUsage", r.memory_usage},
+                           {"MemLimit", r.memory_limit}, {"MemPerc", r.memory_percent}, {"PIDs", r.pids}});
+        return out.dump(2);
+    }
+    std::string table;
+    char line[256];
+    std::snprintf(line, sizeof line, "%-14s %-20s %8s %24s %7s %5s\n", "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS");
+    table += line;
+    auto mib = [](double v) { char s[32]; std::snprintf(s, sizeof s, "%.1fMiB", v / 1048576.0); return std::string(s); };
+    for (auto& r : rows) {
+        std::string mem = mib(static_cast<double>(r.memory_usage)) + " / " + (r.memory_limit > 0 ? mib(r.memory_limit) : "unlimited");
+        std::snprintf(line, sizeof line, "%-14s %-20s %7.2f%% %24s %6.2f%% %5llu\n", r.id.substr(0, 12).c_str(), r.name.c_str(),
+                      r.cpu_percent, mem.c_str(), r.memory_percent, static_cast<unsigned long long>(r.pids));
+        table += line;
+    }
+    return table;
+}
+
 void add_info(CLI::App& app, GlobalOptions& g) {
     static std::vector<std::string> stats_names;
     static bool no_stream = false;
@@ -425,7 +452,7 @@ void add_info(CLI::App& app, GlobalOptions& g) {
     stats->callback([&g] {
         auto e = open_engine(g);
         do {
-            std::cout << e.stats(stats_names, stats_format == "json") << std::flush;
+            std::cout << format_stats(e.stats(stats_names), stats_format == "json") << std::flush;
         } while (!no_stream);
     });
     auto* top = app.add_subcommand("top", "Processes of a container");

@@ -75,7 +75,6 @@ engine::RunRequest run_request(const Project& p, const Service& s) {
     r.name = container_name(p, s);
     r.detach = true;
     r.quiet_pull = true;
-    r.quiet_id = true;
     r.pull = "never";  // ensure_image did what --pull asked
     if (s.entrypoint) {
         r.entrypoint = s.entrypoint->empty() ? "" : s.entrypoint->front();
@@ -282,8 +281,10 @@ ApplyResult apply(engine::Engine& e, const stdfs::path& storage, const Project& 
                 a.action = "created";
             }
             if (!o.dry_run) {
-                int rc = e.run(req);
-                if (rc != 0) throw Error("the container did not start (exit " + std::to_string(rc) + ")");
+                engine::RunResult run = e.run(req);
+                if (run.status != 0)
+                    throw Error(run.error.empty() ? "the container did not start (exit " + std::to_string(run.status) + ")"
+                                                  : run.error);
             }
         } catch (const Error& err) {
             a.action = "failed";

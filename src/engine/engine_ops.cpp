@@ -506,18 +506,14 @@ void Engine::logs(const std::string& name, const LogReadOptions& o) const {
     print_logs((containers_.dir(rec.id) / "container.log").string(), o, follow_running, &arg);
 }
 
-std::string Engine::stats(const std::vector<std::string>& names, bool as_json) const {
+std::vector<ContainerStats> Engine::stats(const std::vector<std::string>& names) const {
     std::vector<ContainerRecord> recs;
     if (names.empty()) {
         for (auto& r : ps(false)) recs.push_back(r.rec);
     } else {
         for (auto& n : names) recs.push_back(refresh(containers_.find(n)));
     }
-    json out = json::array();
-    std::ostringstream table;
-    char line[256];
-    std::snprintf(line, sizeof line, "%-14s %-20s %8s %24s %7s %5s\n", "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS");
-    table << line;
+    std::vector<ContainerStats> out;
     for (auto& r : recs) {
         if (r.status != "running") continue;
         runtime::Cgroup cg = runtime::Cgroup::open("/minirun/" + r.id, r.id);
@@ -526,18 +522,15 @@ std::string Engine::stats(const std::vector<std::string>& names, bool as_json) c
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         auto b = cg.stats();
         double wall_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
-        double cpu = wall_ns > 0 ? 100.0 * static_cast<double>(b.cpu_usage_ns - a.cpu_usage_ns) / wall_ns : 0;
-        double limit = b.memory_limit == UINT64_MAX || b.memory_limit == 0 ? 0 : static_cast<double>(b.memory_limit);
-        double memp = limit > 0 ? 100.0 * static_cast<double>(b.memory_usage) / limit : 0;
-        out.push_back({{"ID", r.id}, {"Name", r.name}, {"CPUPerc", cpu}, {"MemUsage", b.memory_usage},
-                       {"MemLimit", limit}, {"MemPerc", memp}, {"PIDs", b.pids_current}});
-        auto mib = [](double v) { char s[32]; std::snprintf(s, sizeof s, "%.1fMiB", v / 1048576.0); return std::string(s); };
-        std::snprintf(line, sizeof line, "%-14s %-20s %7.2f%% %24s %6.2f%% %5llu\n", r.id.substr(0, 12).c_str(),
-                      r.name.c_str(), cpu, (mib(static_cast<double>(b.memory_usage)) + " / " + (limit > 0 ? mib(limit) : "unlimited")).c_str(),
-                      memp, static_cast<unsigned long long>(b.pids_current));
-        table << line;
+        ContainerStats st{r.id, r.name};
+        st.cpu_percent = wall_ns > 0 ? 100.0 * static_cast<double>(b.cpu_usage_ns - a.cpu_usage_ns) / wall_ns : 0;
+        st.memory_usage = b.memory_usage;
+        st.memory_limit = b.memory_limit == UINT64_MAX || b.memory_limit == 0 ? 0 : static_cast<double>(b.memory_limit);
+        st.memory_percent = st.memory_limit > 0 ? 100.0 * static_cast<double>(b.memory_usage) / st.memory_limit : 0;
+        st.pids = b.pids_current;
+        out.push_back(st);
     }
-    return as_json ? out.dump(2) : table.str();
+    return out;
 }
 
 std::string Engine::top(const std::string& name) const {

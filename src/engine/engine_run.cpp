@@ -219,7 +219,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     po.progress = req.quiet_pull ? registry::ProgressMode::quiet : registry::ProgressMode::automatic;
     if (!req.platform.empty()) po.platform = image::Platform::parse(req.platform);
     image::ImageRecord img = registry::ensure_image(store, req.image, pull, po, [&](const image::Reference& ref) {
-        if (!req.quiet_pull) std::cerr << "Unable to find image '" << ref.familiar() << "' locally; pulling\n";
+        if (req.on_pull) req.on_pull(ref.familiar());
     });
     image::StoredImage stored = image::load_stored_image(store, img);
     image::require_layers(store, stored);
@@ -416,7 +416,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     return Prepared{rec};
 }
 
-int Engine::run(const RunRequest& req) {
+RunResult Engine::run(const RunRequest& req) {
     // The container's cgroup join (by us or the supervisor) shares the grace period this
     // starts while the image, rootfs and network are prepared.
     runtime::CgroupMigrationPrimer primer;
@@ -424,18 +424,13 @@ int Engine::run(const RunRequest& req) {
     try {
         p = prepare(req);
     } catch (const RunFailure& e) {
-        std::cerr << "Error: " << e.what() << "\n";
-        return e.code;
+        return RunResult{"", e.code, e.what()};
     }
     ContainerRecord& rec = p.rec;
-    if (!req.detach) return run_foreground(rec);
+    if (!req.detach) return RunResult{rec.id, run_foreground(rec), ""};
     SupervisorReply reply = spawn_supervisor(rec.id);
-    if (reply.started) {
-        if (!req.quiet_id) std::cout << rec.id << "\n";
-        return 0;
-    }
-    std::cerr << "Error: " << reply.failure.message << "\n";
-    return reply.failure.status;
+    if (reply.started) return RunResult{rec.id, 0, ""};
+    return RunResult{rec.id, reply.failure.status, reply.failure.message};
 }
 
 }  // namespace minirun::engine

@@ -1,7 +1,9 @@
 #pragma once
 // `minirun run` and the container lifecycle: containers from images, started in-process
 // through the runtime core, each detached one watched by a small supervisor process.
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,7 +32,9 @@ struct RunRequest {
     std::string log_driver = "json-file";
     std::string pull = "missing";  // missing | always | never
     std::string platform;
-    bool quiet_pull = false;
+    bool quiet_pull = false;  // no pull progress bars
+    // Called with the familiar reference before a missing image is pulled (the CLI says so).
+    std::function<void(const std::string& image)> on_pull;
     std::vector<std::string> network_aliases;  // --network-alias (apply: the service name)
     std::vector<std::string> add_hosts;        // --add-host host:ip
     // --health-*: fields given override the image's HEALTHCHECK; --no-healthcheck drops it.
@@ -38,7 +42,25 @@ struct RunRequest {
     std::string health_interval, health_timeout, health_start_period, health_start_interval;
     std::optional<int> health_retries;
     bool no_healthcheck = false;
-    bool quiet_id = false;  // -d without printing the id (apply prints its own summary)
+};
+
+// What `run` did. The engine prints nothing: the caller reports the id or the error.
+struct RunResult {
+    std::string container_id;  // "" when no container was created
+    // For the shell: the container's own status (foreground), 0 once a detached one is
+    // started, or 125/126/127 as Docker when it could not be.
+    int status = 0;
+    std::string error;  // why it did not start; "" when it did
+};
+
+// One `stats` sample of a running container.
+struct ContainerStats {
+    std::string id, name;
+    double cpu_percent = 0;     // of one CPU, over the sample
+    uint64_t memory_usage = 0;  // bytes
+    double memory_limit = 0;    // bytes; 0: unlimited
+    double memory_percent = 0;
+    uint64_t pids = 0;
 };
 
 struct ExecRequest {
@@ -65,8 +87,7 @@ class Engine {
 public:
     Engine(std::filesystem::path storage, registry::RegistryOptions registry);
 
-    // Returns the exit status for the shell: the container's, or 125/126/127 as Docker.
-    int run(const RunRequest& req);
+    RunResult run(const RunRequest& req);
     void start(const std::string& container);
     void stop(const std::string& container, std::optional<int> timeout);
     void restart(const std::string& container, std::optional<int> timeout);
@@ -77,7 +98,8 @@ public:
     std::vector<PsRow> ps(bool all) const;
     std::string inspect(const std::string& container) const;
     void logs(const std::string& container, const LogReadOptions& opts) const;
-    std::string stats(const std::vector<std::string>& containers, bool json) const;
+    // Samples the running ones among `containers` (all running ones when empty) over 200 ms.
+    std::vector<ContainerStats> stats(const std::vector<std::string>& containers) const;
     std::string top(const std::string& container) const;
     std::vector<std::string> prune();
     // `--rm` containers whose watcher (the foreground CLI or the supervisor) died without
