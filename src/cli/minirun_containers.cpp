@@ -67,6 +67,7 @@ namespace {
 void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     static engine::RunRequest r;
     static std::string entrypoint;
+    static std::vector<std::string> volumes, mounts, tmpfs;  // parsed into r.mounts before run
     static int64_t pids = 0;
     static int stop_timeout = -1;
     auto* c = app.add_subcommand("run", "Run a command in a new container");
@@ -80,9 +81,9 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     c->add_option("--env-file", r.env_files, "Read environment variables from a file");
     c->add_option("-p,--publish", r.publish, "Publish a port: [ip:]host:container[/tcp|udp]");
     c->add_flag("-P,--publish-all", r.publish_all, "Publish all exposed ports to random host ports");
-    c->add_option("-v,--volume", r.volumes, "Bind mount or named volume: src:dst[:ro]");
-    c->add_option("--mount", r.mounts, "type=bind|volume|tmpfs,source=…,target=…[,readonly]");
-    c->add_option("--tmpfs", r.tmpfs, "Mount a tmpfs: /path[:options]");
+    c->add_option("-v,--volume", volumes, "Bind mount or named volume: src:dst[:ro]");
+    c->add_option("--mount", mounts, "type=bind|volume|tmpfs,source=…,target=…[,readonly]");
+    c->add_option("--tmpfs", tmpfs, "Mount a tmpfs: /path[:options]");
     c->add_option("-w,--workdir", r.workdir, "Working directory inside the container");
     c->add_option("-u,--user", r.user, "user[:group] (names or ids)");
     c->add_option("--entrypoint", entrypoint, "Override the image's entrypoint");
@@ -138,6 +139,10 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
         if (!r.quiet_pull)
             r.on_pull = [](const std::string& image) { std::cerr << "Unable to find image '" << image << "' locally; pulling\n"; };
         try {
+            r.mounts.clear();
+            for (auto& v : volumes) r.mounts.push_back(engine::parse_volume_flag(v));
+            for (auto& m : mounts) r.mounts.push_back(engine::parse_mount_flag(m));
+            for (auto& t : tmpfs) r.mounts.push_back(engine::parse_tmpfs_flag(t));
             engine::RunResult run = open_engine(g).run(r);
             exit_code = run.status;
             if (!run.error.empty()) std::cerr << "Error: " << run.error << "\n";

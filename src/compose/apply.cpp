@@ -83,8 +83,8 @@ engine::RunRequest run_request(const Project& p, const Service& s) {
     if (s.command) r.command.insert(r.command.end(), s.command->begin(), s.command->end());
     r.env = s.environment;
     r.publish = s.ports;
-    r.volumes = s.volumes;
-    r.tmpfs = s.tmpfs;
+    for (auto& v : s.volumes) r.mounts.push_back(engine::parse_volume_flag(v));
+    for (auto& t : s.tmpfs) r.mounts.push_back(engine::parse_tmpfs_flag(t));
     for (auto& [k, v] : s.labels) r.labels.push_back(k + "=" + v);
     r.restart = s.restart;
     if (s.networks.size() > 1)
@@ -126,9 +126,10 @@ engine::RunRequest run_request(const Project& p, const Service& s) {
 }
 
 // What decides "unchanged": every field of the request apply makes, in a fixed order.
-std::string config_hash(const engine::RunRequest& r) {
+// Mounts count as the service file wrote them, so hashes stay what they were.
+std::string config_hash(const engine::RunRequest& r, const Service& s) {
     json j{{"image", r.image},       {"name", r.name},         {"command", r.command},   {"env", r.env},
-           {"publish", r.publish},   {"volumes", r.volumes},   {"tmpfs", r.tmpfs},       {"labels", r.labels},
+           {"publish", r.publish},   {"volumes", s.volumes},   {"tmpfs", s.tmpfs},       {"labels", r.labels},
            {"restart", r.restart},   {"network", r.network},   {"aliases", r.network_aliases},
            {"hostname", r.hostname}, {"hosts", r.add_hosts},   {"memory", r.memory},     {"cpus", r.cpus},
            {"read_only", r.read_only}, {"init", r.init},       {"privileged", r.privileged}, {"cap_add", r.cap_add},
@@ -246,7 +247,7 @@ ApplyResult apply(engine::Engine& e, const stdfs::path& storage, const Project& 
             }
             std::string image_id = o.dry_run ? "" : ensure_image(storage, p, s, o);
             engine::RunRequest req = run_request(p, s);
-            std::string hash = config_hash(req);
+            std::string hash = config_hash(req, s);
             req.labels.push_back(std::string(kProject) + "=" + p.name);
             req.labels.push_back(std::string(kService) + "=" + s.name);
             req.labels.push_back("com.docker.compose.container-number=1");

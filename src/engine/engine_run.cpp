@@ -129,46 +129,6 @@ std::optional<HealthConfig> effective_health(const RunRequest& req, const std::o
     return h;
 }
 
-// Docker's rule: a source with a '/' or starting with '.' is a host path, else a name.
-bool is_bind_source(const std::string& src) {
-    return !src.empty() && (src[0] == '.' || src.find('/') != std::string::npos);
-}
-
-void check_volume_name(const std::string& name) {
-    bool ok = !name.empty() && std::isalnum(static_cast<unsigned char>(name[0]));
-    for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
-    if (!ok)
-        throw Error("invalid volume name \"" + name +
-                    "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed; for a host directory give a path (/abs or ./rel)");
-}
-
-// `-v [src:]dst[:mode]`, every check that needs no image done here, so that `run` can
-// refuse a bad one before anything is created. An empty source is an anonymous volume.
-struct VolumeSpec {
-    std::string source, destination;
-    bool read_only = false;
-};
-
-VolumeSpec parse_volume_spec(const std::string& spec) {
-    std::vector<std::string> parts;
-    std::stringstream ss(spec);
-    for (std::string p; std::getline(ss, p, ':');) parts.push_back(p);
-    if (parts.empty() || parts.size() > 3) throw Error("invalid volume \"" + spec + "\"");
-    if (parts.size() == 3 && parts[2] != "ro" && parts[2] != "rw" && parts[2] != "z" && parts[2] != "Z")
-        throw Error("invalid volume \"" + spec + "\": unknown mode " + parts[2]);
-    VolumeSpec v;
-    v.read_only = parts.size() == 3 && parts[2] == "ro";
-    v.destination = parts.size() == 1 ? parts[0] : parts[1];
-    if (parts.size() > 1) {
-        v.source = parts[0];
-        if (v.source.empty()) throw Error("invalid volume \"" + spec + "\": empty source");
-        if (!is_bind_source(v.source)) check_volume_name(v.source);
-    }
-    if (v.destination.empty() || v.destination[0] != '/')
-        throw Error("invalid volume \"" + spec + "\": the destination must be absolute");
-    return v;
-}
-
 }  // namespace
 
 Engine::Prepared Engine::prepare(const RunRequest& req) {
@@ -208,7 +168,6 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
     if (!req.user.empty()) check_user_spec(req.user);
     for (auto& e : req.env)
         if (e.empty() || e[0] == '=') throw Error("invalid -e \"" + e + "\": the variable name is empty");
-    for (auto& v : req.volumes) parse_volume_spec(v);
     check_network_exists(storage_, req.network);
     if ((req.network == "host" || req.network == "none") && !ports.empty())
         throw Error("published ports need a bridge network, not --network " + req.network);
@@ -326,75 +285,34 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
             return std::pair{v, fresh};
         };
         std::vector<std::string> mounted;
-        // `bind_must_exist`: --mount type=bind refuses a missing source, -v creates it (Docker).
-        auto add_volume = [&](const std::string& spec, bool bind_must_exist) {
-            VolumeSpec v = parse_volume_spec(spec);
-            if (v.source.empty()) v.source = rec.id.substr(0, 12) + "-" + std::to_string(mounted.size());
-            if (is_bind_source(v.source)) {
-                std::string abs = stdfs::absolute(v.source).lexically_normal().string();
+        auto add_mount = [&](MountRequest m) {
+            if (m.kind == MountRequest::Kind::Tmpfs) {
+                s.mounts.push_back({m.destination, "tmpfs", "tmpfs", m.tmpfs_options});
+                return;
+            }
+            if (m.kind == MountRequest::Kind::Volume && m.source.empty())
+                m.source = rec.id.substr(0, 12) + "-" + std::to_string(mounted.size());
+            if (m.kind == MountRequest::Kind::Bind) {
+                std::string abs = stdfs::absolute(m.source).lexically_normal().string();
                 if (abs.size() > 1 && abs.back() == '/') abs.pop_back();
                 if (!stdfs::exists(abs)) {
-                    if (bind_must_exist) throw Error("invalid mount config: bind source path does not exist: " + abs);
+                    if (m.source_must_exist) throw Error("invalid mount config: bind source path does not exist: " + abs);
                     fs::mkdir_p(abs);
                 }
-                s.mounts.push_back(bind_mount(abs, v.destination, v.read_only));
+                s.mounts.push_back(bind_mount(abs, m.destination, m.read_only));
             } else {
-                auto [path, fresh] = volume_dir(v.source);
-                if (fresh) seed_volume(rootfs, v.destination, path);
-                s.mounts.push_back(bind_mount(path, v.destination, v.read_only));
-                rec.volumes.push_back(v.source);
+                auto [path, fresh] = volume_dir(m.source);
+                if (fresh) seed_volume(rootfs, m.destination, path);
+                s.mounts.push_back(bind_mount(path, m.destination, m.read_only));
+                rec.volumes.push_back(m.source);
             }
-            rec.mounts.push_back(spec);
-            mounted.push_back(v.destination);
+            rec.mounts.push_back(m.spec);
+            mounted.push_back(m.destination);
         };
-        for (auto& v : req.volumes) add_volume(v, false);
-        for (auto& m : req.mounts) {
-            std::map<std::string, std::string> kv;
-            bool ro = false;
-            std::stringstream ss(m);
-            for (std::string p; std::getline(ss, p, ',');) {
-                auto eq = p.find('=');
-                if (eq == std::string::npos) {
-                    if (p == "readonly" || p == "ro") ro = true;
-                    else throw Error("invalid --mount \"" + m + "\": " + p);
-                    continue;
-                }
-                std::string k = p.substr(0, eq);
-                if (k == "src") k = "source";
-                if (k == "dst" || k == "target") k = "destination";
-                kv[k] = p.substr(eq + 1);
-            }
-            if (kv["readonly"] == "true" || kv["ro"] == "true") ro = true;
-            std::string type = kv.count("type") ? kv["type"] : "volume";
-            if (kv["destination"].empty()) throw Error("invalid --mount \"" + m + "\": no destination");
-            if (type == "tmpfs") {
-                std::vector<std::string> opts{"nosuid", "nodev"};
-                if (kv.count("tmpfs-size")) opts.push_back("size=" + kv["tmpfs-size"]);
-                if (kv.count("tmpfs-mode")) opts.push_back("mode=" + kv["tmpfs-mode"]);
-                s.mounts.push_back({kv["destination"], "tmpfs", "tmpfs", opts});
-            } else if (type == "bind" || type == "volume") {
-                if (type == "bind" && kv["source"].empty())
-                    throw Error("invalid --mount \"" + m + "\": a bind needs a source");
-                std::string src = kv["source"];
-                // A relative bind source is a path; a volume source is a name.
-                if (type == "bind" && !is_bind_source(src)) src = "./" + src;
-                add_volume((src.empty() ? "" : src + ":") + kv["destination"] + (ro ? ":ro" : ""), type == "bind");
-            } else {
-                throw Error("invalid --mount \"" + m + "\": type must be bind, volume or tmpfs");
-            }
-        }
-        for (auto& t : req.tmpfs) {
-            auto colon = t.find(':');
-            std::vector<std::string> opts{"nosuid", "nodev", "noexec"};
-            if (colon != std::string::npos) {
-                std::stringstream ss(t.substr(colon + 1));
-                for (std::string o; std::getline(ss, o, ',');) opts.push_back(o);
-            }
-            s.mounts.push_back({t.substr(0, colon), "tmpfs", "tmpfs", opts});
-        }
+        for (auto& m : req.mounts) add_mount(m);
         // The image's VOLUMEs become anonymous volumes unless something is mounted there.
         for (auto& v : ic.volumes)
-            if (std::find(mounted.begin(), mounted.end(), v) == mounted.end()) add_volume(v, false);
+            if (std::find(mounted.begin(), mounted.end(), v) == mounted.end()) add_mount(anonymous_volume(v));
         for (auto f : {"hosts", "hostname", "resolv.conf"}) {
             fs::write_file_atomic(dir + "/" + f, "", 0644, false);
             // A user's own bind over one of these files wins over the generated one.

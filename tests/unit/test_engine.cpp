@@ -11,6 +11,7 @@
 #include "minirun/common/fs.hpp"
 #include "minirun/engine/container_store.hpp"
 #include "minirun/engine/image_config.hpp"
+#include "minirun/engine/mount_request.hpp"
 #include "minirun/engine/logs.hpp"
 #include "minirun/engine/spec_builder.hpp"
 #include "minirun/runtime/spec.hpp"
@@ -179,4 +180,39 @@ TEST_CASE("engine: json-file logs in Docker's format, rotated by size") {
     CHECK_THROWS_WITH_AS(make_log_sink("journald", {}, path, "i", "n"), doctest::Contains("unknown log driver"), Error);
     CHECK_THROWS_WITH_AS(validate_log_options("json-file", {{"syslog-address", "x"}}), doctest::Contains("unknown log option"), Error);
     CHECK_THROWS_WITH_AS(validate_log_options("syslog", {{"syslog-address", "http://x"}}), doctest::Contains("udp://host:port"), Error);
+}
+
+TEST_CASE("engine: -v, --mount and --tmpfs parsed into typed mounts") {
+    auto bind = parse_volume_flag("./data:/data:ro");
+    CHECK(bind.kind == MountRequest::Kind::Bind);
+    CHECK(bind.source == "./data");
+    CHECK(bind.destination == "/data");
+    CHECK(bind.read_only);
+    CHECK_FALSE(bind.source_must_exist);  // -v creates a missing host directory
+    auto named = parse_volume_flag("db:/var/lib/db");
+    CHECK(named.kind == MountRequest::Kind::Volume);
+    CHECK(named.source == "db");
+    auto anon = parse_volume_flag("/cache");
+    CHECK(anon.kind == MountRequest::Kind::Volume);
+    CHECK(anon.source.empty());
+    CHECK_THROWS_WITH_AS(parse_volume_flag("db:relative"), doctest::Contains("must be absolute"), Error);
+    CHECK_THROWS_WITH_AS(parse_volume_flag("a:/b:rx"), doctest::Contains("unknown mode rx"), Error);
+    CHECK_THROWS_WITH_AS(parse_volume_flag("bad name:/b"), doctest::Contains("invalid volume name"), Error);
+
+    auto m = parse_mount_flag("type=bind,src=conf,dst=/etc/app,readonly");
+    CHECK(m.kind == MountRequest::Kind::Bind);
+    CHECK(m.source == "./conf");  // a relative bind source is a path
+    CHECK(m.read_only);
+    CHECK(m.source_must_exist);
+    CHECK(m.spec == "./conf:/etc/app:ro");
+    auto t = parse_mount_flag("type=tmpfs,target=/run,tmpfs-size=64m");
+    CHECK(t.kind == MountRequest::Kind::Tmpfs);
+    CHECK(t.tmpfs_options == std::vector<std::string>{"nosuid", "nodev", "size=64m"});
+    CHECK_THROWS_WITH_AS(parse_mount_flag("type=nfs,target=/x"), doctest::Contains("type must be bind, volume or tmpfs"), Error);
+    CHECK_THROWS_WITH_AS(parse_mount_flag("type=bind,target=/x"), doctest::Contains("a bind needs a source"), Error);
+    CHECK_THROWS_WITH_AS(parse_mount_flag("type=volume"), doctest::Contains("no destination"), Error);
+
+    auto tf = parse_tmpfs_flag("/tmp:size=1m,mode=1777");
+    CHECK(tf.destination == "/tmp");
+    CHECK(tf.tmpfs_options == std::vector<std::string>{"nosuid", "nodev", "noexec", "size=1m", "mode=1777"});
 }

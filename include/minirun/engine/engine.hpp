@@ -11,6 +11,7 @@
 
 #include "minirun/engine/container_store.hpp"
 #include "minirun/engine/logs.hpp"
+#include "minirun/engine/mount_request.hpp"
 #include "minirun/registry/client.hpp"
 
 namespace minirun::engine {
@@ -20,9 +21,11 @@ struct RunRequest {
     std::vector<std::string> command;  // after the image
     std::string name;
     bool detach = false, interactive = false, tty = false, remove = false;
-    std::vector<std::string> env, env_files, publish, volumes, mounts, tmpfs, labels, cap_add, cap_drop,
+    std::vector<std::string> env, env_files, publish, labels, cap_add, cap_drop,
         security_opts, log_opts;
     bool publish_all = false;
+    // -v, --mount and --tmpfs, parsed by the caller (mount_request.hpp), in that order.
+    std::vector<MountRequest> mounts;
     std::string workdir, user, hostname, memory, cpus, restart = "no", network = "bridge";
     std::optional<std::string> entrypoint;
     std::optional<int64_t> pids_limit;
