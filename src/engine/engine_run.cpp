@@ -15,6 +15,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "minirun/common/names.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
@@ -159,9 +160,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
         cpus = v;
     }
     if (!req.name.empty()) {
-        bool ok = std::isalnum(static_cast<unsigned char>(req.name[0]));
-        for (char c : req.name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
-        if (!ok) throw Error("invalid container name \"" + req.name + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+        if (!is_valid_object_name(req.name)) throw Error("invalid container name \"" + req.name + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
         if (containers_.name_in_use(req.name))
             throw Error("the container name \"" + req.name + "\" is already in use");
     }

@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "minirun/common/names.hpp"
 #include "minirun/common/error.hpp"
 
 namespace minirun::engine {
@@ -12,9 +13,7 @@ namespace minirun::engine {
 namespace {
 
 void check_volume_name(const std::string& name) {
-    bool ok = !name.empty() && std::isalnum(static_cast<unsigned char>(name[0]));
-    for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
-    if (!ok)
+    if (!is_valid_object_name(name))
         throw Error("invalid volume name \"" + name +
                         "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed; for a host directory give a path (/abs or ./rel)",
                     ErrorKind::InvalidArgument);

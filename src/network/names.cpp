@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdint>
 
+#include "minirun/common/names.hpp"
 #include "minirun/common/strings.hpp"
 
 namespace minirun::network {
@@ -32,9 +33,6 @@ std::string veth_name(const std::string& container_id) {
 std::string bridge_name(const std::string& network_id) { return "br-" + network_id.substr(0, 12); }
 
 bool valid_network_name(const std::string& name) {
-    if (name.empty() || name.size() > 64 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-    });
+    return is_valid_object_name(name, 64);
 }
 }  // namespace minirun::network

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "minirun/common/names.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
@@ -24,9 +25,7 @@ using json = nlohmann::json;
 namespace stdfs = std::filesystem;
 
 void validate_container_id(const std::string& id) {
-    bool ok = !id.empty() && id.size() <= 1024 && std::isalnum(static_cast<unsigned char>(id[0]));
-    for (char c : id) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
-    if (!ok) throw Error("invalid container ID \"" + id + "\": use letters, digits, '_', '.', '-'");
+    if (!is_valid_object_name(id, 1024)) throw Error("invalid container ID \"" + id + "\": use letters, digits, '_', '.', '-'");
 }
 
 StateStore::StateStore(std::string root) : root_(std::move(root)) {}

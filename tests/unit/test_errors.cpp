@@ -7,6 +7,7 @@
 
 #include "../../src/runtime/sync_channel.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/common/names.hpp"
 #include "minirun/registry/http.hpp"
 #include "minirun/runtime/container.hpp"
 #include "minirun/runtime/process_setup.hpp"
@@ -139,4 +140,11 @@ TEST_CASE("errors: registry transport failures are Errors of kind Unavailable") 
     const minirun::Error& base = e;
     CHECK(base.kind() == minirun::ErrorKind::Unavailable);
     CHECK(std::string(base.what()) == "GET https://r/v2/: Timeout was reached");
+}
+
+TEST_CASE("names: one rule for container, volume and network names and runtime ids") {
+    for (const char* ok : {"a", "web-1", "db_data", "my.app", "0x"}) CHECK(minirun::is_valid_object_name(ok));
+    for (const char* bad : {"", "-web", ".x", "_x", "a b", "a/b", "a:b", "é"}) CHECK_FALSE(minirun::is_valid_object_name(bad));
+    CHECK(minirun::is_valid_object_name(std::string(64, 'a'), 64));
+    CHECK_FALSE(minirun::is_valid_object_name(std::string(65, 'a'), 64));
 }
