@@ -3,7 +3,6 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <vector>
 
 namespace minirun::runtime {
 
@@ -29,19 +28,39 @@ bool SyncChannel::send_error(const ErrorRecord& r) const {
 }
 
 std::optional<SyncMessage> SyncChannel::recv() const {
-    std::vector<char> buf(kMaxMessage);
+    // Most messages are a few bytes: read into the stack, and only a longer one (state JSON
+    // for hooks, a long error) into a buffer of its exact size, found with MSG_PEEK|MSG_TRUNC.
+    // A zeroed 64 KiB buffer per message cost every `run` 60+ KiB of resident memory.
+    char small[4096];
     for (;;) {
-        ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
-        if (n > 0) {
-            auto type = static_cast<unsigned char>(buf[0]);
-            if (type < static_cast<unsigned char>(SyncType::Go) || type > static_cast<unsigned char>(SyncType::Failed))
-                throw Error("malformed message from container process (type " + std::to_string(type) + ")");
-            return SyncMessage{static_cast<SyncType>(type), std::string(buf.data() + 1, static_cast<size_t>(n - 1))};
+        ssize_t len = ::recv(fd, small, sizeof small, MSG_PEEK | MSG_TRUNC);
+        if (len < 0) {
+            if (errno == EINTR) continue;
+            if (errno == ECONNRESET) return std::nullopt;
+            throw_errno("read from container process");
+        }
+        if (len == 0) {
+            // EOF: every message has at least its type byte.
+            return std::nullopt;
+        }
+        if (static_cast<size_t>(len) > kMaxMessage) throw Error("message from container process is too long");
+        std::string big;
+        char* buf = small;
+        if (static_cast<size_t>(len) > sizeof small) {
+            big.resize(static_cast<size_t>(len));
+            buf = big.data();
+        }
+        ssize_t n = ::recv(fd, buf, static_cast<size_t>(len), 0);
+        if (n < 0 && errno == EINTR) continue;  // the message is still queued
+        if (n < 0) {
+            if (errno == ECONNRESET) return std::nullopt;
+            throw_errno("read from container process");
         }
         if (n == 0) return std::nullopt;
-        if (errno == EINTR) continue;
-        if (errno == ECONNRESET) return std::nullopt;
-        throw_errno("read from container process");
+        auto type = static_cast<unsigned char>(buf[0]);
+        if (type < static_cast<unsigned char>(SyncType::Go) || type > static_cast<unsigned char>(SyncType::Failed))
+            throw Error("malformed message from container process (type " + std::to_string(type) + ")");
+        return SyncMessage{static_cast<SyncType>(type), std::string(buf + 1, static_cast<size_t>(n - 1))};
     }
 }
 

@@ -94,6 +94,12 @@ TEST_CASE("errors: kinds and errno cross the init's sync channel") {
     runtime::SyncChannel init{sv[0]}, parent{sv[1]};
     CHECK(parent.send(runtime::SyncType::HooksDone, R"({"id":"c1"})"));
     CHECK(init.expect(runtime::SyncType::HooksDone, "hooks") == R"({"id":"c1"})");
+    // Messages longer than the stack buffer arrive whole, in order with short ones.
+    const std::string state(40000, 'x');
+    CHECK(parent.send(runtime::SyncType::HooksDone, state));
+    CHECK(parent.send(runtime::SyncType::Go));
+    CHECK(init.expect(runtime::SyncType::HooksDone, "hooks") == state);
+    CHECK(init.expect(runtime::SyncType::Go, "go").empty());
     // The init fails: the runtime gets kind, errno and status, not text to search.
     CHECK(init.send_error(ErrorRecord::of(errno_error("mount /proc", EPERM), 1)));
     auto msg = parent.recv();
