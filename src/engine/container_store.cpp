@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -64,8 +66,7 @@ std::vector<network::PortMapping> ports_from_json(const json& j) {
     if (!j.is_object()) return out;
     for (const auto& [key, bindings] : j.items()) {
         for (const auto& b : bindings) {
-            std::string ip = b.value("HostIp", ""), port = b.value("HostPort", "");
-            out.push_back(network::parse_port_mapping((ip.empty() ? "" : ip + ":") + port + ":" + key));
+            out.push_back(network::port_binding(key, b.value("HostIp", ""), b.value("HostPort", "")));
         }
     }
     return out;
@@ -266,9 +267,18 @@ bool ContainerStore::name_in_use(const std::string& name) const {
 }
 
 void ContainerStore::remove(const std::string& id) const {
+    // A supervisor that is still winding down (its container just killed) may write or
+    // rename files in the directory while it goes: an entry that vanishes or appears under
+    // remove_all is that race, not a failure, so try again for a short while.
     std::error_code ec;
-    stdfs::remove_all(dir(id), ec);
-    if (ec) throw Error("remove container " + id + ": " + ec.message());
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        ec.clear();
+        stdfs::remove_all(dir(id), ec);
+        if (!ec) return;
+        if (ec != std::errc::no_such_file_or_directory && ec != std::errc::directory_not_empty) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw Error("remove container " + id + ": " + ec.message());
 }
 
 std::string ContainerStore::new_id() {

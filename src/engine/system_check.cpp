@@ -1,5 +1,4 @@
 // The store's fsck: digests, index entries, layers and container records.
-#include "minirun/image/image_config.hpp"
 #include "minirun/engine/system_check.hpp"
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include "minirun/common/error.hpp"
 #include "minirun/engine/container_store.hpp"
 #include "minirun/engine/layer_verify.hpp"
+#include "minirun/image/image_config.hpp"
 #include "minirun/image/manifest.hpp"
 #include "minirun/image/store.hpp"
 

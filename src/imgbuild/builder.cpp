@@ -1,5 +1,4 @@
 // The build executor: stages, instructions, cache, image assembly.
-#include "minirun/image/stored_image.hpp"
 #include "minirun/imgbuild/builder.hpp"
 
 #include <fcntl.h>
@@ -21,25 +20,26 @@
 #include <sstream>
 
 #include "build_internal.hpp"
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
+#include "minirun/common/process.hpp"
+#include "minirun/common/sha256.hpp"
+#include "minirun/common/strings.hpp"
+#include "minirun/common/time.hpp"
+#include "minirun/common/units.hpp"
+#include "minirun/engine/image_config.hpp"
+#include "minirun/image/reference.hpp"
+#include "minirun/image/store.hpp"
+#include "minirun/image/stored_image.hpp"
+#include "minirun/image/unpack.hpp"
 #include "minirun/imgbuild/containerfile.hpp"
 #include "minirun/imgbuild/context.hpp"
 #include "minirun/imgbuild/copy.hpp"
 #include "minirun/imgbuild/secrets.hpp"
 #include "minirun/imgbuild/shell_expand.hpp"
-#include "minirun/common/error.hpp"
-#include "minirun/common/units.hpp"
-#include "minirun/common/fs.hpp"
-#include "minirun/common/log.hpp"
-#include "minirun/common/sha256.hpp"
-#include "minirun/engine/image_config.hpp"
-#include "minirun/image/reference.hpp"
-#include "minirun/image/store.hpp"
-#include "minirun/image/unpack.hpp"
 #include "minirun/registry/pull.hpp"
 #include "minirun/runtime/spec.hpp"
-#include "minirun/common/time.hpp"
-#include "minirun/common/process.hpp"
-#include "minirun/common/strings.hpp"
 #include "build_output.hpp"
 
 namespace minirun::imgbuild {
@@ -270,8 +270,8 @@ ImageState Builder::load_image(const std::string& name) {
     s.config = json::parse(store_.read_blob(img.id()), nullptr, false);
     if (!s.config.is_object()) throw Error("image " + name + ": config " + img.id() + " is not a JSON object");
     if (diff_ids.size() != m.layers.size()) throw Error("image " + name + ": config and manifest disagree on the layer count");
+    image::require_layers(store_, img);
     for (size_t i = 0; i < m.layers.size(); ++i) {
-        if (!store_.has_layer(diff_ids[i])) throw Error("image " + name + ": layer " + diff_ids[i] + " is not unpacked; pull it again");
         Layer l{m.layers[i], diff_ids[i]};
         l.blob.media_type = oci_layer_type(l.blob.media_type);
         l.blob.platform.reset();

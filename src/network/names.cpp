@@ -2,7 +2,6 @@
 #include "minirun/network/names.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 
 #include "minirun/common/names.hpp"

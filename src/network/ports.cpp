@@ -82,6 +82,30 @@ PortMapping parse_formatted_port_mapping(const std::string& text) {
 
 std::string container_port_key(const PortMapping& p) { return std::to_string(p.container_port) + "/" + p.protocol; }
 
+PortMapping port_binding(const std::string& key, const std::string& host_ip, const std::string& host_port) {
+    auto bad = [&](const std::string& why) { return Error("invalid port binding \"" + key + "\": " + why); };
+    PortMapping m;
+    std::string_view port = key;
+    if (auto slash = key.find('/'); slash != std::string::npos) {
+        m.protocol = lower(key.substr(slash + 1));
+        port = port.substr(0, slash);
+        if (m.protocol != "tcp" && m.protocol != "udp" && m.protocol != "sctp") throw bad("unknown protocol");
+    }
+    auto c = parse_port(port, false);
+    if (!c) throw bad("invalid container port");
+    m.container_port = *c;
+    if (!host_port.empty()) {
+        auto h = parse_port(host_port, true);
+        if (!h) throw bad("invalid host port \"" + host_port + "\"");
+        m.host_port = *h;
+    }
+    if (!binds_all_addresses(host_ip)) {
+        if (!parse_ipv4(host_ip)) throw bad("invalid host IP \"" + host_ip + "\"");
+        m.host_ip = host_ip;
+    }
+    return m;
+}
+
 bool ports_clash(const PortMapping& a, const PortMapping& b) {
     if (a.protocol != b.protocol || a.host_port != b.host_port || a.host_port == 0) return false;
     return binds_all_addresses(a.host_ip) || binds_all_addresses(b.host_ip) || a.host_ip == b.host_ip;

@@ -1,4 +1,3 @@
-#include "minirun/image/image_config.hpp"
 #include "minirun/registry/pull.hpp"
 
 #include <fcntl.h>
@@ -15,6 +14,7 @@
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/common/sha256.hpp"
+#include "minirun/image/image_config.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 #include "minirun/image/unpack.hpp"

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "minirun/image/image_config.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/image/image_config.hpp"
 #include "minirun/image/manifest.hpp"
 
 using namespace minirun;

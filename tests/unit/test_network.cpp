@@ -72,6 +72,14 @@ TEST_CASE("network: -p mappings as Docker spells them") {
     CHECK_THROWS_WITH_AS(parse_formatted_port_mapping("8080:80"), doctest::Contains("\"8080:80\""), Error);
     CHECK(container_port_key(pm("", 8080, 80)) == "80/tcp");
     CHECK(container_port_key(pm("", 0, 53, "udp")) == "53/udp");
+    // An inspect PortBindings entry reads back into the mapping it came from.
+    for (const auto& p : {pm("", 8080, 80), pm("127.0.0.1", 5353, 53, "udp"), pm("", 0, 9000)})
+        CHECK(port_binding(container_port_key(p), p.host_ip, p.host_port ? std::to_string(p.host_port) : "") == p);
+    CHECK(port_binding("80/tcp", "0.0.0.0", "8080") == pm("", 8080, 80));
+    CHECK_THROWS_WITH_AS(port_binding("80/icmp", "", "1"), doctest::Contains("\"80/icmp\""), Error);
+    CHECK_THROWS_AS(port_binding("x/tcp", "", "1"), Error);
+    CHECK_THROWS_AS(port_binding("80/tcp", "1.2.3", "1"), Error);
+    CHECK_THROWS_AS(port_binding("80/tcp", "", "70000"), Error);
     CHECK(binds_all_addresses("") == true);
     CHECK(binds_all_addresses("0.0.0.0") == true);
     CHECK(binds_all_addresses("127.0.0.1") == false);

@@ -24,6 +24,8 @@ std::string format_port_mapping(const PortMapping& p);
 PortMapping parse_formatted_port_mapping(const std::string& text);
 // "80/tcp": the key Docker's inspect uses for a container port.
 std::string container_port_key(const PortMapping& p);
+// The inverse of one inspect PortBindings entry: {"80/tcp": [{"HostIp", "HostPort"}]}.
+PortMapping port_binding(const std::string& key, const std::string& host_ip, const std::string& host_port);
 
 // True for "" and 0.0.0.0: the mapping listens on every host address.
 bool binds_all_addresses(const std::string& host_ip);
