@@ -1,5 +1,8 @@
 // imgbuild: build OCI images from Containerfiles and push them. A thin front end.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <iostream>
 
 #include "cli_common.hpp"
@@ -8,9 +11,40 @@
 
 namespace {
 
+// The build's console output: "STEP n/N: …", "--> done (1.23s)", RUN output live on
+// stdout and stderr; with --quiet nothing but a failed step's output (on stderr) and the image id.
+class ConsoleProgress : public minirun::imgbuild::BuildProgress {
+public:
+    explicit ConsoleProgress(bool quiet) : quiet_(quiet) {}
+    void step_started(size_t number, size_t total, const std::string& instruction) override {
+        if (!quiet_) std::cout << "STEP " << number << "/" << total << ": " << instruction << std::endl;
+    }
+    void trigger_started(const std::string& instruction) override {
+        if (!quiet_) std::cout << "--> ONBUILD " << instruction << std::endl;
+    }
+    void step_finished(bool cached, double seconds) override {
+        if (quiet_) return;
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.2fs", seconds);
+        std::cout << (cached ? "--> Using cache (" : "--> done (") << buf << ")" << std::endl;
+    }
+    OutputFds live_output() const override {
+        if (quiet_) return {};
+        return {STDOUT_FILENO, STDERR_FILENO};
+    }
+    void step_failed(const std::string& kept_output) override { std::cerr << kept_output << std::flush; }
+    minirun::registry::ProgressMode pull_progress() const override {
+        return quiet_ ? minirun::registry::ProgressMode::quiet : minirun::registry::ProgressMode::automatic;
+    }
+
+private:
+    bool quiet_;
+};
+
 void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
     static minirun::imgbuild::BuildOptions o;
     static std::string context = ".", file;
+    static bool quiet = false;
     auto* b = app.add_subcommand("build", "Build an image from a Containerfile (alias: bud)");
     b->alias("bud");
     b->add_option("context", context, "Build context directory")->capture_default_str();
@@ -25,7 +59,7 @@ void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
     b->add_option("--compression", o.compression, "Layer compression: gzip or zstd")->capture_default_str();
     b->add_option("--output,-o", o.outputs, "Also write oci:DIR or oci-archive:FILE")->allow_extra_args(false);
     b->add_option("--platform", o.platform, "Platform of the base images (os/arch[/variant])");
-    b->add_flag("-q,--quiet", o.quiet, "Print only the image id");
+    b->add_flag("-q,--quiet", quiet, "Print only the image id");
     b->callback([&g] {
         o.storage = minirun::cli::storage_root(g);
         o.context = context;
@@ -33,9 +67,11 @@ void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
         o.registry.insecure_registries = minirun::cli::insecure_registries(g);
         o.source_date_epoch = minirun::imgbuild::source_date_epoch_from_env();
         minirun::imgbuild::install_interrupt_handlers();  // build only: push keeps Ctrl-C's default
+        ConsoleProgress progress(quiet);
+        o.progress = &progress;
         try {
             auto r = minirun::imgbuild::build_image(o);
-            if (o.quiet) {
+            if (quiet) {
                 std::cout << r.image_id << "\n";
                 return;
             }

@@ -9,8 +9,8 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -22,8 +22,9 @@
 #include "minirun/compose/project.hpp"
 #include "minirun/engine/compose_labels.hpp"
 #include "minirun/engine/engine.hpp"
-#include "minirun/network/networks.hpp"
 #include "minirun/image/store.hpp"
+#include "minirun/network/networks.hpp"
+#include "minirun/runtime/container.hpp"
 
 namespace minirun::cli {
 
@@ -420,7 +421,14 @@ void add_logs_exec(CLI::App& app, GlobalOptions& g, int& exit_code) {
     exec->callback([&g, &exit_code, exec] {
         x.command = exec->remaining();
         if (x.command.empty()) throw Error("exec: no command given");
-        exit_code = open_engine(g).exec(x);
+        try {
+            exit_code = open_engine(g).exec(x);
+        } catch (const minirun::runtime::InitError& e) {
+            // A missing or non-executable command is the process's 127/126, as in Docker.
+            if (e.status != 126 && e.status != 127) throw;
+            std::cerr << "Error: " << e.what() << "\n";
+            exit_code = e.status;
+        }
     });
 }
 

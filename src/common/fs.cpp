@@ -101,15 +101,17 @@ std::string read_file(const stdfs::path& path, uint64_t max_size) {
     return out;
 }
 
-int open_in_root(int root_fd, const std::string& path, uint64_t flags, mode_t mode) {
+int open_in_root(int root_fd, const std::string& path, uint64_t flags, mode_t mode, bool no_xdev) {
     open_how how{};
     how.flags = flags | O_CLOEXEC;
     how.mode = (flags & O_CREAT) ? mode : 0;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    for (;;) {
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (no_xdev ? RESOLVE_NO_XDEV : 0);
+    for (int attempt = 0; attempt < 16; ++attempt) {
         long fd = ::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how);
-        if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);
+        if (fd >= 0 || (errno != EAGAIN && errno != EINTR)) return static_cast<int>(fd);
     }
+    errno = EAGAIN;
+    return -1;
 }
 
 std::string read_file_in_root(const stdfs::path& root, const std::string& path, uint64_t max_size) {

@@ -1,8 +1,7 @@
 // Compose's variable interpolation and .env files.
 #include "interpolate.hpp"
 
-#include <fstream>
-
+#include "minirun/common/env_file.hpp"
 #include "minirun/common/error.hpp"
 
 namespace minirun::compose::detail {
@@ -81,36 +80,10 @@ std::string interpolate(const std::string& in, const Env& env, const std::string
 
 Env read_env_file(const std::filesystem::path& file, bool required) {
     Env out;
-    std::ifstream in(file);
-    if (!in) {
-        if (required) throw Error(file.string() + ": cannot read the env file");
-        return out;
-    }
-    std::string line;
-    for (int lineno = 1; std::getline(in, line); ++lineno) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        size_t s = line.find_first_not_of(" \t");
-        if (s == std::string::npos || line[s] == '#') continue;
-        line = line.substr(s);
-        if (line.rfind("export ", 0) == 0) line = line.substr(7);
-        auto eq = line.find('=');
-        std::string key = line.substr(0, eq);
-        while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
-        if (key.empty() || !name_char(key[0], true))
-            throw Error(file.string() + ":" + std::to_string(lineno) + ": invalid variable name \"" + key + "\"");
-        if (eq == std::string::npos) continue;  // a bare name sets nothing
-        std::string v = line.substr(eq + 1);
-        size_t vs = v.find_first_not_of(" \t");
-        v = vs == std::string::npos ? "" : v.substr(vs);
-        if (v.size() >= 2 && (v[0] == '"' || v[0] == '\'') && v.find(v[0], 1) != std::string::npos) {
-            v = v.substr(1, v.find(v[0], 1) - 1);  // quoted: taken as is, up to the closing quote
-        } else {
-            auto hash = v.find(" #");
-            if (hash != std::string::npos) v.resize(hash);
-            while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
-        }
-        out[key] = v;
-    }
+    std::error_code ec;
+    if (!required && !std::filesystem::exists(file, ec)) return out;
+    for (auto& e : minirun::read_env_file(file, EnvFileDialect::compose))
+        if (e.value) out[e.name] = *e.value;  // a bare name sets nothing
     return out;
 }
 

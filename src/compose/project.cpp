@@ -14,6 +14,7 @@
 #include "yaml_merge.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/units.hpp"
+#include "minirun/engine/mount_request.hpp"
 
 namespace minirun::compose {
 
@@ -136,7 +137,8 @@ struct Loader {
         auto first = spec.find(':');
         if (first == std::string::npos) return spec;  // anonymous volume
         std::string src = spec.substr(0, first), rest = spec.substr(first);
-        bool path = src.find('/') != std::string::npos || src[0] == '.' || src[0] == '~';
+        // Docker's rule (engine::is_bind_source), and Compose also expands ~.
+        bool path = src[0] == '~' || engine::is_bind_source(src);
         if (path) return resolve(src).string() + rest;
         return volume_name(n, src) + rest;
     }

@@ -390,12 +390,6 @@ int Engine::exec(const ExecRequest& req) {
         int status = rt.exec(o);
         stop_relay();
         return status;
-    } catch (const runtime::InitError& e) {
-        stop_relay();
-        // A missing or non-executable command is the process's 127/126, as in Docker.
-        if (e.status != 126 && e.status != 127) throw;
-        std::cerr << "Error: " << e.what() << "\n";
-        return e.status;
     } catch (...) {
         stop_relay();
         throw;

@@ -11,30 +11,30 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
-#include "minirun/common/names.hpp"
+#include "minirun/common/env_file.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
+#include "minirun/common/names.hpp"
+#include "minirun/common/process.hpp"
+#include "minirun/common/time.hpp"
 #include "minirun/common/units.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/image_config.hpp"
-#include "minirun/image/stored_image.hpp"
 #include "minirun/engine/logs.hpp"
-#include "bridge_glue.hpp"
 #include "minirun/engine/rootfs.hpp"
 #include "minirun/engine/spec_builder.hpp"
 #include "minirun/image/manifest.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
+#include "minirun/image/stored_image.hpp"
 #include "minirun/registry/pull.hpp"
 #include "minirun/runtime/cgroups.hpp"
 #include "minirun/runtime/state.hpp"
-#include "minirun/common/time.hpp"
-#include "minirun/common/process.hpp"
+#include "bridge_glue.hpp"
 
 namespace minirun::engine {
 
@@ -77,18 +77,10 @@ void add_env(std::vector<std::string>& env, const std::string& item) {
 }
 
 void add_env_file(std::vector<std::string>& env, const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error("--env-file " + path + ": cannot read it");
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line)) {
-        ++n;
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-        size_t start = line.find_first_not_of(" \t");
-        if (start == std::string::npos || line[start] == '#') continue;
-        line = line.substr(start);
-        if (line[0] == '=') throw Error("--env-file " + path + ":" + std::to_string(n) + ": variable name is empty");
-        add_env(env, line);
+    try {
+        for (auto& e : read_env_file(path, EnvFileDialect::docker)) add_env(env, e.value ? e.name + "=" + *e.value : e.name);
+    } catch (const Error& e) {
+        throw wrap_error(e, "--env-file");
     }
 }
 

@@ -4,18 +4,15 @@
 #include <algorithm>
 #include <map>
 
-#include <nlohmann/json.hpp>
-
 #include "minirun/common/error.hpp"
-#include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/engine/container_store.hpp"
+#include "minirun/image/build_cache.hpp"
 #include "minirun/image/reference.hpp"
 
 namespace minirun::engine {
 
 namespace stdfs = std::filesystem;
-using json = nlohmann::json;
 
 namespace {
 
@@ -36,35 +33,19 @@ std::map<std::string, std::vector<std::string>> users_by_image(const stdfs::path
     return users;
 }
 
-// The build cache's layers and blobs: roots until `builder prune` (Docker's image prune
-// leaves its build cache alone too).
-void add_build_cache_roots(const stdfs::path& storage, image::GcRoots& roots) {
-    std::error_code ec;
-    for (auto& e : stdfs::directory_iterator(image::build_cache_dir(storage), ec)) {
-        if (e.path().extension() != ".json") continue;  // stat-* memos name no layer
-        json j = json::parse(fs::read_file(e.path(), 1 << 20), nullptr, false);
-        if (!j.is_object() || !j.value("digest", std::string()).size()) continue;
-        roots.blobs.insert(hex_of(j.value("digest", std::string())));
-        roots.layers.insert(hex_of(j.value("diffID", std::string())));
-    }
-}
-
 }  // namespace
 
 size_t prune_build_cache(const stdfs::path& storage) {
-    stdfs::path dir = image::build_cache_dir(storage);
-    std::error_code ec;
-    size_t n = 0;
-    for (auto& e : stdfs::directory_iterator(dir, ec))
-        if (e.path().extension() == ".json" && stdfs::remove(e.path(), ec)) ++n;
-    // The stat memos only speed up hashing the context; they go too.
-    for (auto& e : stdfs::directory_iterator(dir, ec)) stdfs::remove(e.path(), ec);
-    return n;
+    image::Store store(storage);
+    return image::BuildCache(store).prune();
 }
 
 image::GcRoots gc_roots(const stdfs::path& storage) {
     image::GcRoots roots = container_roots(storage);
-    add_build_cache_roots(storage, roots);
+    // The build cache's layers and blobs stay until `builder prune` (Docker's image prune
+    // leaves its build cache alone too).
+    image::Store store(storage);
+    image::BuildCache(store).add_roots(roots);
     return roots;
 }
 

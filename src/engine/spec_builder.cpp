@@ -5,16 +5,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include <nlohmann/json.hpp>
-
 #include "minirun/common/error.hpp"
 #include "minirun/runtime/cgroups.hpp"
 #include "minirun/runtime/process_setup.hpp"
 #include "minirun/runtime/seccomp.hpp"
 
 namespace minirun::engine {
-
-using json = nlohmann::json;
 
 const std::vector<std::string>& docker_default_capabilities() {
     static const std::vector<std::string> caps{
@@ -32,55 +28,40 @@ std::string cap_name(std::string c) {
     return c;
 }
 
-json mount_json(const runtime::Mount& m) {
-    json j{{"destination", m.destination}, {"type", m.type}, {"source", m.source}};
-    if (!m.options.empty()) j["options"] = m.options;
-    return j;
-}
-
-json seccomp_json(const runtime::Seccomp& s) {
-    json syscalls = json::array();
-    for (auto& sc : s.syscalls) {
-        json r{{"names", sc.names}, {"action", sc.action}};
-        if (sc.errno_ret) r["errnoRet"] = *sc.errno_ret;
-        if (!sc.args.empty()) {
-            json args = json::array();
-            for (auto& a : sc.args) args.push_back({{"index", a.index}, {"value", a.value}, {"valueTwo", a.value_two}, {"op", a.op}});
-            r["args"] = args;
-        }
-        syscalls.push_back(r);
+std::vector<runtime::Mount> default_mounts(const RunSettings& s) {
+    std::vector<std::string> sys_opts{"nosuid", "noexec", "nodev"};
+    std::vector<std::string> cgroup_opts{"nosuid", "noexec", "nodev", "relatime"};
+    if (!s.privileged) {
+        sys_opts.push_back("ro");
+        cgroup_opts.push_back("ro");
     }
-    json j{{"defaultAction", s.default_action}, {"architectures", s.architectures}, {"syscalls", syscalls}};
-    if (s.default_errno_ret) j["defaultErrnoRet"] = *s.default_errno_ret;
-    return j;
+    return {
+        {"/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}},
+        {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}},
+        {"/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+        {"/sys", "sysfs", "sysfs", sys_opts},
+        {"/sys/fs/cgroup", "cgroup", "cgroup", cgroup_opts},
+        {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}},
+        {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=67108864"}},
+    };
 }
 
-json default_mounts(const RunSettings& s) {
-    json m = json::array();
-    m.push_back({{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}, {"options", {"nosuid", "noexec", "nodev"}}});
-    m.push_back({{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}});
-    m.push_back({{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
-                 {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}});
-    m.push_back({{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
-                 {"options", s.privileged ? json{"nosuid", "noexec", "nodev"} : json{"nosuid", "noexec", "nodev", "ro"}}});
-    m.push_back({{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"},
-                 {"options", s.privileged ? json{"nosuid", "noexec", "nodev", "relatime"}
-                                          : json{"nosuid", "noexec", "nodev", "relatime", "ro"}}});
-    m.push_back({{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"}, {"options", {"nosuid", "noexec", "nodev"}}});
-    m.push_back({{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
-                 {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=67108864"}}});
-    return m;
-}
-
-json resources(const RunSettings& s) {
-    json r{{"devices", s.privileged ? json::array({{{"allow", true}, {"access", "rwm"}}})
-                                    : json::array({{{"allow", false}, {"access", "rwm"}}})}};
-    if (s.memory) r["memory"] = {{"limit", *s.memory}, {"swap", *s.memory * 2}};
+runtime::Resources resources(const RunSettings& s) {
+    runtime::Resources r;
+    // Deny every device but the runtime's defaults, or allow all (--privileged).
+    r.devices.push_back({s.privileged, "", std::nullopt, std::nullopt, "rwm"});
+    if (s.memory) {
+        runtime::MemoryResources& m = r.memory.emplace();
+        m.limit = *s.memory;
+        m.swap = *s.memory * 2;  // Docker: --memory without --memory-swap allows as much swap again
+    }
     if (s.cpus) {
-        int64_t period = 100000;
-        r["cpu"] = {{"quota", static_cast<int64_t>(std::llround(*s.cpus * static_cast<double>(period)))}, {"period", period}};
+        constexpr uint64_t period = 100000;
+        runtime::CpuResources& c = r.cpu.emplace();
+        c.quota = static_cast<int64_t>(std::llround(*s.cpus * static_cast<double>(period)));
+        c.period = period;
     }
-    if (s.pids_limit) r["pids"] = {{"limit", *s.pids_limit}};
+    r.pids_limit = s.pids_limit;
     return r;
 }
 
@@ -118,47 +99,45 @@ std::vector<std::string> effective_capabilities(const RunSettings& s) {
     return caps;
 }
 
-std::string build_config_json(const RunSettings& s) {
+runtime::Spec run_spec(const RunSettings& s) {
+    runtime::Spec spec;
+    runtime::Process& p = spec.process.emplace();
     auto caps = effective_capabilities(s);
-    json process{{"terminal", s.tty},
-                 {"user", {{"uid", s.user.uid}, {"gid", s.user.gid}}},
-                 {"args", s.args},
-                 {"env", s.env},
-                 {"cwd", s.cwd.empty() ? "/" : s.cwd},
-                 {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
-                 {"noNewPrivileges", s.no_new_privileges}};
-    if (s.tty && s.tty_rows && s.tty_cols) process["consoleSize"] = {{"height", s.tty_rows}, {"width", s.tty_cols}};
-    if (!s.user.additional_gids.empty()) process["user"]["additionalGids"] = s.user.additional_gids;
-    if (!s.rlimits.empty()) {
-        json rl = json::array();
-        for (auto& r : s.rlimits) rl.push_back({{"type", r.type}, {"soft", r.soft}, {"hard", r.hard}});
-        process["rlimits"] = rl;
-    }
-    json namespaces = json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
-    if (!s.host_network) {
-        json ns{{"type", "network"}};
-        if (!s.netns_path.empty()) ns["path"] = s.netns_path;
-        namespaces.push_back(ns);
-    }
-    if (runtime::detect_cgroup_layout() == runtime::CgroupLayout::v2) namespaces.push_back({{"type", "cgroup"}});
-    json mounts = default_mounts(s);
-    for (auto& m : s.mounts) mounts.push_back(mount_json(m));
-    json linux_{{"namespaces", namespaces}, {"resources", resources(s)}, {"cgroupsPath", s.cgroups_path}};
+    p.terminal = s.tty;
+    if (s.tty && s.tty_rows && s.tty_cols) p.console_size = runtime::ConsoleSize{s.tty_rows, s.tty_cols};
+    p.user.uid = s.user.uid;
+    p.user.gid = s.user.gid;
+    p.user.additional_gids = s.user.additional_gids;
+    p.args = s.args;
+    p.env = s.env;
+    p.cwd = s.cwd.empty() ? "/" : s.cwd;
+    p.capabilities = runtime::Capabilities{caps, caps, {}, caps, {}};
+    p.rlimits = s.rlimits;
+    p.no_new_privileges = s.no_new_privileges;
+
+    spec.root_path = "rootfs";
+    spec.root_readonly = s.read_only;
+    spec.hostname = s.hostname;
+    spec.mounts = default_mounts(s);
+    spec.mounts.insert(spec.mounts.end(), s.mounts.begin(), s.mounts.end());
+    spec.annotations = s.annotations;
+
+    runtime::Linux& l = spec.linux;
+    l.namespaces = {{"pid", ""}, {"ipc", ""}, {"uts", ""}, {"mount", ""}};
+    if (!s.host_network) l.namespaces.push_back({"network", s.netns_path});
+    if (runtime::detect_cgroup_layout() == runtime::CgroupLayout::v2) l.namespaces.push_back({"cgroup", ""});
+    l.resources = resources(s);
+    l.cgroups_path = s.cgroups_path;
     if (!s.privileged) {
-        linux_["maskedPaths"] = {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                                 "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-                                 "/sys/firmware", "/sys/devices/virtual/powercap"};
-        linux_["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
-        if (!s.seccomp_unconfined) linux_["seccomp"] = seccomp_json(runtime::docker_default_seccomp(caps));
+        l.masked_paths = {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                          "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+                          "/sys/firmware", "/sys/devices/virtual/powercap"};
+        l.readonly_paths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+        if (!s.seccomp_unconfined) l.seccomp = runtime::docker_default_seccomp(caps);
     }
-    json config{{"ociVersion", "1.1.0"},
-                {"process", process},
-                {"root", {{"path", "rootfs"}, {"readonly", s.read_only}}},
-                {"hostname", s.hostname},
-                {"mounts", mounts},
-                {"annotations", s.annotations},
-                {"linux", linux_}};
-    return config.dump(2);
+    return spec;
 }
+
+std::string build_config_json(const RunSettings& s) { return runtime::write_spec(run_spec(s)); }
 
 }  // namespace minirun::engine

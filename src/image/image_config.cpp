@@ -141,6 +141,17 @@ ImageConfig parse_image_config(std::string_view doc) {
 
 std::string container_config_json(const ContainerConfig& c) { return container_config_object(c).dump(); }
 
+std::string merge_container_config(std::string_view config_object, const ContainerConfig& c) {
+    json o = json::parse(config_object, nullptr, false);
+    if (!o.is_object()) o = json::object();
+    // The fields parse_container_config reads belong to c, set or not.
+    for (const char* known : {"User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels",
+                              "StopSignal", "Healthcheck", "OnBuild", "Shell", "ArgsEscaped"})
+        o.erase(known);
+    o.update(container_config_object(c));
+    return o.dump();
+}
+
 std::string image_config_json(const ImageConfig& c) {
     json j = json::object();
     if (!c.created.empty()) j["created"] = c.created;

@@ -30,17 +30,6 @@ std::string hex_of(std::string_view digest) {
     return std::string(digest.substr(7));
 }
 
-json descriptor_to_json(const Descriptor& d) {
-    json j{{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}};
-    if (!d.annotations.empty()) j["annotations"] = d.annotations;
-    if (d.platform) {
-        json p{{"os", d.platform->os}, {"architecture", d.platform->architecture}};
-        if (!d.platform->variant.empty()) p["variant"] = d.platform->variant;
-        j["platform"] = p;
-    }
-    return j;
-}
-
 // A temp name's creator: ".tmp-<pid>-…". Returns 0 when the name is not ours.
 pid_t temp_owner(const std::string& name) {
     if (name.rfind(fs::kTempPrefix, 0) != 0) return 0;
@@ -97,15 +86,13 @@ std::string BlobWriter::commit_new() {
 }
 
 Store::Store(stdfs::path root) : root_(std::move(root)) {
-    fs::mkdir_p(root_ / "store/blobs/sha256");
     fs::mkdir_p(root_ / "layers");
     fs::mkdir_p(root_ / "tmp");
-    auto layout = layout_dir() / "oci-layout";
-    if (!stdfs::exists(layout)) fs::write_file_atomic(layout, R"({"imageLayoutVersion":"1.0.0"})");
-    if (!stdfs::exists(layout_dir() / "index.json")) {
-        fs::FileLock lock(root_ / "store.lock");
-        if (!stdfs::exists(layout_dir() / "index.json")) write_index({});
-    }
+    OciLayout layout(layout_dir());
+    // A new store: one process writes the empty index.json, under the store lock.
+    std::optional<fs::FileLock> lock;
+    if (!stdfs::exists(layout.index_path())) lock.emplace(root_ / "store.lock");
+    layout.init();
 }
 
 stdfs::path build_cache_dir(const stdfs::path& storage_root) { return storage_root / "cache/build"; }
@@ -197,33 +184,21 @@ void Store::commit_layer(const stdfs::path& unpacked_tmp, std::string_view diff_
 }
 
 std::vector<ImageRecord> Store::read_index() const {
-    std::string text = fs::read_file(layout_dir() / "index.json", 64ull << 20);
-    json j = json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) throw Error("store: " + (layout_dir() / "index.json").string() + " is not valid JSON");
     std::vector<ImageRecord> out;
-    const json manifests = j.value("manifests", json::array());
-    for (auto& m : manifests) {
+    for (auto& d : OciLayout(layout_dir()).manifests()) {
         ImageRecord r;
-        r.manifest.media_type = m.value("mediaType", "");
-        r.manifest.digest = m.value("digest", "");
-        r.manifest.size = m.value("size", int64_t{0});
-        const json annotations = m.value("annotations", json::object());
-        for (auto& [k, v] : annotations.items())
-            if (v.is_string()) r.manifest.annotations[k] = v.get<std::string>();
-        auto name = r.manifest.annotations.find(std::string(kRefNameAnnotation));
-        if (name != r.manifest.annotations.end()) r.name = name->second;
-        if (auto p = m.find("platform"); p != m.end() && p->is_object())
-            r.manifest.platform = Platform{p->value("os", ""), p->value("architecture", ""), p->value("variant", "")};
+        r.manifest = d;
+        auto name = d.annotations.find(std::string(kRefNameAnnotation));
+        if (name != d.annotations.end()) r.name = name->second;
         out.push_back(std::move(r));
     }
     return out;
 }
 
 void Store::write_index(const std::vector<ImageRecord>& images) {
-    json manifests = json::array();
-    for (auto& r : images) manifests.push_back(descriptor_to_json(r.manifest));
-    json j{{"schemaVersion", 2}, {"mediaType", media::kOciIndex}, {"manifests", manifests}};
-    fs::write_file_atomic(layout_dir() / "index.json", j.dump(2) + "\n");
+    std::vector<Descriptor> manifests;
+    for (auto& r : images) manifests.push_back(r.manifest);
+    OciLayout(layout_dir()).write_manifests(manifests);
 }
 
 std::vector<ImageRecord> Store::list_images() const {

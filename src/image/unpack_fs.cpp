@@ -2,9 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +11,7 @@
 #include <memory>
 
 #include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
 
 namespace minirun::image::detail {
 
@@ -35,18 +34,10 @@ std::deque<std::string> split(std::string_view path) {
     return out;
 }
 
+// A directory in the root; -errno on failure. NO_XDEV: nothing mounted under the root may be reached.
 int sys_openat2(int root_fd, const std::string& rel, int flags) {
-    open_how how{};
-    how.flags = static_cast<uint64_t>(flags | O_DIRECTORY | O_CLOEXEC);
-    // NO_XDEV: nothing mounted under the root may be reached; NO_MAGICLINKS: no /proc jumps.
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-    const char* path = rel.empty() ? "." : rel.c_str();
-    for (int attempt = 0; attempt < 16; ++attempt) {
-        long fd = ::syscall(SYS_openat2, root_fd, path, &how, sizeof how);
-        if (fd >= 0) return static_cast<int>(fd);
-        if (errno != EAGAIN && errno != EINTR) return -errno;  // EAGAIN: a concurrent rename
-    }
-    return -EAGAIN;
+    int fd = fs::open_in_root(root_fd, rel.empty() ? "." : rel, static_cast<uint64_t>(flags | O_DIRECTORY), 0, true);
+    return fd >= 0 ? fd : -errno;
 }
 
 // Target of the symlink opened as `fd` (O_PATH|O_NOFOLLOW); nullopt with errno set on failure.

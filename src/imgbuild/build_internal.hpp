@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "minirun/image/build_cache.hpp"
 #include "minirun/image/layer_pack.hpp"
 #include "minirun/image/manifest.hpp"
 #include "minirun/runtime/spec.hpp"
@@ -14,10 +15,7 @@ class Store;
 
 namespace minirun::imgbuild::detail {
 
-struct Layer {
-    image::Descriptor blob;
-    std::string diff_id;
-};
+using Layer = image::LayerRef;
 
 // An overlay of a parent's layers: writable with a fresh upper dir (the step's diff, which
 // becomes the new layer), or a read-only view (COPY --from a stage, name lookups).
@@ -59,7 +57,8 @@ struct RunStep {
     std::vector<runtime::Mount> mounts;
     // Files to bind read-only into the container's /dev (heredoc scripts): host path, name.
     std::vector<std::pair<std::string, std::string>> scripts;
-    bool quiet = false;  // output kept back and shown only when the step fails
+    // Where stdout and stderr go as it runs; -1 (either): both kept back and returned.
+    int stdout_fd = -1, stderr_fd = -1;
 };
 
 // Runs a RUN step's process in a container on `root` through the runtime core and returns

@@ -8,16 +8,15 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
+#include "minirun/image/oci_layout.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 
 namespace minirun::imgbuild::detail {
 
-using json = nlohmann::json;
 namespace stdfs = std::filesystem;
 
 namespace {
@@ -57,26 +56,18 @@ void link_or_copy(const stdfs::path& from, const stdfs::path& to) {
 }
 
 void write_layout(const image::Store& store, const image::Descriptor& manifest, const std::string& ref_name, const stdfs::path& dir) {
-    fs::mkdir_p(dir / "blobs/sha256");
-    fs::write_file_atomic(dir / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+    image::OciLayout layout(dir);
+    layout.init();
     image::Manifest m = image::parse_manifest(store.read_blob(manifest.digest, image::kMaxManifestBytes));
     std::vector<std::string> digests{manifest.digest, m.config.digest};
     for (auto& l : m.layers) digests.push_back(l.digest);
-    for (auto& d : digests) link_or_copy(store.blob_path(d), dir / "blobs/sha256" / d.substr(7));
-    json index{{"schemaVersion", 2}, {"mediaType", image::media::kOciIndex}, {"manifests", json::array()}};
-    std::error_code ec;
-    if (stdfs::exists(dir / "index.json", ec)) {
-        json old = json::parse(fs::read_file(dir / "index.json"), nullptr, false);
-        if (old.is_object() && old["manifests"].is_array())
-            for (auto& e : old["manifests"])
-                if (!(e.contains("annotations") && e["annotations"].value(std::string(image::kRefNameAnnotation), "") == ref_name))
-                    index["manifests"].push_back(e);
-    }
-    index["manifests"].push_back({{"mediaType", manifest.media_type},
-                                  {"digest", manifest.digest},
-                                  {"size", manifest.size},
-                                  {"annotations", {{std::string(image::kRefNameAnnotation), ref_name}}}});
-    fs::write_file_atomic(dir / "index.json", index.dump());
+    for (auto& d : digests) link_or_copy(store.blob_path(d), layout.blob_path(d));
+    // The manifest itself goes in without the names it has in the store.
+    image::Descriptor entry;
+    entry.media_type = manifest.media_type;
+    entry.digest = manifest.digest;
+    entry.size = manifest.size;
+    layout.set_ref(ref_name, entry);
 }
 
 void tar_directory(const stdfs::path& dir, const stdfs::path& file) {

@@ -186,13 +186,13 @@ int run_step(image::Store& store, StepRoot& root, const RunStep& step, std::stri
     fs::UniqueFd null_in(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     fs::UniqueFd captured;
     opts.stdin_fd = null_in.get();
-    if (step.quiet) {
+    if (step.stdout_fd < 0 || step.stderr_fd < 0) {
         captured.reset(::memfd_create("run-output", MFD_CLOEXEC));
         if (!captured) throw_errno("memfd_create");
         opts.stdout_fd = opts.stderr_fd = captured.get();
     } else {
-        opts.stdout_fd = STDOUT_FILENO;
-        opts.stderr_fd = STDERR_FILENO;
+        opts.stdout_fd = step.stdout_fd;
+        opts.stderr_fd = step.stderr_fd;
     }
     int status = 0;
     try {

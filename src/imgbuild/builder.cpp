@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <ctime>
 #include <functional>
-#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -29,6 +28,7 @@
 #include "minirun/common/time.hpp"
 #include "minirun/common/units.hpp"
 #include "minirun/engine/image_config.hpp"
+#include "minirun/image/build_cache.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 #include "minirun/image/stored_image.hpp"
@@ -36,6 +36,8 @@
 #include "minirun/imgbuild/containerfile.hpp"
 #include "minirun/imgbuild/context.hpp"
 #include "minirun/imgbuild/copy.hpp"
+#include "minirun/imgbuild/instructions.hpp"
+#include "minirun/imgbuild/metadata.hpp"
 #include "minirun/imgbuild/secrets.hpp"
 #include "minirun/imgbuild/shell_expand.hpp"
 #include "minirun/registry/pull.hpp"
@@ -45,8 +47,10 @@
 namespace minirun::imgbuild {
 
 using json = nlohmann::json;
+using image::BuildCache;
 using detail::Layer;
 using detail::StepRoot;
+using image::step_key;
 namespace stdfs = std::filesystem;
 
 namespace {
@@ -61,7 +65,11 @@ std::string oci_layer_type(const std::string& t) {
 }
 
 struct ImageState {
-    json config = json::object();  // the whole image config document
+    // The config document as read or built, for fields the typed model does not hold
+    // (history, rootfs, and unknown keys of "config", which pass through unchanged);
+    // `meta` owns the container config and the author.
+    json document = json::object();
+    BuildConfig meta;
     std::vector<Layer> layers;
     std::string chain;  // cache chain key of the last step
 };
@@ -72,31 +80,11 @@ std::vector<std::string> diff_ids_of(const ImageState& s) {
     return out;
 }
 
-json& cfg(ImageState& s) {
-    if (!s.config["config"].is_object()) s.config["config"] = json::object();
-    return s.config["config"];
-}
-
-std::vector<std::string> env_list(ImageState& s) {
-    auto& c = cfg(s);
-    std::vector<std::string> out;
-    if (c.contains("Env") && c["Env"].is_array())
-        for (auto& e : c["Env"])
-            if (e.is_string()) out.push_back(e.get<std::string>());
-    return out;
-}
-
-void set_env(ImageState& s, const std::string& key, const std::string& value) {
-    auto env = env_list(s);
-    std::erase_if(env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
-    env.push_back(key + "=" + value);
-    cfg(s)["Env"] = env;
-}
-
-std::vector<std::string> shell_of(ImageState& s) {
-    auto& c = cfg(s);
-    if (c.contains("Shell") && c["Shell"].is_array() && !c["Shell"].empty()) return c["Shell"].get<std::vector<std::string>>();
-    return {"/bin/sh", "-c"};
+// A relative path against WORKDIR, as RUN --mount targets and COPY destinations take it.
+std::string in_workdir(const ImageState& s, const std::string& path) {
+    if (!path.empty() && path[0] == '/') return path;
+    const std::string& wd = s.meta.config.working_dir;
+    return (wd.empty() ? "/" : wd) + "/" + path;
 }
 
 std::string join_words(const std::vector<std::string>& v, const char* sep = " ") {
@@ -109,13 +97,16 @@ struct StageCtx {
     const Stage* stage = nullptr;
     ImageState st;
     std::map<std::string, std::optional<std::string>> args;  // declared ARGs (unset: nullopt)
-    bool cmd_set = false;
 };
 
 class Builder {
 public:
     explicit Builder(const BuildOptions& o)
-        : o_(o), store_(o.storage), pack_{image::parse_compression(o.compression), o.source_date_epoch} {}
+        : o_(o),
+          progress_(o.progress ? *o.progress : silent_),
+          store_(o.storage),
+          cache_(store_),
+          pack_{image::parse_compression(o.compression), o.source_date_epoch} {}
 
     BuildResult run();
 
@@ -126,7 +117,9 @@ private:
     void build_stage(size_t idx);
     ImageState from_base(const Stage& stage);
     ImageState load_image(const std::string& name);
-    void execute(StageCtx& c, const Instruction& ins, bool trigger);
+    void execute(StageCtx& c, const Instruction& ins, const Command& command, bool trigger);
+    Expander expander(StageCtx& c);
+    Command typed_command(const Instruction& ins) const;
     ShellEnv expansion_env(StageCtx& c);
     // Meta ARGs (before the first FROM) with values: what FROM lines and --from expand with.
     ShellEnv meta_env() const;
@@ -140,11 +133,11 @@ private:
     void metadata_step(StageCtx& c, const std::string& text);
     void fs_step(StageCtx& c, const std::string& key_text, const std::string& history,
                  const std::function<void(StepRoot&)>& work);
-    void run_instruction(StageCtx& c, const Instruction& ins);
-    void copy_instruction(StageCtx& c, const Instruction& ins);
+    void run_instruction(StageCtx& c, const Instruction& ins, const RunCommand& run);
+    void copy_instruction(StageCtx& c, const Instruction& ins, const CopyCommand& copy);
+    void workdir_instruction(StageCtx& c, const WorkdirCommand& w);
+    void arg_instruction(StageCtx& c, const ArgCommand& a);
     void add_history(ImageState& s, const std::string& created_by, bool empty);
-    std::optional<std::optional<Layer>> cache_get(const std::string& key);
-    void cache_put(const std::string& key, const std::optional<Layer>& layer);
 
     std::string context_digest(const SourceTree& tree, const std::string& rel, bool stat_cache);
     runtime::Mount run_mount(StageCtx& c, const std::string& spec, std::map<std::string, std::string> kv, std::string& key);
@@ -161,7 +154,10 @@ private:
     BuildResult commit_image(ImageState& s);
 
     const BuildOptions& o_;
+    BuildProgress silent_;
+    BuildProgress& progress_;
     image::Store store_;
+    BuildCache cache_;
     image::PackOptions pack_;
     Containerfile cf_;
     ShellLexer lexer_;
@@ -172,6 +168,7 @@ private:
     std::set<std::string> used_args_;
     std::map<std::string, std::optional<std::string>> meta_args_;
     std::map<size_t, ImageState> built_;
+    std::vector<std::vector<Command>> commands_;  // per stage, parallel to its instructions
     size_t step_ = 0, total_ = 0;
     uint64_t cached_ = 0, executed_ = 0;
     std::chrono::steady_clock::time_point step_start_;
@@ -187,6 +184,11 @@ void Builder::load() {
     if (file.empty()) file = stdfs::exists(context_ / "Containerfile") ? context_ / "Containerfile" : context_ / "Dockerfile";
     if (!stdfs::exists(file)) throw Error("no Containerfile or Dockerfile in " + context_.string() + " (use -f)");
     cf_ = load_containerfile(file);
+    // Every instruction typed before any work: a bad one fails at its line, nothing built.
+    for (auto& stage : cf_.stages) {
+        auto& typed = commands_.emplace_back();
+        for (auto& ins : stage.instructions) typed.push_back(typed_command(ins));
+    }
     lexer_ = ShellLexer(cf_.directives.escape);
     ignore_ = load_ignore_file(context_, file);
     context_fd_.reset(::open(context_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -257,7 +259,7 @@ std::set<size_t> Builder::needed_stages(size_t target) {
 ImageState Builder::load_image(const std::string& name) {
     registry::PullOptions po;
     po.registry = o_.registry;
-    po.progress = o_.quiet ? registry::ProgressMode::quiet : registry::ProgressMode::automatic;
+    po.progress = progress_.pull_progress();
     if (!o_.platform.empty()) po.platform = image::Platform::parse(o_.platform);
     image::ImageRecord rec =
         registry::ensure_image(store_, name, registry::parse_pull_policy(o_.pull), po, {}, location_);
@@ -265,10 +267,12 @@ ImageState Builder::load_image(const std::string& name) {
     const image::Manifest& m = img.manifest;
     const auto& diff_ids = img.config.diff_ids;
     ImageState s;
-    // Kept as the whole document: fields the typed model does not know pass through to the
-    // built image unchanged.
-    s.config = json::parse(store_.read_blob(img.id()), nullptr, false);
-    if (!s.config.is_object()) throw Error("image " + name + ": config " + img.id() + " is not a JSON object");
+    // Kept as the whole document too: fields the typed model does not know pass through to
+    // the built image unchanged.
+    s.document = json::parse(store_.read_blob(img.id()), nullptr, false);
+    if (!s.document.is_object()) throw Error("image " + name + ": config " + img.id() + " is not a JSON object");
+    s.meta.config = img.config.config;
+    s.meta.author = img.config.author;
     if (diff_ids.size() != m.layers.size()) throw Error("image " + name + ": config and manifest disagree on the layer count");
     image::require_layers(store_, img);
     for (size_t i = 0; i < m.layers.size(); ++i) {
@@ -288,8 +292,8 @@ ImageState Builder::from_base(const Stage& stage) {
     if (lower(name) == "scratch") {
         image::Platform p = o_.platform.empty() ? image::Platform::host() : image::Platform::parse(o_.platform);
         ImageState s;
-        s.config = {{"architecture", p.architecture}, {"os", p.os}, {"config", json::object()}};
-        if (!p.variant.empty()) s.config["variant"] = p.variant;
+        s.document = {{"architecture", p.architecture}, {"os", p.os}, {"config", json::object()}};
+        if (!p.variant.empty()) s.document["variant"] = p.variant;
         s.chain = "scratch:" + p.str();
         return s;
     }
@@ -306,22 +310,18 @@ ImageState& Builder::ensure_stage(size_t idx) {
 void Builder::step_header(const std::string& text) {
     ++step_;
     step_start_ = std::chrono::steady_clock::now();
-    if (!o_.quiet) std::cout << "STEP " << step_ << "/" << total_ << ": " << text << std::endl;
+    progress_.step_started(step_, total_, text);
 }
 
 void Builder::step_done(bool cached) {
-    if (o_.quiet) return;
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start_).count();
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.2fs", s);
-    std::cout << (cached ? "--> Using cache (" : "--> done (") << buf << ")" << std::endl;
+    progress_.step_finished(cached, std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start_).count());
 }
 
 void Builder::add_history(ImageState& s, const std::string& created_by, bool empty) {
     json h{{"created", rfc3339_seconds(o_.source_date_epoch)}, {"created_by", created_by}, {"comment", "imgbuild"}};
     if (empty) h["empty_layer"] = true;
-    if (!s.config["history"].is_array()) s.config["history"] = json::array();
-    s.config["history"].push_back(h);
+    if (!s.document["history"].is_array()) s.document["history"] = json::array();
+    s.document["history"].push_back(h);
 }
 
 void Builder::metadata_step(StageCtx& c, const std::string& text) {
@@ -329,44 +329,13 @@ void Builder::metadata_step(StageCtx& c, const std::string& text) {
     add_history(c.st, text, true);
 }
 
-std::optional<std::optional<Layer>> Builder::cache_get(const std::string& key) {
-    stdfs::path p = image::build_cache_dir(o_.storage) / (key.substr(7) + ".json");
-    std::error_code ec;
-    if (!stdfs::exists(p, ec)) return std::nullopt;
-    json j = json::parse(fs::read_file(p, 1 << 20), nullptr, false);
-    if (!j.is_object()) return std::nullopt;
-    if (j.value("empty", false)) return std::optional<Layer>{};
-    Layer l;
-    l.blob.media_type = j.value("mediaType", "");
-    l.blob.digest = j.value("digest", "");
-    l.blob.size = j.value("size", int64_t{0});
-    l.diff_id = j.value("diffID", "");
-    if (!image::is_valid_digest(l.blob.digest) || !image::is_valid_digest(l.diff_id)) return std::nullopt;
-    // A cached layer someone garbage-collected since is a miss.
-    if (!store_.has_blob(l.blob.digest) || !store_.has_layer(l.diff_id)) return std::nullopt;
-    return std::optional<Layer>{l};
-}
-
-void Builder::cache_put(const std::string& key, const std::optional<Layer>& layer) {
-    json j{{"empty", !layer}};
-    if (layer) {
-        j["mediaType"] = layer->blob.media_type;
-        j["digest"] = layer->blob.digest;
-        j["size"] = layer->blob.size;
-        j["diffID"] = layer->diff_id;
-    }
-    fs::mkdir_p(image::build_cache_dir(o_.storage));
-    fs::write_file_atomic(image::build_cache_dir(o_.storage) / (key.substr(7) + ".json"), j.dump(), 0644, false);
-}
-
 void Builder::fs_step(StageCtx& c, const std::string& key_text, const std::string& history,
                       const std::function<void(StepRoot&)>& work) {
-    std::string key = sha256_digest(c.st.chain + "\n" + key_text + "\ncompression=" + o_.compression +
-                                    "\nepoch=" + std::to_string(o_.source_date_epoch));
+    std::string key = step_key({c.st.chain, key_text, o_.compression, o_.source_date_epoch});
     std::optional<Layer> layer;
     bool cached = false;
     if (!o_.no_cache) {
-        if (auto hit = cache_get(key)) {
+        if (auto hit = cache_.find(key)) {
             layer = *hit;
             cached = true;
         }
@@ -375,7 +344,7 @@ void Builder::fs_step(StageCtx& c, const std::string& key_text, const std::strin
         StepRoot root(store_, diff_ids_of(c.st), true);
         work(root);
         if (root.changed()) layer = root.commit(pack_);
-        cache_put(key, layer);
+        cache_.remember(key, layer);
         ++executed_;
     } else {
         ++cached_;
@@ -406,7 +375,7 @@ ShellEnv Builder::expansion_env(StageCtx& c) {
     ShellEnv env;
     for (auto& [k, v] : c.args)
         if (v) env[k] = *v;
-    for (auto& e : env_list(c.st)) {
+    for (auto& e : c.st.meta.config.env) {
         auto eq = e.find('=');
         env[e.substr(0, eq)] = eq == std::string::npos ? "" : e.substr(eq + 1);
     }
@@ -431,11 +400,7 @@ runtime::Mount Builder::run_mount(StageCtx& c, const std::string& spec, std::map
     std::string type = kv.count("type") ? kv["type"] : "bind";
     std::string target = kv.count("target") ? kv["target"] : kv.count("dst") ? kv["dst"] : kv["destination"];
     if (target.empty()) throw Error(location_ + ": RUN --mount=" + spec + ": no target");
-    if (target[0] != '/') {
-        std::string wd = cfg(c.st).value("WorkingDir", std::string());
-        target = (wd.empty() ? "/" : wd) + "/" + target;
-    }
-    target = "/" + clean_relative(target);
+    target = "/" + clean_relative(in_workdir(c.st, target));
     bool ro = kv.count("ro") || kv.count("readonly");
     if (type == "tmpfs") {
         std::vector<std::string> opts = {"nosuid", "nodev", "mode=1777"};
@@ -510,24 +475,20 @@ std::optional<runtime::Mount> Builder::secret_mount(StageCtx& c, const std::stri
     }
     if (!s.env.empty()) env.push_back(s.env + "=" + found->second);
     if (s.target.empty()) return std::nullopt;
-    std::string target = s.target;
-    if (target[0] != '/') {
-        std::string wd = cfg(c.st).value("WorkingDir", std::string());
-        target = (wd.empty() ? "/" : wd) + "/" + target;
-    }
+    std::string target = in_workdir(c.st, s.target);
     secret_files_.push_back(std::make_unique<SecretFile>(found->second, s, store_.temp_dir()));
     return runtime::Mount{"/" + clean_relative(target), "bind", secret_files_.back()->path().string(),
                           {"bind", "rprivate", "ro", "nosuid", "nodev", "noexec"}};
 }
 
-void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
+void Builder::run_instruction(StageCtx& c, const Instruction& ins, const RunCommand& run) {
     detail::RunStep step;
-    std::string network = ins.flag("network", "default");
+    const std::string& network = run.network;
     if (network != "default" && network != "host" && network != "none")
         throw Error(location_ + ": RUN --network=" + network + ": use host, none or default");
     std::string mount_key;
     std::vector<std::string> secret_env;
-    for (auto& spec : ins.flag_values("mount")) {
+    for (auto& spec : run.mounts) {
         auto kv = mount_options(spec);
         if (kv.count("type") && kv["type"] == "secret") {
             if (auto m = secret_mount(c, spec, kv, secret_env)) step.mounts.push_back(*m);
@@ -535,22 +496,24 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
             step.mounts.push_back(run_mount(c, spec, kv, mount_key));
         }
     }
-    if (ins.has_flag("security")) throw Error(location_ + ": RUN --security is not supported by imgbuild");
+    if (run.security) throw Error(location_ + ": RUN --security is not supported by imgbuild");
     step.network_none = network == "none";
-    step.quiet = o_.quiet;
+    auto live = progress_.live_output();
+    step.stdout_fd = live.out;
+    step.stderr_fd = live.err;
     std::string key = "RUN";
     for (auto& f : ins.raw_flags) key += " " + f;
     std::vector<std::string> scripts_content;
-    if (ins.json) {
-        step.args = ins.args;
-        key += " " + json(ins.args).dump();
+    if (run.command.exec_form) {
+        step.args = run.command.words;
+        key += " " + json(step.args).dump();
     } else {
-        std::string cmd = ins.args.empty() ? "" : ins.args[0];
-        auto shell = shell_of(c.st);
+        std::string cmd = run.command.words.empty() ? "" : run.command.words[0];
+        auto shell = shell_of(c.st.meta.config);
         std::string trimmed = cmd.substr(0, cmd.find_last_not_of(" \t") + 1);
-        if (ins.heredocs.size() == 1 && trimmed.rfind("<<", 0) == 0 && trimmed.find_first_of(" \t") == std::string::npos) {
+        if (run.heredocs.size() == 1 && trimmed.rfind("<<", 0) == 0 && trimmed.find_first_of(" \t") == std::string::npos) {
             // RUN <<EOF: the heredoc is the script; one with a #! line runs as a file.
-            const auto& h = ins.heredocs[0];
+            const auto& h = run.heredocs[0];
             if (h.content.rfind("#!", 0) == 0) {
                 scripts_content.push_back(h.content);
                 step.args = {"/dev/.imgbuild-heredoc-0"};
@@ -560,13 +523,13 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
             }
         } else {
             std::string script = cmd;
-            for (auto& h : ins.heredocs) script += "\n" + h.content + h.name;
+            for (auto& h : run.heredocs) script += "\n" + h.content + h.name;
             step.args = shell;
             step.args.push_back(script);
         }
         key += " " + json(step.args).dump();
     }
-    step.env = env_list(c.st);
+    step.env = c.st.meta.config.env;
     step.env.insert(step.env.end(), secret_env.begin(), secret_env.end());  // never in the key or history
     bool has_path = false;
     for (auto& e : step.env) has_path = has_path || e.rfind("PATH=", 0) == 0;
@@ -587,12 +550,12 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
             step.env.push_back(k + "=" + v);
             used_args_.insert(k);
         }
-    auto& conf = cfg(c.st);
-    step.cwd = "/" + clean_relative(conf.value("WorkingDir", std::string()));  // "/x/y/../z" runs in /x/z
-    step.user = conf.value("User", std::string());
+    const auto& conf = c.st.meta.config;
+    step.cwd = "/" + clean_relative(conf.working_dir);  // "/x/y/../z" runs in /x/z
+    step.user = conf.user;
     key += " user=" + step.user + " cwd=" + step.cwd;
     std::string history = "RUN " + (nargs ? "|" + std::to_string(nargs) + arg_text + " " : std::string()) +
-                          (ins.json ? json(ins.args).dump() : join_words(step.args));
+                          (run.command.exec_form ? json(step.args).dump() : join_words(step.args));
     fs_step(c, key + arg_text + mount_key, history, [&](StepRoot& root) {
         std::vector<std::unique_ptr<fs::TempFile>> files;
         for (size_t i = 0; i < scripts_content.size(); ++i) {
@@ -605,7 +568,7 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins) {
         for (auto& make : pending_copies_) make();
         int status = detail::run_step(store_, root, step, output);
         if (status != 0) {
-            if (!output.empty()) std::cerr << output;
+            progress_.step_failed(output);
             throw Error(location_ + ": " + ins.original + ": the command exited with status " + std::to_string(status));
         }
     });
@@ -629,56 +592,45 @@ std::string Builder::context_digest(const SourceTree& tree, const std::string& r
     Sha256 quick;
     quick.update(context_.string() + '\0');
     hash_source(quick, tree, rel, o_.source_date_epoch, /*content=*/false);
-    stdfs::path memo = image::build_cache_dir(o_.storage) / ("stat-" + quick.hex());
-    std::error_code ec;
-    if (stdfs::exists(memo, ec)) {
-        std::string d = fs::read_file(memo, 128);
-        if (image::is_valid_digest(d)) return d;
-    }
+    if (auto known = cache_.content_digest_for(quick.hex())) return *known;
     hash_source(full, tree, rel, o_.source_date_epoch);
     std::string d = full.digest();
-    fs::mkdir_p(image::build_cache_dir(o_.storage));
-    fs::write_file_atomic(memo, d, 0644, false);
+    cache_.remember_content_digest(quick.hex(), d);
     return d;
 }
 
 bool is_url(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
 
 // ADD extracts local archives: gzip, zstd or plain tar (detected by content).
-void Builder::copy_instruction(StageCtx& c, const Instruction& ins) {
-    const bool add = ins.keyword == "ADD";
-    for (auto f : {"parents", "exclude", "keep-git-dir"})
-        if (ins.has_flag(f)) throw Error(location_ + ": " + ins.keyword + " --" + f + " is not supported by imgbuild yet");
+void Builder::copy_instruction(StageCtx& c, const Instruction& ins, const CopyCommand& copy) {
+    const bool add = copy.add;
+    for (auto& f : copy.unsupported) throw Error(location_ + ": " + ins.keyword + " --" + f + " is not supported by imgbuild yet");
     std::vector<std::string> words;
-    for (auto& a : ins.args) words.push_back(expand(c, a));
-    if (words.size() < 2) throw Error(location_ + ": " + ins.keyword + " needs at least one source and a destination");
-    std::string dest = words.back();
-    words.pop_back();
-    std::string workdir = cfg(c.st).value("WorkingDir", std::string());
+    for (auto& a : copy.sources) words.push_back(expand(c, a));
+    std::string dest = expand(c, copy.dest);
     bool dest_dir = !dest.empty() && (dest.back() == '/' || dest == "." || dest == "..");
-    if (dest.empty() || dest[0] != '/') dest = (workdir.empty() ? "/" : workdir) + "/" + dest;
-    dest = "/" + clean_relative(dest);
+    dest = "/" + clean_relative(in_workdir(c.st, dest));
     if (words.size() > 1) dest_dir = true;
 
     CopyAttrs attrs;
-    std::string chown = ins.has_flag("chown") ? expand(c, ins.flag("chown")) : "";
-    if (ins.has_flag("chmod")) {
-        std::string m = expand(c, ins.flag("chmod"));
+    std::string chown = copy.chown ? expand(c, *copy.chown) : "";
+    if (copy.chmod) {
+        std::string m = expand(c, *copy.chmod);
         char* end = nullptr;
         unsigned long v = std::strtoul(m.c_str(), &end, 8);
         if (m.empty() || *end || v > 07777) throw Error(location_ + ": invalid --chmod \"" + m + "\": expected octal bits such as 0755");
         attrs.mode = static_cast<mode_t>(v);
     }
-    std::string checksum = ins.flag("checksum");
+    const std::string& checksum = copy.checksum;
     if (!checksum.empty() && !add) throw Error(location_ + ": --checksum is for ADD");
-    bool unpack = lower(ins.flag("unpack", "true")) != "false";
+    const bool unpack = copy.unpack;
 
     // Where the sources come from: the context, an earlier stage or an image.
     std::unique_ptr<StepRoot> from_root;
     SourceTree tree{context_fd_.get(), &ignore_, "build context"};
     std::string key = ins.keyword;
-    if (ins.has_flag("from")) {
-        std::string from = expand(c, ins.flag("from"));
+    if (copy.from) {
+        std::string from = expand(c, *copy.from);
         from_root = from_view(c, from, key);
         tree = SourceTree{from_root->root_fd(), nullptr, "stage or image " + from};
     }
@@ -698,7 +650,7 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins) {
     for (auto& w : words) {
         if (w.rfind("<<", 0) == 0) {
             bool found = false;
-            for (auto& h : ins.heredocs) {
+            for (auto& h : copy.heredocs) {
                 std::string token = w.substr(2);
                 if (!token.empty() && token[0] == '-') token = token.substr(1);
                 if (!token.empty() && (token[0] == '"' || token[0] == '\'')) token = token.substr(1, token.size() - 2);
@@ -794,150 +746,83 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins) {
 
 // ---- instructions ----
 
-void Builder::execute(StageCtx& c, const Instruction& ins, bool trigger) {
+Command Builder::typed_command(const Instruction& ins) const {
+    try {
+        return to_command(ins);
+    } catch (const Error& e) {
+        throw wrap_error(e, cf_.file + ":" + std::to_string(ins.line));
+    }
+}
+
+Expander Builder::expander(StageCtx& c) {
+    auto env = std::make_shared<ShellEnv>(expansion_env(c));
+    return Expander{[this, env](const std::string& w) { return lexer_.process_word(w, *env); },
+                    [this, env](const std::string& w) { return lexer_.process_words(w, *env); }};
+}
+
+void Builder::workdir_instruction(StageCtx& c, const WorkdirCommand& w) {
+    std::string history;
+    try {
+        history = apply(c.st.meta, w, expander(c));
+    } catch (const Error& e) {
+        throw wrap_error(e, location_);
+    }
+    const std::string dir = c.st.meta.config.working_dir;
+    // What WORKDIR creates belongs to the current USER (BuildKit's behaviour), so a later
+    // RUN as that user can write there.
+    const std::string user = c.st.meta.config.user;
+    fs_step(c, "WORKDIR " + dir + " user=" + user, history, [&](StepRoot& root) {
+        auto u = engine::resolve_user(root.rootfs(), user);
+        CopyAttrs owner{u.uid, u.gid, std::nullopt};
+        fs::UniqueFd d(make_dirs_in_root(root.root_fd(), "/" + clean_relative(dir), &owner));
+    });
+}
+
+void Builder::arg_instruction(StageCtx& c, const ArgCommand& a) {
+    std::string text = "ARG";
+    for (auto& d : a.declarations) {
+        std::optional<std::string> value;
+        if (d.default_value) value = expand(c, *d.default_value);
+        else if (meta_args_.count(d.name)) value = meta_args_[d.name];
+        if (build_args_.count(d.name)) {
+            value = build_args_[d.name];
+            used_args_.insert(d.name);
+        }
+        c.args[d.name] = value;
+        text += " " + d.name + (value ? "=" + *value : "");
+    }
+    add_history(c.st, text, true);  // values enter the keys of the RUNs that see them
+}
+
+void Builder::execute(StageCtx& c, const Instruction& ins, const Command& command, bool trigger) {
     location_ = cf_.file + ":" + std::to_string(ins.line);
     if (!trigger) step_header(ins.original);
-    else if (!o_.quiet) std::cout << "--> ONBUILD " << ins.original << std::endl;
-    const std::string& k = ins.keyword;
-    auto& conf = cfg(c.st);
-    auto shell_or_exec = [&](const Instruction& i) {
-        if (i.json) return json(i.args);
-        auto v = shell_of(c.st);
-        v.push_back(i.args.empty() ? "" : i.args[0]);
-        return json(v);
-    };
-    if (k == "RUN") return run_instruction(c, ins);
-    if (k == "COPY" || k == "ADD") return copy_instruction(c, ins);
-    if (k == "WORKDIR") {
-        std::string dir = expand(c, ins.args.empty() ? "" : ins.args[0]);
-        if (dir.empty()) throw Error(location_ + ": WORKDIR needs a path");
-        // Docker keeps an absolute path as written ("/w/" stays "/w/") and joins a
-        // relative one onto the current directory, cleaned.
-        std::string base = conf.value("WorkingDir", std::string());
-        if (dir[0] != '/') dir = "/" + clean_relative((base.empty() ? "/" : base) + "/" + dir);
-        conf["WorkingDir"] = dir;
-        // What WORKDIR creates belongs to the current USER (BuildKit's behaviour), so a
-        // later RUN as that user can write there.
-        std::string user = conf.value("User", std::string());
-        fs_step(c, "WORKDIR " + dir + " user=" + user, "WORKDIR " + dir, [&](StepRoot& root) {
-            auto u = engine::resolve_user(root.rootfs(), user);
-            CopyAttrs owner{u.uid, u.gid, std::nullopt};
-            fs::UniqueFd d(make_dirs_in_root(root.root_fd(), "/" + clean_relative(dir), &owner));
-        });
-        return;
-    }
-    std::string text = k;
-    if (k == "ENV") {
-        ShellEnv env = expansion_env(c);
-        std::vector<std::pair<std::string, std::string>> kv;
-        for (size_t i = 0; i + 1 < ins.args.size(); i += 3) {
-            // Docker: "ENV names can not be blank" (ENV =x would set a nameless variable).
-            if (ins.args[i].empty()) throw Error(location_ + ": ENV names can not be blank");
-            kv.emplace_back(ins.args[i], lexer_.process_word(ins.args[i + 1], env));
-        }
-        for (auto& [key, v] : kv) {
-            set_env(c.st, key, v);
-            text += " " + key + "=" + v;
-        }
-    } else if (k == "ARG") {
-        for (auto& word : ins.args) {
-            auto eq = word.find('=');
-            std::string name = word.substr(0, eq);
-            std::optional<std::string> value;
-            if (eq != std::string::npos) value = expand(c, word.substr(eq + 1));
-            else if (meta_args_.count(name)) value = meta_args_[name];
-            if (build_args_.count(name)) {
-                value = build_args_[name];
-                used_args_.insert(name);
+    else progress_.trigger_started(ins.original);
+    std::visit(
+        [&](const auto& cmd) {
+            using T = std::decay_t<decltype(cmd)>;
+            if constexpr (std::is_same_v<T, RunCommand>) {
+                run_instruction(c, ins, cmd);
+            } else if constexpr (std::is_same_v<T, CopyCommand>) {
+                copy_instruction(c, ins, cmd);
+            } else if constexpr (std::is_same_v<T, WorkdirCommand>) {
+                workdir_instruction(c, cmd);
+            } else if constexpr (std::is_same_v<T, ArgCommand>) {
+                arg_instruction(c, cmd);
+                if (!trigger) step_done(false);
+            } else {
+                // Everything else only changes the config: a pure function, then a history entry.
+                std::string text;
+                try {
+                    text = apply(c.st.meta, cmd, expander(c));
+                } catch (const Error& e) {
+                    throw wrap_error(e, location_);
+                }
+                metadata_step(c, text);
+                if (!trigger) step_done(false);
             }
-            c.args[name] = value;
-            text += " " + name + (value ? "=" + *value : "");
-        }
-    } else if (k == "LABEL") {
-        ShellEnv env = expansion_env(c);
-        for (size_t i = 0; i + 1 < ins.args.size(); i += 3) {
-            std::string key = lexer_.process_word(ins.args[i], env), v = lexer_.process_word(ins.args[i + 1], env);
-            conf["Labels"][key] = v;
-            text += " " + key + "=" + v;
-        }
-    } else if (k == "USER") {
-        conf["User"] = expand(c, ins.args.at(0));
-        text += " " + conf["User"].get<std::string>();
-    } else if (k == "EXPOSE") {
-        for (auto& a : ins.args)
-            for (auto& w : lexer_.process_words(a, expansion_env(c))) {
-                std::string port = w.find('/') == std::string::npos ? w + "/tcp" : lower(w);
-                std::string num = port.substr(0, port.find('/')), proto = port.substr(port.find('/') + 1);
-                auto dash = num.find('-');
-                auto valid = [](const std::string& n) {
-                    return !n.empty() && n.size() <= 5 && n.find_first_not_of("0123456789") == std::string::npos && std::stoi(n) <= 65535;
-                };
-                if ((proto != "tcp" && proto != "udp" && proto != "sctp") ||
-                    !(dash == std::string::npos ? valid(num) : valid(num.substr(0, dash)) && valid(num.substr(dash + 1))))
-                    throw Error(location_ + ": EXPOSE: invalid port \"" + w + "\"");
-                if (dash == std::string::npos) conf["ExposedPorts"][port] = json::object();
-                else
-                    for (int p = std::stoi(num.substr(0, dash)); p <= std::stoi(num.substr(dash + 1)); ++p)
-                        conf["ExposedPorts"][std::to_string(p) + "/" + proto] = json::object();
-                text += " " + port;
-            }
-    } else if (k == "VOLUME") {
-        for (auto& a : ins.args) {
-            std::string v = expand(c, a);
-            if (v.empty()) throw Error(location_ + ": VOLUME: empty path");
-            conf["Volumes"][v] = json::object();
-            text += " " + v;
-        }
-    } else if (k == "CMD") {
-        conf["Cmd"] = shell_or_exec(ins);
-        c.cmd_set = true;
-        text += " " + conf["Cmd"].dump();
-    } else if (k == "ENTRYPOINT") {
-        conf["Entrypoint"] = shell_or_exec(ins);
-        if (!c.cmd_set) conf.erase("Cmd");  // Docker: an inherited CMD does not survive a new ENTRYPOINT
-        text += " " + conf["Entrypoint"].dump();
-    } else if (k == "SHELL") {
-        if (!ins.json || ins.args.empty()) throw Error(location_ + ": SHELL requires the JSON form, e.g. SHELL [\"/bin/bash\", \"-c\"]");
-        conf["Shell"] = ins.args;
-        text += " " + conf["Shell"].dump();
-    } else if (k == "STOPSIGNAL") {
-        conf["StopSignal"] = expand(c, ins.args.at(0));
-        text += " " + conf["StopSignal"].get<std::string>();
-    } else if (k == "HEALTHCHECK") {
-        std::string type = ins.args.empty() ? "NONE" : ins.args[0];
-        json hc;
-        if (type == "NONE") {
-            hc["Test"] = {"NONE"};
-        } else {
-            std::vector<std::string> rest(ins.args.begin() + 1, ins.args.end());
-            json test = ins.json ? json(rest) : json{rest.empty() ? "" : rest[0]};
-            test.insert(test.begin(), ins.json ? "CMD" : "CMD-SHELL");
-            hc["Test"] = test;
-            for (auto [flag, field] : {std::pair{"interval", "Interval"}, {"timeout", "Timeout"},
-                                       {"start-period", "StartPeriod"}, {"start-interval", "StartInterval"}})
-                if (ins.has_flag(flag)) hc[field] = parse_duration_ns(ins.flag(flag), std::string("HEALTHCHECK --") + flag);
-            if (ins.has_flag("retries")) {
-                std::string r = ins.flag("retries");
-                if (r.empty() || r.find_first_not_of("0123456789") != std::string::npos)
-                    throw Error(location_ + ": HEALTHCHECK --retries \"" + r + "\": expected a number");
-                hc["Retries"] = std::stoi(r);
-            }
-        }
-        conf["Healthcheck"] = hc;
-        text += " " + hc.dump();
-    } else if (k == "ONBUILD") {
-        if (!conf["OnBuild"].is_array()) conf["OnBuild"] = json::array();
-        conf["OnBuild"].push_back(ins.args.at(0));
-        text += " " + ins.args.at(0);
-    } else if (k == "MAINTAINER") {
-        c.st.config["author"] = join_words(ins.args);
-        text += " " + join_words(ins.args);
-    } else {
-        throw Error(location_ + ": unsupported instruction " + k);
-    }
-    if (k == "ARG") add_history(c.st, text, true);  // values enter the keys of the RUNs that see them
-    else metadata_step(c, text);
-    if (!trigger) step_done(false);
+        },
+        command);
 }
 
 void Builder::build_stage(size_t idx) {
@@ -948,24 +833,28 @@ void Builder::build_stage(size_t idx) {
     ImageState base = from_base(stage);
     step_header(stage.from.original);
     c.st = std::move(base);
-    c.st.config.erase("container_config");
-    c.st.config.erase("container");
-    c.st.config.erase("docker_version");
+    c.st.document.erase("container_config");
+    c.st.document.erase("container");
+    c.st.document.erase("docker_version");
+    c.st.meta.cmd_set = false;
     step_done(false);
     // ONBUILD triggers of the base run first, then leave the image.
-    json triggers = cfg(c.st).value("OnBuild", json::array());
-    cfg(c.st).erase("OnBuild");
-    if (triggers.is_array())
-        for (auto& t : triggers) {
-            if (!t.is_string()) continue;
-            for (auto& ins : parse_instructions(t.get<std::string>(), "ONBUILD trigger")) execute(c, ins, true);
-        }
-    for (auto& ins : stage.instructions) execute(c, ins, false);
+    std::vector<std::string> triggers = std::move(c.st.meta.config.on_build);
+    c.st.meta.config.on_build.clear();
+    for (auto& t : triggers)
+        for (auto& ins : parse_instructions(t, "ONBUILD trigger")) execute(c, ins, typed_command(ins), true);
+    const auto& commands = commands_.at(idx);
+    for (size_t i = 0; i < stage.instructions.size(); ++i) execute(c, stage.instructions[i], commands[i], false);
     built_[idx] = std::move(c.st);
 }
 
 BuildResult Builder::commit_image(ImageState& s) {
-    json& config = s.config;
+    json& config = s.document;
+    // The typed container config over the document's, whose unknown fields pass through.
+    json& container = config["config"];
+    container = json::parse(image::merge_container_config(container.is_object() ? container.dump() : "{}", s.meta.config));
+    if (s.meta.author.empty()) config.erase("author");
+    else config["author"] = s.meta.author;
     config["created"] = rfc3339_seconds(o_.source_date_epoch);
     config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids_of(s)}};
     if (!config.contains("architecture")) config["architecture"] = image::Platform::host().architecture;

@@ -1,7 +1,6 @@
 #include "minirun/runtime/mounts.hpp"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -49,10 +48,6 @@ const std::map<std::string, OptionEffect>& flag_options() {
 }
 
 std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
-int openat2_in_root(int root_fd, const std::string& path, uint64_t flags) {
-    return minirun::fs::open_in_root(root_fd, path, flags);
-}
 
 std::vector<std::string> components(const std::string& path) {
     std::vector<std::string> out;
@@ -181,7 +176,7 @@ void create_device(const Device& d, bool bind, int root_fd) {
     }
     std::string parent = d.path.substr(0, d.path.rfind('/'));
     UniqueFd dir(open_in_root(root_fd, parent.empty() ? "/" : parent, true, false));
-    UniqueFd dirfd(openat2_in_root(root_fd, parent.empty() ? "/" : parent, O_DIRECTORY | O_RDONLY));
+    UniqueFd dirfd(minirun::fs::open_in_root(root_fd, parent.empty() ? "/" : parent, O_DIRECTORY | O_RDONLY));
     if (!dirfd) throw_errno("open " + parent);
     std::string name = d.path.substr(d.path.rfind('/') + 1);
     mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
@@ -209,7 +204,7 @@ void create_devices(const RootfsPlan& plan, int root_fd) {
         Device d{dd.path, "c", dd.major, dd.minor, 0666, 0, 0};
         create_device(d, plan.user_namespace, root_fd);
     }
-    UniqueFd dev(openat2_in_root(root_fd, "/dev", O_DIRECTORY | O_RDONLY));
+    UniqueFd dev(minirun::fs::open_in_root(root_fd, "/dev", O_DIRECTORY | O_RDONLY));
     if (!dev) throw_errno("open /dev");
     const std::pair<const char*, const char*> links[] = {
         {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
@@ -287,7 +282,7 @@ std::string through_symlink(int dir_fd, const std::string& name, const std::stri
 }
 
 int open_in_root_depth(int root_fd, const std::string& path, bool create, bool create_as_file, int depth) {
-    int fd = openat2_in_root(root_fd, path, O_PATH);
+    int fd = minirun::fs::open_in_root(root_fd, path, O_PATH);
     if (fd >= 0 || errno != ENOENT || !create) {
         if (fd < 0) throw_errno("open " + path + " in the container root");
         return fd;
@@ -300,10 +295,10 @@ int open_in_root_depth(int root_fd, const std::string& path, bool create, bool c
     for (size_t i = 0; i < parts.size(); ++i) {
         bool last = i + 1 == parts.size();
         std::string next = sofar + "/" + parts[i];
-        UniqueFd probe(openat2_in_root(root_fd, next, O_PATH));
+        UniqueFd probe(minirun::fs::open_in_root(root_fd, next, O_PATH));
         if (!probe) {
             if (errno != ENOENT) throw_errno("open " + next + " in the container root");
-            UniqueFd dir(openat2_in_root(root_fd, sofar.empty() ? "/" : sofar, O_DIRECTORY | O_RDONLY));
+            UniqueFd dir(minirun::fs::open_in_root(root_fd, sofar.empty() ? "/" : sofar, O_DIRECTORY | O_RDONLY));
             if (!dir) throw_errno("open " + (sofar.empty() ? "/" : sofar) + " in the container root");
             struct stat st {};
             if (::fstatat(dir.get(), parts[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
@@ -318,7 +313,7 @@ int open_in_root_depth(int root_fd, const std::string& path, bool create, bool c
             } else if (::mkdirat(dir.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST) {
                 throw_errno("create directory " + next);
             }
-            probe.reset(openat2_in_root(root_fd, next, O_PATH));
+            probe.reset(minirun::fs::open_in_root(root_fd, next, O_PATH));
             if (!probe) throw_errno("open " + next + " in the container root");
         }
         cur = std::move(probe);
@@ -384,7 +379,7 @@ bool is_real_dev_null(int fd) {
 }
 
 void mask_path(const std::string& path) {
-    UniqueFd target(openat2_in_root(AT_FDCWD, path, O_PATH | O_NOFOLLOW));
+    UniqueFd target(minirun::fs::open_in_root(AT_FDCWD, path, O_PATH | O_NOFOLLOW));
     if (!target) {
         if (errno == ENOENT) return;
         throw_errno("open masked path " + path);
@@ -404,14 +399,14 @@ void mask_path(const std::string& path) {
 }
 
 void readonly_path(const std::string& path) {
-    UniqueFd target(openat2_in_root(AT_FDCWD, path, O_PATH | O_NOFOLLOW));
+    UniqueFd target(minirun::fs::open_in_root(AT_FDCWD, path, O_PATH | O_NOFOLLOW));
     if (!target) {
         if (errno == ENOENT) return;
         throw_errno("open read-only path " + path);
     }
     std::string t = proc_fd_path(target.get());
     if (::mount(t.c_str(), t.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) throw_errno("bind " + path);
-    UniqueFd again(openat2_in_root(AT_FDCWD, path, O_PATH | O_NOFOLLOW));
+    UniqueFd again(minirun::fs::open_in_root(AT_FDCWD, path, O_PATH | O_NOFOLLOW));
     std::string t2 = proc_fd_path(again.get());
     if (::mount(nullptr, t2.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC | locked_flags(t2), nullptr) != 0)
         throw_errno("make " + path + " read-only");

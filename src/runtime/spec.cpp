@@ -601,72 +601,55 @@ Resources parse_resources(const std::string& json_text) {
 }
 
 std::string default_spec_json(bool rootless) {
-    using ojson = nlohmann::ordered_json;  // keep runc's field order
-    const ojson caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
+    Spec spec;
+    spec.oci_version = "1.0.2-dev";
+    Process& p = spec.process.emplace();
+    p.terminal = true;
+    p.args = {"sh"};
+    p.env = {std::string("PATH=") + kDefaultPath, "TERM=xterm"};
+    const std::vector<std::string> caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
+    p.capabilities = Capabilities{caps, caps, {}, caps, {}};
+    p.rlimits = {{"RLIMIT_NOFILE", 1024, 1024}};
+    p.no_new_privileges = true;
+    spec.root_path = "rootfs";
+    spec.root_readonly = true;
+    spec.hostname = "minirun";
 
-    ojson process = {
-        {"terminal", true},
-        {"user", {{"uid", 0}, {"gid", 0}}},
-        {"args", {"sh"}},
-        {"env", {std::string("PATH=") + kDefaultPath, "TERM=xterm"}},
-        {"cwd", "/"},
-        {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
-        {"rlimits", ojson::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}})},
-        {"noNewPrivileges", true},
-    };
-
-    auto make_mount = [](const char* dest, const char* type, const char* source, std::vector<std::string> options) {
-        ojson m = {{"destination", dest}, {"type", type}, {"source", source}};
-        if (!options.empty()) m["options"] = options;
-        return m;
-    };
-    ojson mounts = ojson::array();
-    mounts.push_back(make_mount("/proc", "proc", "proc", {}));
-    mounts.push_back(make_mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
     std::vector<std::string> devpts = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"};
     if (!rootless) devpts.push_back("gid=5");  // no group 5 inside a one-id user namespace
-    mounts.push_back(make_mount("/dev/pts", "devpts", "devpts", devpts));
-    mounts.push_back(make_mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
-    mounts.push_back(make_mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
-    if (rootless)  // a fresh sysfs needs a network namespace we do not own; bind the host's
-        mounts.push_back(make_mount("/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"}));
-    else
-        mounts.push_back(make_mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
-    mounts.push_back(make_mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"}));
-
-    ojson namespaces = ojson::array();
-    auto add_ns = [&](const char* type) { namespaces.push_back({{"type", type}}); };
-    add_ns("pid");
-    if (!rootless) add_ns("network");  // an unprivileged user cannot configure one
-    add_ns("ipc");
-    add_ns("uts");
-    add_ns("mount");
-    if (cgroup2_unified()) add_ns("cgroup");
-    if (rootless) add_ns("user");
-
-    ojson lin = ojson::object();
-    if (rootless) {
-        lin["uidMappings"] = ojson::array({{{"containerID", 0}, {"hostID", ::geteuid()}, {"size", 1}}});
-        lin["gidMappings"] = ojson::array({{{"containerID", 0}, {"hostID", ::getegid()}, {"size", 1}}});
-    } else {  // rootless containers usually cannot write cgroups: leave resources out
-        lin["resources"] = {{"devices", ojson::array({{{"allow", false}, {"access", "rwm"}}})}};
-    }
-    lin["namespaces"] = namespaces;
-    // runc's list; current runc also masks the TPM event log.
-    lin["maskedPaths"] = {"/proc/acpi",       "/proc/asound",      "/proc/kcore",       "/proc/keys",
-                          "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-                          "/sys/firmware",    "/proc/scsi",        "/sys/devices/virtual/tpm"};
-    lin["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
-
-    ojson spec = {
-        {"ociVersion", "1.0.2-dev"},
-        {"process", process},
-        {"root", {{"path", "rootfs"}, {"readonly", true}}},
-        {"hostname", "minirun"},
-        {"mounts", mounts},
-        {"linux", lin},
+    spec.mounts = {
+        {"/proc", "proc", "proc", {}},
+        {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}},
+        {"/dev/pts", "devpts", "devpts", devpts},
+        {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+        {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}},
     };
-    return spec.dump(1, '\t') + "\n";
+    if (rootless)  // a fresh sysfs needs a network namespace we do not own; bind the host's
+        spec.mounts.push_back({"/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"}});
+    else
+        spec.mounts.push_back({"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}});
+    spec.mounts.push_back({"/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"}});
+
+    Linux& lin = spec.linux;
+    for (const char* type : {"pid", "network", "ipc", "uts", "mount", "cgroup", "user"}) {
+        std::string t = type;
+        if (t == "network" && rootless) continue;  // an unprivileged user cannot configure one
+        if (t == "cgroup" && !cgroup2_unified()) continue;
+        if (t == "user" && !rootless) continue;
+        lin.namespaces.push_back({t, ""});
+    }
+    if (rootless) {
+        lin.uid_mappings = {{0, static_cast<uint32_t>(::geteuid()), 1}};
+        lin.gid_mappings = {{0, static_cast<uint32_t>(::getegid()), 1}};
+    } else {  // rootless containers usually cannot write cgroups: leave resources out
+        lin.resources.emplace().devices = {{false, "", std::nullopt, std::nullopt, "rwm"}};
+    }
+    // runc's list; current runc also masks the TPM event log.
+    lin.masked_paths = {"/proc/acpi",          "/proc/asound",     "/proc/kcore",       "/proc/keys",
+                        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+                        "/sys/firmware",       "/proc/scsi",       "/sys/devices/virtual/tpm"};
+    lin.readonly_paths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+    return write_spec(spec);
 }
 
 }  // namespace minirun::runtime

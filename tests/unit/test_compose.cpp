@@ -131,7 +131,7 @@ TEST_CASE("compose: profiles leave out services until enabled, by --profile or C
     stdfs::remove_all(dir);
 }
 
-TEST_CASE("compose: YAML merge keys share settings; the service's own keys and earlier maps win") {
+TEST_CASE("compose: YAML merge keys share settings, the service's own keys and earlier maps win") {
     auto dir = stdfs::temp_directory_path() / ("compose-merge-" + std::to_string(::getpid()));
     stdfs::create_directories(dir);
     auto file = dir / "compose.yaml";

@@ -124,3 +124,13 @@ TEST_CASE("image config: Docker's fields typed, and written back the same") {
     CHECK(odd.config.user.empty());
     CHECK_FALSE(odd.config.healthcheck.has_value());
 }
+
+TEST_CASE("image config: the typed container config written over a config object keeps unknown fields") {
+    minirun::image::ContainerConfig c;
+    c.env = {"A=1"};
+    c.working_dir = "/app";
+    std::string merged =
+        minirun::image::merge_container_config(R"({"Hostname":"h","Tty":false,"Env":["OLD=1"],"Cmd":["old"],"WorkingDir":"/"})", c);
+    CHECK(merged == R"({"Env":["A=1"],"Hostname":"h","Tty":false,"WorkingDir":"/app"})");
+    CHECK(minirun::image::merge_container_config("not json", c) == R"({"Env":["A=1"],"WorkingDir":"/app"})");
+}

@@ -98,7 +98,7 @@ TEST_CASE("auth: credentials from config.json auths, with Docker Hub's key") {
     CHECK_FALSE(lookup_credentials("example.com"));
 }
 
-TEST_CASE("auth: login writes 0600 atomically and keeps other keys; logout erases") {
+TEST_CASE("auth: login writes 0600 atomically and keeps other keys, logout erases") {
     EnvDir env;
     env.write("config.json", R"({"auths":{},"psFormat":"table"})");
     store_credentials("127.0.0.1:5000", {"testuser", "pw:with:colons", ""});

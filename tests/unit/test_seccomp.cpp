@@ -122,7 +122,7 @@ const std::vector<std::string> kDockerCaps = {
 
 }  // namespace
 
-TEST_CASE("seccomp: ERRNO with a custom errnoRet; other syscalls unaffected") {
+TEST_CASE("seccomp: ERRNO with a custom errnoRet, other syscalls unaffected") {
     auto filter = SeccompFilter::build(allow_by_default({
         rule({"getcwd"}, "SCMP_ACT_ERRNO", ENOMSG),
         rule({"mkdir", "mkdirat"}, "SCMP_ACT_ERRNO", EXDEV),
@@ -231,7 +231,7 @@ TEST_CASE("seccomp: KILL_PROCESS, KILL and TRAP end the child with SIGSYS") {
     }
 }
 
-TEST_CASE("seccomp: default ALLOW with a deny list; unknown names skipped") {
+TEST_CASE("seccomp: default ALLOW with a deny list, unknown names skipped") {
     auto filter = SeccompFilter::build(allow_by_default({
         rule({"no_such_syscall_xyz", "unshare", "mount", "umount2"}, "SCMP_ACT_ERRNO", EPERM),
         rule({"getpid"}, "SCMP_ACT_ALLOW"),  // same as the default: skipped, no error

@@ -195,7 +195,11 @@ std::string with(const char* patch) {
 }  // namespace
 
 TEST_CASE("spec: runc spec output") {
-    Spec s = parse_spec(kRuncSpec);
+    // As read, and read back after write_spec: the writer keeps every field the parser knows.
+    std::string text = kRuncSpec;
+    SUBCASE("as read") {}
+    SUBCASE("after write_spec") { text = write_spec(parse_spec(kRuncSpec)); }
+    Spec s = parse_spec(text);
     CHECK(s.oci_version == "1.0.2-dev");
     CHECK(s.root_path == "rootfs");
     CHECK(s.root_readonly);
@@ -246,7 +250,11 @@ TEST_CASE("spec: runc spec output") {
 }
 
 TEST_CASE("spec: runc spec --rootless output") {
-    Spec s = parse_spec(kRuncRootlessSpec);
+    // As read, and read back after write_spec: the writer keeps every field the parser knows.
+    std::string text = kRuncRootlessSpec;
+    SUBCASE("as read") {}
+    SUBCASE("after write_spec") { text = write_spec(parse_spec(kRuncRootlessSpec)); }
+    Spec s = parse_spec(text);
     CHECK(s.has_namespace("user"));
     CHECK_FALSE(s.has_namespace("network"));
     REQUIRE(s.linux.uid_mappings.size() == 1);
@@ -264,7 +272,11 @@ TEST_CASE("spec: runc spec --rootless output") {
 }
 
 TEST_CASE("spec: podman config with seccomp, devices and resources") {
-    Spec s = parse_spec(kPodmanSpec);
+    // As read, and read back after write_spec: the writer keeps every field the parser knows.
+    std::string text = kPodmanSpec;
+    SUBCASE("as read") {}
+    SUBCASE("after write_spec") { text = write_spec(parse_spec(kPodmanSpec)); }
+    Spec s = parse_spec(text);
     REQUIRE(s.process);
     CHECK(s.process->user.umask == mode_t{022});
     CHECK_FALSE(s.process->terminal);
@@ -332,7 +344,11 @@ TEST_CASE("spec: podman config with seccomp, devices and resources") {
 }
 
 TEST_CASE("spec: hooks, id mappings, cgroup v2 knobs and the remaining fields") {
-    Spec s = parse_spec(kEverythingElse);
+    // As read, and read back after write_spec: the writer keeps every field the parser knows.
+    std::string text = kEverythingElse;
+    SUBCASE("as read") {}
+    SUBCASE("after write_spec") { text = write_spec(parse_spec(kEverythingElse)); }
+    Spec s = parse_spec(text);
     CHECK(s.oci_version == "1.1.0");
     CHECK(s.domainname == "example.org");
     const Process& p = *s.process;
@@ -426,6 +442,23 @@ TEST_CASE("spec: optional parts may be absent") {
     CHECK(parse_spec(with(R"({"process":{"cwd":null}})")).process->cwd == "/");
     // unknown fields are ignored
     CHECK_NOTHROW(parse_spec(with(R"({"vm":{"hypervisor":{}},"linux":{"intelRdt":{"closID":"x"}},"process":{"future":1}})")));
+}
+
+TEST_CASE("spec: write_spec is a fixed point of parse_spec") {
+    for (const char* doc : {kRuncSpec, kRuncRootlessSpec, kPodmanSpec, kEverythingElse}) {
+        std::string once = write_spec(parse_spec(doc));
+        CHECK(write_spec(parse_spec(once)) == once);
+    }
+    // Unset optionals and empty lists are left out, as Go's omitempty does.
+    Spec bare;
+    bare.root_path = "rootfs";
+    json j = json::parse(write_spec(bare));
+    CHECK(j["ociVersion"] == kOciVersion);
+    CHECK_FALSE(j.contains("process"));
+    CHECK_FALSE(j.contains("hooks"));
+    CHECK_FALSE(j.contains("annotations"));
+    CHECK(j["linux"] == json::object());
+    CHECK(j["root"] == json{{"path", "rootfs"}, {"readonly", false}});
 }
 
 TEST_CASE("spec: default spec round trip") {

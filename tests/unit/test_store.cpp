@@ -61,7 +61,7 @@ TEST_CASE("store: a corrupted blob is detected on read") {
     CHECK_THROWS_WITH_AS(s.read_blob(d), doctest::Contains("corrupt"), Error);
 }
 
-TEST_CASE("store: names in index.json as ref.name annotations; concurrent updates keep all") {
+TEST_CASE("store: names in index.json as ref.name annotations, concurrent updates keep all") {
     TempStore t;
     Store s(t.dir);
     std::string d = s.put_blob("{}");
@@ -135,7 +135,7 @@ TEST_CASE("store: garbage collection removes only unreferenced content") {
     CHECK_FALSE(s.has_layer(diff));
 }
 
-TEST_CASE("ensure_image: the pull policy, parsed once; never refuses a missing image naming where") {
+TEST_CASE("ensure_image: the pull policy, parsed once, never refuses a missing image naming where") {
     using registry::PullPolicy;
     CHECK(registry::parse_pull_policy("missing") == PullPolicy::missing);
     CHECK(registry::parse_pull_policy("always") == PullPolicy::always);
@@ -146,4 +146,46 @@ TEST_CASE("ensure_image: the pull policy, parsed once; never refuses a missing i
     Store s(t.dir);
     CHECK_THROWS_WITH_AS(registry::ensure_image(s, "localhost/absent:1", PullPolicy::never, {}, {}, "Containerfile:1"),
                          "Containerfile:1: image localhost/absent:1 is not in the store and --pull=never", Error);
+}
+
+TEST_CASE("oci layout: init, names replaced by set_ref, a damaged index named") {
+    stdfs::path dir = stdfs::temp_directory_path() / ("minirun-layout-" + fs::unique_suffix());
+    OciLayout layout(dir);
+    layout.init();
+    CHECK(stdfs::is_directory(dir / "blobs/sha256"));
+    CHECK(fs::read_file(dir / "oci-layout", 1024) == R"({"imageLayoutVersion":"1.0.0"})");
+    CHECK(layout.manifests().empty());
+
+    auto desc = [](char c) {
+        Descriptor d;
+        d.media_type = std::string(media::kOciManifest);
+        d.digest = "sha256:" + std::string(64, c);
+        d.size = 100;
+        return d;
+    };
+    layout.set_ref("v1", desc('a'));
+    layout.set_ref("v2", desc('b'));
+    layout.set_ref("v1", desc('c'));  // the name moves; the other stays
+    auto list = layout.manifests();
+    REQUIRE(list.size() == 2);
+    CHECK(list[0].digest == desc('b').digest);
+    CHECK(list[0].annotations.at(std::string(kRefNameAnnotation)) == "v2");
+    CHECK(list[1].digest == desc('c').digest);
+    CHECK(list[1].annotations.at(std::string(kRefNameAnnotation)) == "v1");
+    layout.init();  // an existing layout is left as it is
+    CHECK(layout.manifests().size() == 2);
+
+    CHECK(layout.blob_path(desc('a').digest) == dir / "blobs/sha256" / std::string(64, 'a'));
+    CHECK_THROWS_AS(layout.blob_path("sha256:../../etc/passwd"), Error);
+
+    fs::write_file_atomic(dir / "index.json", R"({"manifests": [)");
+    try {
+        layout.manifests();
+        FAIL("a damaged index.json was read");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("index.json is not valid JSON") != std::string::npos);
+    }
+    fs::write_file_atomic(dir / "index.json", R"({"manifests": [{"digest": "sha256:zz", "size": 1}]})");
+    CHECK_THROWS_AS(layout.manifests(), Error);
+    stdfs::remove_all(dir);
 }

@@ -393,7 +393,7 @@ TEST_CASE("unpack: an entry over a symlink replaces the symlink, never writes th
     CHECK(lstat_of(s / "h").st_ino == lstat_of(s / "f").st_ino);
 }
 
-TEST_CASE("unpack: xattrs on symlinks; overlay xattrs from the archive are ignored") {
+TEST_CASE("unpack: xattrs on symlinks, overlay xattrs from the archive are ignored") {
     if (!is_root()) {
         MESSAGE("not root: trusted.* xattrs not testable");
         return;

@@ -58,8 +58,10 @@ void write_file_atomic(const stdfs::path& path, std::string_view data, mode_t mo
 // Reads a whole file, refusing one larger than max_size (untrusted inputs).
 std::string read_file(const stdfs::path& path, uint64_t max_size = 64ull << 20);
 // openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: `path` is resolved as if `root_fd`
-// were "/", so neither ".." nor symlinks can leave it. Returns the fd, or -1 with errno.
-int open_in_root(int root_fd, const std::string& path, uint64_t flags, mode_t mode = 0);
+// were "/", so neither ".." nor symlinks can leave it; with no_xdev no mount under the root
+// is crossed either. Returns the fd, or -1 with errno (EAGAIN after 16 tries: renames racing
+// the lookup, which an untrusted writer could keep up forever).
+int open_in_root(int root_fd, const std::string& path, uint64_t flags, mode_t mode = 0, bool no_xdev = false);
 // Reads `path` as seen from inside `root` (symlinks cannot leave it: openat2 RESOLVE_IN_ROOT).
 std::string read_file_in_root(const stdfs::path& root, const std::string& path, uint64_t max_size = 4ull << 20);
 // The directory of the running executable: where its companion binaries (minirun-init,

@@ -97,6 +97,8 @@ public:
     void kill(const std::string& container, const std::string& signal);
     void remove(const std::string& container, bool force, bool volumes);
     int wait(const std::string& container);
+    // The command's exit status; a command that cannot start throws runtime::InitError
+    // (status 127: not found, 126: not executable), which the CLI reports as Docker does.
     int exec(const ExecRequest& req);
     std::vector<PsRow> ps(bool all) const;
     std::string inspect(const std::string& container) const;

@@ -39,6 +39,8 @@ struct RunSettings {
 const std::vector<std::string>& docker_default_capabilities();
 // Applies --cap-add/--cap-drop ("ALL" and names with or without CAP_) to the defaults.
 std::vector<std::string> effective_capabilities(const RunSettings& s);
+// The typed runtime config for these settings, and its config.json text.
+runtime::Spec run_spec(const RunSettings& s);
 std::string build_config_json(const RunSettings& s);
 
 }  // namespace minirun::engine

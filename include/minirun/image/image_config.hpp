@@ -57,6 +57,9 @@ struct ImageConfig {
 ImageConfig parse_image_config(std::string_view json);
 // The "config" object as JSON text, in the field names and shape Docker's inspect uses.
 std::string container_config_json(const ContainerConfig& c);
+// `c` written over a "config" object (JSON text) that may hold fields the typed model
+// does not know (Hostname, Tty, …): those pass through, c's own fields replace the rest.
+std::string merge_container_config(std::string_view config_object, const ContainerConfig& c);
 // The whole document as JSON text; parse_image_config(image_config_json(c)) == c.
 std::string image_config_json(const ImageConfig& c);
 

@@ -20,13 +20,12 @@
 #include "minirun/common/fs.hpp"
 #include "minirun/common/sha256.hpp"
 #include "minirun/image/manifest.hpp"
+#include "minirun/image/oci_layout.hpp"
 
 namespace minirun::image {
 
 struct Reference;
 
-// The annotation OCI layouts use to name an image.
-inline constexpr std::string_view kRefNameAnnotation = "org.opencontainers.image.ref.name";
 // The digest the registry served for the reference (an index when multi-platform).
 inline constexpr std::string_view kRepoDigestAnnotation = "io.minirun.repo.digest";
 

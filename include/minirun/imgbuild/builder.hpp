@@ -10,8 +10,30 @@
 #include <vector>
 
 #include "minirun/registry/client.hpp"
+#include "minirun/registry/progress.hpp"
 
 namespace minirun::imgbuild {
+
+// What a build tells its user, step by step. The builder decides what happens; the
+// front end decides how it looks. The defaults are silent: a library caller gets no output.
+class BuildProgress {
+public:
+    virtual ~BuildProgress() = default;
+    // A Containerfile instruction (or a stage's FROM) begins: step `number` of `total`.
+    virtual void step_started(size_t /*number*/, size_t /*total*/, const std::string& /*instruction*/) {}
+    // An ONBUILD trigger of the base image runs, as part of the FROM step.
+    virtual void trigger_started(const std::string& /*instruction*/) {}
+    virtual void step_finished(bool /*cached*/, double /*seconds*/) {}
+    // Where a RUN step's stdout and stderr go while it runs; -1 keeps them back for step_failed.
+    struct OutputFds {
+        int out = -1, err = -1;
+    };
+    virtual OutputFds live_output() const { return {}; }
+    // A RUN step failed: the output kept back (empty when it went to live_output_fd).
+    virtual void step_failed(const std::string& /*kept_output*/) {}
+    // How base image pulls report their downloads.
+    virtual registry::ProgressMode pull_progress() const { return registry::ProgressMode::quiet; }
+};
 
 struct BuildOptions {
     std::filesystem::path storage;
@@ -25,7 +47,7 @@ struct BuildOptions {
     std::string pull = "missing";         // missing | always | never (base images)
     std::string compression = "gzip";     // gzip | zstd
     std::vector<std::string> outputs;     // oci:DIR, oci-archive:FILE
-    bool quiet = false;
+    BuildProgress* progress = nullptr;    // null: silent
     int64_t source_date_epoch = 0;
     std::string platform;                 // os/arch[/variant] for base images
     registry::RegistryOptions registry;

@@ -181,10 +181,15 @@ struct Spec {
     const Namespace* find_namespace(const std::string& type) const;
 };
 
+// The runtime-spec version written when a Spec leaves oci_version empty.
+inline constexpr const char* kOciVersion = "1.1.0";
+
 // Throws minirun::Error("config.json: <field>: <reason>").
 Spec parse_spec(const std::string& json_text);
 Process parse_process(const std::string& json_text);  // exec --process
 Resources parse_resources(const std::string& json_text);  // update --resources
+// The inverse of parse_spec (spec_writer.cpp): fields in the runtime-spec's order.
+std::string write_spec(const Spec& spec);
 // The default config `spec` writes (runc's shape; rootless adds a user namespace).
 std::string default_spec_json(bool rootless);
 

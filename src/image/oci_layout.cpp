@@ -1,0 +1,74 @@
+#include "minirun/image/oci_layout.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/image/reference.hpp"
+
+namespace minirun::image {
+
+namespace stdfs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr uint64_t kMaxIndexBytes = 64ull << 20;
+
+json descriptor_json(const Descriptor& d) {
+    json j{{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}};
+    if (!d.annotations.empty()) j["annotations"] = d.annotations;
+    if (d.platform) {
+        json p{{"os", d.platform->os}, {"architecture", d.platform->architecture}};
+        if (!d.platform->variant.empty()) p["variant"] = d.platform->variant;
+        j["platform"] = p;
+    }
+    return j;
+}
+
+}  // namespace
+
+stdfs::path OciLayout::blob_path(std::string_view digest) const {
+    validate_digest(digest);
+    return dir_ / "blobs/sha256" / std::string(digest.substr(digest.find(':') + 1));
+}
+
+void OciLayout::init() const {
+    fs::mkdir_p(dir_ / "blobs/sha256");
+    std::error_code ec;
+    if (!stdfs::exists(dir_ / "oci-layout", ec))
+        fs::write_file_atomic(dir_ / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+    if (!stdfs::exists(index_path(), ec)) write_manifests({});
+}
+
+std::vector<Descriptor> OciLayout::manifests() const {
+    std::string text = fs::read_file(index_path(), kMaxIndexBytes);
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) throw Error(index_path().string() + " is not valid JSON");
+    try {
+        return parse_index(text).manifests;
+    } catch (const Error& e) {
+        throw Error(index_path().string() + ": " + e.what());
+    }
+}
+
+void OciLayout::write_manifests(const std::vector<Descriptor>& manifests) const {
+    json list = json::array();
+    for (auto& d : manifests) list.push_back(descriptor_json(d));
+    json j{{"schemaVersion", 2}, {"mediaType", media::kOciIndex}, {"manifests", list}};
+    fs::write_file_atomic(index_path(), j.dump(2) + "\n");
+}
+
+void OciLayout::set_ref(const std::string& ref_name, Descriptor manifest) const {
+    const std::string key(kRefNameAnnotation);
+    std::vector<Descriptor> list = manifests();
+    std::erase_if(list, [&](const Descriptor& d) {
+        auto it = d.annotations.find(key);
+        return it != d.annotations.end() && it->second == ref_name;
+    });
+    manifest.annotations[key] = ref_name;
+    list.push_back(std::move(manifest));
+    write_manifests(list);
+}
+
+}  // namespace minirun::image
