@@ -177,4 +177,16 @@ std::string image_config_json(const ImageConfig& c) {
     return j.dump();
 }
 
+std::string merge_image_config(std::string_view document, const ImageConfig& c) {
+    json o = json::parse(document, nullptr, false);
+    if (!o.is_object()) o = json::object();
+    json old_config = o.contains("config") && o["config"].is_object() ? o["config"] : json::object();
+    for (const char* known : {"created", "author", "architecture", "variant", "os", "config", "rootfs", "history"})
+        o.erase(known);
+    json typed = json::parse(image_config_json(c));
+    typed["config"] = json::parse(merge_container_config(old_config.dump(), c.config));
+    o.update(typed);
+    return o.dump();
+}
+
 }  // namespace minirun::image

@@ -70,7 +70,33 @@ std::string normalize_arch(std::string arch) {
     return arch;
 }
 
+json descriptor_json(const Descriptor& d) {
+    json j{{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}};
+    if (!d.annotations.empty()) j["annotations"] = d.annotations;
+    if (d.platform) {
+        json p{{"os", d.platform->os}, {"architecture", d.platform->architecture}};
+        if (!d.platform->variant.empty()) p["variant"] = d.platform->variant;
+        j["platform"] = p;
+    }
+    return j;
+}
+
 }  // namespace
+
+std::string manifest_json(const Manifest& m) {
+    json layers = json::array();
+    for (auto& l : m.layers) layers.push_back(descriptor_json(l));
+    json j{{"schemaVersion", 2}, {"mediaType", m.media_type}, {"config", descriptor_json(m.config)}, {"layers", layers}};
+    if (!m.annotations.empty()) j["annotations"] = m.annotations;
+    return j.dump();
+}
+
+std::string index_json(const Index& idx, int indent) {
+    json list = json::array();
+    for (auto& d : idx.manifests) list.push_back(descriptor_json(d));
+    json j{{"schemaVersion", 2}, {"mediaType", idx.media_type}, {"manifests", list}};
+    return j.dump(indent);
+}
 
 Platform Platform::host() {
     utsname u{};

@@ -15,17 +15,6 @@ namespace {
 
 constexpr uint64_t kMaxIndexBytes = 64ull << 20;
 
-json descriptor_json(const Descriptor& d) {
-    json j{{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}};
-    if (!d.annotations.empty()) j["annotations"] = d.annotations;
-    if (d.platform) {
-        json p{{"os", d.platform->os}, {"architecture", d.platform->architecture}};
-        if (!d.platform->variant.empty()) p["variant"] = d.platform->variant;
-        j["platform"] = p;
-    }
-    return j;
-}
-
 }  // namespace
 
 stdfs::path OciLayout::blob_path(std::string_view digest) const {
@@ -53,10 +42,7 @@ std::vector<Descriptor> OciLayout::manifests() const {
 }
 
 void OciLayout::write_manifests(const std::vector<Descriptor>& manifests) const {
-    json list = json::array();
-    for (auto& d : manifests) list.push_back(descriptor_json(d));
-    json j{{"schemaVersion", 2}, {"mediaType", media::kOciIndex}, {"manifests", list}};
-    fs::write_file_atomic(index_path(), j.dump(2) + "\n");
+    fs::write_file_atomic(index_path(), index_json(Index{std::string(media::kOciIndex), manifests}, 2) + "\n");
 }
 
 void OciLayout::set_ref(const std::string& ref_name, Descriptor manifest) const {

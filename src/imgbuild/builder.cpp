@@ -65,14 +65,23 @@ std::string oci_layer_type(const std::string& t) {
 }
 
 struct ImageState {
-    // The config document as read or built, for fields the typed model does not hold
-    // (history, rootfs, and unknown keys of "config", which pass through unchanged);
-    // `meta` owns the container config and the author.
-    json document = json::object();
-    BuildConfig meta;
+    // The base's config document, for the keys the typed model does not hold: they pass
+    // through unchanged (merge_image_config). The typed parts below own everything else.
+    std::string document = "{}";
+    image::Platform platform;
+    BuildConfig meta;  // the container config and the author
+    std::vector<image::HistoryEntry> history;
     std::vector<Layer> layers;
     std::string chain;  // cache chain key of the last step
 };
+
+// A base's config document without what described the container that built it.
+std::string without_build_leftovers(const std::string& document) {
+    json o = json::parse(document, nullptr, false);
+    if (!o.is_object()) return "{}";
+    for (const char* key : {"container_config", "container", "docker_version"}) o.erase(key);
+    return o.dump();
+}
 
 std::vector<std::string> diff_ids_of(const ImageState& s) {
     std::vector<std::string> out;
@@ -269,8 +278,9 @@ ImageState Builder::load_image(const std::string& name) {
     ImageState s;
     // Kept as the whole document too: fields the typed model does not know pass through to
     // the built image unchanged.
-    s.document = json::parse(store_.read_blob(img.id()), nullptr, false);
-    if (!s.document.is_object()) throw Error("image " + name + ": config " + img.id() + " is not a JSON object");
+    s.document = store_.read_blob(img.id());
+    s.platform = img.config.platform;
+    s.history = img.config.history;
     s.meta.config = img.config.config;
     s.meta.author = img.config.author;
     if (diff_ids.size() != m.layers.size()) throw Error("image " + name + ": config and manifest disagree on the layer count");
@@ -292,8 +302,7 @@ ImageState Builder::from_base(const Stage& stage) {
     if (lower(name) == "scratch") {
         image::Platform p = o_.platform.empty() ? image::Platform::host() : image::Platform::parse(o_.platform);
         ImageState s;
-        s.document = {{"architecture", p.architecture}, {"os", p.os}, {"config", json::object()}};
-        if (!p.variant.empty()) s.document["variant"] = p.variant;
+        s.platform = p;
         s.chain = "scratch:" + p.str();
         return s;
     }
@@ -318,10 +327,7 @@ void Builder::step_done(bool cached) {
 }
 
 void Builder::add_history(ImageState& s, const std::string& created_by, bool empty) {
-    json h{{"created", rfc3339_seconds(o_.source_date_epoch)}, {"created_by", created_by}, {"comment", "imgbuild"}};
-    if (empty) h["empty_layer"] = true;
-    if (!s.document["history"].is_array()) s.document["history"] = json::array();
-    s.document["history"].push_back(h);
+    s.history.push_back({rfc3339_seconds(o_.source_date_epoch), created_by, "", "imgbuild", empty});
 }
 
 void Builder::metadata_step(StageCtx& c, const std::string& text) {
@@ -833,9 +839,7 @@ void Builder::build_stage(size_t idx) {
     ImageState base = from_base(stage);
     step_header(stage.from.original);
     c.st = std::move(base);
-    c.st.document.erase("container_config");
-    c.st.document.erase("container");
-    c.st.document.erase("docker_version");
+    c.st.document = without_build_leftovers(c.st.document);
     c.st.meta.cmd_set = false;
     step_done(false);
     // ONBUILD triggers of the base run first, then leave the image.
@@ -849,27 +853,32 @@ void Builder::build_stage(size_t idx) {
 }
 
 BuildResult Builder::commit_image(ImageState& s) {
-    json& config = s.document;
-    // The typed container config over the document's, whose unknown fields pass through.
-    json& container = config["config"];
-    container = json::parse(image::merge_container_config(container.is_object() ? container.dump() : "{}", s.meta.config));
-    if (s.meta.author.empty()) config.erase("author");
-    else config["author"] = s.meta.author;
-    config["created"] = rfc3339_seconds(o_.source_date_epoch);
-    config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids_of(s)}};
-    if (!config.contains("architecture")) config["architecture"] = image::Platform::host().architecture;
-    if (!config.contains("os")) config["os"] = "linux";
-    std::string config_text = config.dump();
+    image::ImageConfig typed;
+    typed.platform = s.platform;
+    if (typed.platform.architecture.empty()) typed.platform.architecture = image::Platform::host().architecture;
+    if (typed.platform.os.empty()) typed.platform.os = "linux";
+    typed.created = rfc3339_seconds(o_.source_date_epoch);
+    typed.author = s.meta.author;
+    typed.config = s.meta.config;
+    typed.diff_ids = diff_ids_of(s);
+    typed.history = s.history;
+    std::string config_text = image::merge_image_config(s.document, typed);
     std::string config_digest = store_.put_blob(config_text);
-    json layers = json::array();
-    for (auto& l : s.layers) layers.push_back({{"mediaType", l.blob.media_type}, {"digest", l.blob.digest}, {"size", l.blob.size}});
-    json manifest{{"schemaVersion", 2},
-                  {"mediaType", image::media::kOciManifest},
-                  {"config", {{"mediaType", image::media::kOciConfig}, {"digest", config_digest}, {"size", config_text.size()}}},
-                  {"layers", layers}};
-    std::string manifest_text = manifest.dump();
+    image::Manifest m;
+    m.media_type = std::string(image::media::kOciManifest);
+    m.config.media_type = std::string(image::media::kOciConfig);
+    m.config.digest = config_digest;
+    m.config.size = static_cast<int64_t>(config_text.size());
+    for (auto& l : s.layers) {
+        image::Descriptor d;  // what a layer is, without the base manifest's annotations
+        d.media_type = l.blob.media_type;
+        d.digest = l.blob.digest;
+        d.size = l.blob.size;
+        m.layers.push_back(d);
+    }
+    std::string manifest_text = image::manifest_json(m);
     image::Descriptor desc;
-    desc.media_type = std::string(image::media::kOciManifest);
+    desc.media_type = m.media_type;
     desc.digest = store_.put_blob(manifest_text);
     desc.size = static_cast<int64_t>(manifest_text.size());
     check_interrupted();

@@ -134,3 +134,53 @@ TEST_CASE("image config: the typed container config written over a config object
     CHECK(merged == R"({"Env":["A=1"],"Hostname":"h","Tty":false,"WorkingDir":"/app"})");
     CHECK(minirun::image::merge_container_config("not json", c) == R"({"Env":["A=1"],"WorkingDir":"/app"})");
 }
+
+TEST_CASE("image config: merge_image_config keeps unknown keys, the typed fields replace the rest") {
+    ImageConfig c;
+    c.platform = {"linux", "amd64", ""};
+    c.created = "2024-01-01T00:00:00Z";
+    c.config.cmd = {"sh"};
+    c.diff_ids = {"sha256:" + std::string(64, 'a')};
+    c.history = {{"2024-01-01T00:00:00Z", "RUN x", "", "imgbuild", false}, {"", "CMD", "", "", true}};
+    std::string doc = R"({"architecture":"arm64","variant":"v8","author":"old","moby.buildkit":"kept",)"
+                      R"("config":{"Hostname":"h","Cmd":["old"]},"history":[{"created_by":"base"}],)"
+                      R"("rootfs":{"type":"layers","diff_ids":[]}})";
+    std::string merged = merge_image_config(doc, c);
+    CHECK(merged ==
+          R"({"architecture":"amd64","config":{"Cmd":["sh"],"Hostname":"h"},"created":"2024-01-01T00:00:00Z",)"
+          R"("history":[{"comment":"imgbuild","created":"2024-01-01T00:00:00Z","created_by":"RUN x"},)"
+          R"({"created_by":"CMD","empty_layer":true}],"moby.buildkit":"kept","os":"linux",)"
+          R"("rootfs":{"diff_ids":["sha256:)" + std::string(64, 'a') + R"("],"type":"layers"}})");
+    // What it writes reads back as the typed config.
+    ImageConfig back = parse_image_config(merged);
+    CHECK(back.config == c.config);
+    CHECK(back.history == c.history);
+    CHECK(back.diff_ids == c.diff_ids);
+    CHECK(back.platform.variant.empty());
+}
+
+TEST_CASE("manifest and index writers read back through their parsers") {
+    Manifest m;
+    m.media_type = std::string(media::kOciManifest);
+    m.config = {std::string(media::kOciConfig), "sha256:" + std::string(64, 'c'), 123, std::nullopt, {}};
+    m.layers.push_back({std::string(media::kOciLayerGzip), "sha256:" + std::string(64, 'e'), 456, std::nullopt, {}});
+    std::string text = manifest_json(m);
+    // The key order and shape digests depend on.
+    CHECK(text.rfind(R"({"config":{"digest":"sha256:)", 0) == 0);
+    CHECK(text.find(R"("schemaVersion":2)") != std::string::npos);
+    Manifest back = parse_manifest(text);
+    CHECK(back.config.digest == m.config.digest);
+    CHECK(back.config.size == 123);
+    REQUIRE(back.layers.size() == 1);
+    CHECK(back.layers[0].digest == m.layers[0].digest);
+    CHECK(back.layers[0].media_type == m.layers[0].media_type);
+
+    Descriptor entry = m.config;
+    entry.media_type = std::string(media::kOciManifest);
+    entry.platform = Platform{"linux", "arm64", "v8"};
+    entry.annotations["org.opencontainers.image.ref.name"] = "v1";
+    Index idx = parse_index(index_json(Index{std::string(media::kOciIndex), {entry}}));
+    REQUIRE(idx.manifests.size() == 1);
+    CHECK(idx.manifests[0].platform->variant == "v8");
+    CHECK(idx.manifests[0].annotations.at("org.opencontainers.image.ref.name") == "v1");
+}

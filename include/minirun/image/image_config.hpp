@@ -62,5 +62,8 @@ std::string container_config_json(const ContainerConfig& c);
 std::string merge_container_config(std::string_view config_object, const ContainerConfig& c);
 // The whole document as JSON text; parse_image_config(image_config_json(c)) == c.
 std::string image_config_json(const ImageConfig& c);
+// `c` written over a whole config document (JSON text): c's fields replace the document's
+// (its "config" through merge_container_config); keys the model does not know pass through.
+std::string merge_image_config(std::string_view document, const ImageConfig& c);
 
 }  // namespace minirun::image

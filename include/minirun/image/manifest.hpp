@@ -78,6 +78,10 @@ std::string manifest_media_type(std::string_view body, std::string_view content_
 // Throw Error("malformed manifest: REASON") on anything unexpected.
 Manifest parse_manifest(std::string_view json);
 Index parse_index(std::string_view json);
+// The writers: schemaVersion 2, the fields above (empty annotations and platform left out).
+// Compact JSON unless indent >= 0; the bytes are what a digest is taken of.
+std::string manifest_json(const Manifest& m);
+std::string index_json(const Index& idx, int indent = -1);
 
 bool is_layer_media_type(std::string_view media_type);
 
