@@ -598,10 +598,11 @@ std::string Builder::context_digest(const SourceTree& tree, const std::string& r
     Sha256 quick;
     quick.update(context_.string() + '\0');
     hash_source(quick, tree, rel, o_.source_date_epoch, /*content=*/false);
-    if (auto known = cache_.content_digest_for(quick.hex())) return *known;
+    const std::string stat_hex = quick.hex();  // hex() finalizes: take it once
+    if (auto known = cache_.content_digest_for(stat_hex)) return *known;
     hash_source(full, tree, rel, o_.source_date_epoch);
     std::string d = full.digest();
-    cache_.remember_content_digest(quick.hex(), d);
+    cache_.remember_content_digest(stat_hex, d);
     return d;
 }
 

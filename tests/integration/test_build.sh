@@ -185,9 +185,15 @@ cleanup_private_podman
 pass "--output oci:/oci-archive: read by skopeo; podman runs the built image"
 
 # ---- cache ----
+# The COPY sources' stat memos: an unchanged rebuild finds every one and rewrites none
+# (a memo written under the wrong name would make every warm build hash the context again).
+memos() { find "$STORE/cache/build" -name 'stat-*' -printf '%f %T@\n' | sort; }
+MEMOS_BEFORE=$(memos)
+[ -n "$MEMOS_BEFORE" ] || fail "the first build left no stat memos in $STORE/cache/build"
 run_ok ib build -t localhost/all:latest --build-arg "BASE=$BASE" --build-arg FLAVOUR=spicy "$CTX"
 assert_contains "$OUT" "Steps: 0 run, 13 cached" "an unchanged rebuild runs nothing"
 assert_eq "$ALL_DIGEST" "$(digest_of "$OUT")" "same digest from the cache"
+assert_eq "$MEMOS_BEFORE" "$(memos)" "an unchanged rebuild reads its stat memos and writes none"
 echo "changed" >"$CTX/two.cfg"   # first read by step 8 (COPY --chown ... one.cfg two.cfg)
 run_ok ib build -t localhost/all:latest --build-arg "BASE=$BASE" --build-arg FLAVOUR=spicy "$CTX"
 assert_contains "$OUT" "Steps: 11 run, 2 cached" "only the steps from the first reader of the changed file rerun"
