@@ -27,6 +27,10 @@ for b in minirun imgbuild minirun-oci minirun-supervisor minirun-init; do
     install -m 0755 "$build/$b" "$root/usr/bin/$b"
     strip --strip-unneeded "$root/usr/bin/$b"
 done
+# libcurl's only user, loaded with the first registry request (see http_transport.hpp).
+install -d "$root/usr/lib/minirun"
+install -m 0644 "$build/minirun-curl.so" "$root/usr/lib/minirun/minirun-curl.so"
+strip --strip-unneeded "$root/usr/lib/minirun/minirun-curl.so"
 install -m 0755 provision/minirun-provision "$root/usr/bin/minirun-provision"
 install -m 0644 provision/minirun-boot.service "$root/lib/systemd/system/minirun-boot.service"
 install -m 0644 README.md "$root/usr/share/doc/minirun/README.md"
@@ -41,12 +45,13 @@ for b in minirun imgbuild minirun-oci; do
         "$root/usr/bin/$b" | gzip -9n >"$root/usr/share/man/man1/$b.1.gz"
 done
 
-# Library dependencies as Debian names them. libcurl is loaded with dlopen on first use
-# (src/registry/curl_loader.cpp), which dpkg-shlibdeps cannot see: it is named below.
+# Library dependencies as Debian names them, from every program and the libcurl plugin
+# (dpkg-shlibdeps reads libcurl4 off the plugin, which links it).
 mkdir -p "$work/src/debian"
 printf 'Source: minirun\n\nPackage: minirun\nArchitecture: any\n' >"$work/src/debian/control"
 shlibs=$(cd "$work/src" && dpkg-shlibdeps -O -e"$root/usr/bin/minirun" -e"$root/usr/bin/imgbuild" \
-    -e"$root/usr/bin/minirun-oci" -e"$root/usr/bin/minirun-supervisor" -e"$root/usr/bin/minirun-init" 2>/dev/null |
+    -e"$root/usr/bin/minirun-oci" -e"$root/usr/bin/minirun-supervisor" -e"$root/usr/bin/minirun-init" \
+    -e"$root/usr/lib/minirun/minirun-curl.so" 2>/dev/null |
     sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "package.sh: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 
@@ -58,7 +63,7 @@ Maintainer: minirun developers <minirun@localhost>
 Section: admin
 Priority: optional
 Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)
-Depends: $shlibs, libcurl4, iptables, iproute2, ca-certificates
+Depends: $shlibs, iptables, iproute2, ca-certificates
 Homepage: https://localhost/minirun
 Description: daemonless container tools: run, build and deploy OCI images
  minirun pulls and runs OCI images with Linux namespaces and cgroups, with

@@ -152,6 +152,8 @@ IMGBUILD_SRC=$IMGBUILD_BIN MINIRUN_SRC=$MINIRUN_BIN
 IMGBUILD_BIN=$WORK/imgbuild MINIRUN_BIN=$WORK/minirun
 cp "$IMGBUILD_SRC" "$IMGBUILD_BIN"
 cp "$MINIRUN_SRC" "$MINIRUN_BIN"
+# its libcurl plugin (registry requests) lives beside it
+cp "$(dirname "$MINIRUN_SRC")/minirun-curl.so" "$WORK/minirun-curl.so"
 "$IMGBUILD_BIN" --help >/dev/null 2>&1 \
   || die "$IMGBUILD_SRC does not run ('imgbuild --help' failed); is a rebuild in progress?"
 "$MINIRUN_BIN" --version >/dev/null 2>&1 \

@@ -9,6 +9,7 @@
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/log.hpp"
+#include "minirun/image/image_source.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 #include "minirun/registry/client.hpp"
@@ -123,22 +124,31 @@ void add_push_command(CLI::App& app, GlobalOptions& g) {
     static std::string source, dest;
     static std::vector<std::string> mount_from;
     static bool quiet = false;
-    auto* push = app.add_subcommand("push", "Push an image from the store to a registry");
-    push->add_option("image", source, "Image in the store (name or id)")->required();
+    auto* push = app.add_subcommand("push", "Push an image from the store (or an OCI layout) to a registry");
+    push->add_option("image", source, "Image in the store (name or id), or oci:DIR[:TAG]")->required();
     push->add_option("destination", dest, "Where to push (default: the image's own name)");
     push->add_option("--mount-from", mount_from, "Repository on the same registry to mount blobs from")
         ->allow_extra_args(false);
     push->add_flag("-q,--quiet", quiet, "No progress output");
     push->callback([&g] {
         image::Store store(storage_root(g));
-        auto rec = store.lookup(source);
-        if (!rec) throw Error("push: image " + source + " is not in the store");
-        auto ref = image::Reference::parse(dest.empty() ? rec->name : dest);
+        std::unique_ptr<image::ImageSource> from;
+        std::string own_name;  // the default destination: the store image's name
+        if (auto layout = image::parse_oci_transport(source)) {
+            if (dest.empty()) throw Error("push: name a destination for " + source);
+            from = image::layout_source(layout->first, layout->second);
+        } else {
+            auto rec = store.lookup(source);
+            if (!rec) throw Error("push: image " + source + " is not in the store");
+            own_name = rec->name;
+            from = image::store_source(store, rec->name);
+        }
+        auto ref = image::Reference::parse(dest.empty() ? own_name : dest);
         registry::PushOptions opts;
         opts.registry.insecure_registries = insecure_registries(g);
         opts.progress = quiet ? registry::ProgressMode::quiet : registry::ProgressMode::automatic;
         opts.mount_from = mount_from;
-        auto res = registry::push_image(store, rec->name, ref, opts);
+        auto res = registry::push_image(*from, ref, opts);
         if (!quiet)
             std::cout << "Pushed " << res.name << " (" << res.uploaded << " blobs uploaded, " << res.mounted
                       << " mounted, " << res.skipped << " already present)\n";

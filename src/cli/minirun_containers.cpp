@@ -13,11 +13,13 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
+#include "minirun/common/units.hpp"
 #include "minirun/compose/apply.hpp"
 #include "minirun/compose/project.hpp"
 #include "minirun/engine/compose_labels.hpp"
@@ -112,13 +114,17 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     c->add_option("--add-host", r.add_hosts, "Add host:ip to /etc/hosts");
     static std::string health_cmd;
     static int health_retries = 0;
+    // --health-interval and friends: flag name → its text, parsed into the request's durations.
+    static std::map<std::string, std::string> health_durations;
     c->add_option("--health-cmd", health_cmd, "Command to run to check health (through /bin/sh -c)");
-    c->add_option("--health-interval", r.health_interval, "Time between checks (e.g. 30s)");
-    c->add_option("--health-timeout", r.health_timeout, "Longest a check may run (e.g. 30s)");
-    c->add_option("--health-start-period", r.health_start_period, "Start-up time whose failures do not count");
-    c->add_option("--health-start-interval", r.health_start_interval, "Time between checks during the start period");
+    c->add_option("--health-interval", health_durations["--health-interval"], "Time between checks (e.g. 30s)");
+    c->add_option("--health-timeout", health_durations["--health-timeout"], "Longest a check may run (e.g. 30s)");
+    c->add_option("--health-start-period", health_durations["--health-start-period"],
+                  "Start-up time whose failures do not count");
+    c->add_option("--health-start-interval", health_durations["--health-start-interval"],
+                  "Time between checks during the start period");
     c->add_option("--health-retries", health_retries, "Consecutive failures that make it unhealthy");
-    c->add_flag("--no-healthcheck", r.no_healthcheck, "Disable the image's HEALTHCHECK");
+    c->add_flag("--no-healthcheck", r.health.disable, "Disable the image's HEALTHCHECK");
     c->add_option("image", r.image, "Image")->required();
     one_value_each(c);
     c->prefix_command();
@@ -133,13 +139,22 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
             return;
         }
         if (c->count("--entrypoint")) r.entrypoint = entrypoint;
-        if (!health_cmd.empty()) r.health_test = {"CMD-SHELL", health_cmd};
-        if (c->count("--health-retries")) r.health_retries = health_retries;
+        if (!health_cmd.empty()) r.health.test = {"CMD-SHELL", health_cmd};
+        if (c->count("--health-retries")) r.health.retries = health_retries;
         if (pids != 0) r.pids_limit = pids;
         if (stop_timeout >= 0) r.stop_timeout = stop_timeout;
         if (!r.quiet_pull)
             r.on_pull = [](const std::string& image) { std::cerr << "Unable to find image '" << image << "' locally; pulling\n"; };
         try {
+            auto duration = [](const std::string& flag) -> std::optional<int64_t> {
+                const std::string& text = health_durations.at(flag);
+                if (text.empty()) return std::nullopt;
+                return parse_duration_ns(text, flag);
+            };
+            r.health.interval_ns = duration("--health-interval");
+            r.health.timeout_ns = duration("--health-timeout");
+            r.health.start_period_ns = duration("--health-start-period");
+            r.health.start_interval_ns = duration("--health-start-interval");
             r.mounts.clear();
             for (auto& v : volumes) r.mounts.push_back(engine::parse_volume_flag(v));
             for (auto& m : mounts) r.mounts.push_back(engine::parse_mount_flag(m));

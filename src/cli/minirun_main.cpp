@@ -215,9 +215,9 @@ void add_system(CLI::App& app, int& exit_code) {
                 exit_code = 1;
             }
         }
-        size_t steps = engine::prune_build_cache(cli::storage_root(g));
-        std::cout << "Deleted build cache: " << steps << " steps\n";
         auto store = open_store();
+        size_t steps = engine::prune_build_cache(store);
+        std::cout << "Deleted build cache: " << steps << " steps\n";
         print_removal(engine::prune_images(store, cli::storage_root(g), all), exit_code);
     });
 }
@@ -290,9 +290,9 @@ void add_builder_prune(CLI::App& app) {
     auto* prune = add_prune(*builder, "Remove the build cache, then what only it kept", all,
                             "Accepted for Docker's scripts (the whole cache always goes)");
     prune->callback([] {
-        size_t steps = engine::prune_build_cache(cli::storage_root(g));
         auto store = open_store();
-        size_t collected = store.garbage_collect(engine::gc_roots(cli::storage_root(g)));
+        size_t steps = engine::prune_build_cache(store);
+        size_t collected = store.garbage_collect(engine::gc_roots(store));
         std::cout << "Deleted build cache: " << steps << " steps, " << collected << " blobs and layers\n";
     });
 }

@@ -62,7 +62,10 @@ std::optional<EnvFileEntry> compose_line(std::string line, const std::string& wh
 
 std::vector<EnvFileEntry> read_env_file(const std::filesystem::path& file, EnvFileDialect dialect) {
     std::ifstream in(file);
-    if (!in) throw Error(file.string() + ": cannot read it: " + std::strerror(errno));
+    if (!in) {
+        int err = errno;
+        throw Error(file.string() + ": cannot read it: " + std::strerror(err), kind_of_errno(err), err);
+    }
     std::vector<EnvFileEntry> out;
     std::string line;
     for (int n = 1; std::getline(in, line); ++n) {

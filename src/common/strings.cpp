@@ -27,4 +27,12 @@ std::vector<std::string> split(std::string_view s, char sep) {
     }
 }
 
+void set_env_entry(std::vector<std::string>& env, std::string_view key, std::string_view value) {
+    std::erase_if(env, [&](const std::string& e) { return std::string_view(e).substr(0, e.find('=')) == key; });
+    std::string entry(key);
+    entry += '=';
+    entry += value;
+    env.push_back(std::move(entry));
+}
+
 }  // namespace minirun

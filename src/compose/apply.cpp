@@ -109,18 +109,8 @@ engine::RunRequest run_request(const Project& p, const Service& s) {
     if (!s.log_driver.empty()) r.log_driver = s.log_driver;
     for (auto& [k, v] : s.log_options) r.log_opts.push_back(k + "=" + v);
     if (s.healthcheck) {
-        const Healthcheck& h = *s.healthcheck;
-        if (h.disable) {
-            r.no_healthcheck = true;
-        } else {
-            r.health_test = h.test;
-            auto secs = [](double v) { return std::to_string(static_cast<int64_t>(v * 1000)) + "ms"; };
-            r.health_interval = secs(h.interval_s);
-            r.health_timeout = secs(h.timeout_s);
-            if (h.start_period_s > 0) r.health_start_period = secs(h.start_period_s);
-            r.health_start_interval = secs(h.start_interval_s);
-            r.health_retries = h.retries;
-        }
+        r.health = *s.healthcheck;
+        if (r.health.disable) r.health = {}, r.health.disable = true;  // nothing else counts then
     }
     return r;
 }
@@ -128,19 +118,22 @@ engine::RunRequest run_request(const Project& p, const Service& s) {
 // What decides "unchanged": every field of the request apply makes, in a fixed order.
 // Mounts count as the service file wrote them, so hashes stay what they were.
 std::string config_hash(const engine::RunRequest& r, const Service& s) {
+    // Durations as the strings earlier releases hashed ("30000ms", "" when unset).
+    auto ms = [](const std::optional<int64_t>& ns) { return ns ? std::to_string(*ns / 1'000'000) + "ms" : std::string(); };
     json j{{"image", r.image},       {"name", r.name},         {"command", r.command},   {"env", r.env},
            {"publish", r.publish},   {"volumes", s.volumes},   {"tmpfs", s.tmpfs},       {"labels", r.labels},
            {"restart", r.restart},   {"network", r.network},   {"aliases", r.network_aliases},
            {"hostname", r.hostname}, {"hosts", r.add_hosts},   {"memory", r.memory},     {"cpus", r.cpus},
            {"read_only", r.read_only}, {"init", r.init},       {"privileged", r.privileged}, {"cap_add", r.cap_add},
            {"cap_drop", r.cap_drop}, {"user", r.user},         {"workdir", r.workdir},   {"stop_signal", r.stop_signal},
-           {"log_driver", r.log_driver}, {"log_opts", r.log_opts}, {"health", r.health_test},
-           {"health_timing", {r.health_interval, r.health_timeout, r.health_start_period, r.health_start_interval}},
-           {"no_healthcheck", r.no_healthcheck}};
+           {"log_driver", r.log_driver}, {"log_opts", r.log_opts}, {"health", r.health.test},
+           {"health_timing", {ms(r.health.interval_ns), ms(r.health.timeout_ns), ms(r.health.start_period_ns),
+                              ms(r.health.start_interval_ns)}},
+           {"no_healthcheck", r.health.disable}};
     j["entrypoint"] = r.entrypoint ? json(*r.entrypoint) : json(nullptr);
     j["pids_limit"] = r.pids_limit ? json(*r.pids_limit) : json(nullptr);
     j["stop_timeout"] = r.stop_timeout ? json(*r.stop_timeout) : json(nullptr);
-    j["health_retries"] = r.health_retries ? json(*r.health_retries) : json(nullptr);
+    j["health_retries"] = r.health.retries ? json(*r.health.retries) : json(nullptr);
     return sha256_digest(j.dump()).substr(7);
 }
 

@@ -1,6 +1,8 @@
 // Compose's variable interpolation and .env files.
 #include "interpolate.hpp"
 
+#include <cerrno>
+
 #include "minirun/common/env_file.hpp"
 #include "minirun/common/error.hpp"
 
@@ -80,9 +82,14 @@ std::string interpolate(const std::string& in, const Env& env, const std::string
 
 Env read_env_file(const std::filesystem::path& file, bool required) {
     Env out;
-    std::error_code ec;
-    if (!required && !std::filesystem::exists(file, ec)) return out;
-    for (auto& e : minirun::read_env_file(file, EnvFileDialect::compose))
+    std::vector<EnvFileEntry> entries;
+    try {
+        entries = minirun::read_env_file(file, EnvFileDialect::compose);
+    } catch (const Error& e) {
+        if (!required && e.sys_errno() == ENOENT) return out;  // `required: false` and absent
+        throw;
+    }
+    for (auto& e : entries)
         if (e.value) out[e.name] = *e.value;  // a bare name sets nothing
     return out;
 }

@@ -179,9 +179,9 @@ struct Loader {
         return out;
     }
 
-    Healthcheck healthcheck(const YAML::Node& n, const std::string& svc) const {
+    engine::HealthOverride healthcheck(const YAML::Node& n, const std::string& svc) const {
         only_keys(n, "services." + svc + ".healthcheck", {"test", "interval", "timeout", "start_period", "start_interval", "retries", "disable"});
-        Healthcheck h;
+        engine::HealthOverride h;
         if (n["disable"]) h.disable = boolean(n["disable"], "disable");
         if (n["test"]) {
             if (n["test"].IsScalar()) h.test = {"CMD-SHELL", str(n["test"], "test")};
@@ -190,17 +190,24 @@ struct Loader {
                 fail(n["test"], "healthcheck test must start with CMD, CMD-SHELL or NONE");
             if (h.test[0] == "NONE") h.disable = true;
         }
-        auto dur = [&](const char* k, double& out) {
-            if (!n[k]) return;
-            try {
-                out = parse_duration_seconds(str(n[k], k));
-            } catch (const Error& e) {
-                fail(n[k], std::string(k) + ": " + e.what());
+        // Whole milliseconds, as earlier releases kept them: a service's config hash
+        // (apply's "unchanged" test) stays what it was.
+        auto dur = [&](const char* k, double default_s) -> int64_t {
+            double seconds = default_s;
+            if (n[k]) {
+                try {
+                    seconds = parse_duration_seconds(str(n[k], k));
+                } catch (const Error& e) {
+                    fail(n[k], std::string(k) + ": " + e.what());
+                }
             }
+            return static_cast<int64_t>(seconds * 1000) * 1'000'000;
         };
-        dur("interval", h.interval_s), dur("timeout", h.timeout_s), dur("start_period", h.start_period_s);
-        dur("start_interval", h.start_interval_s);
-        if (n["retries"]) h.retries = static_cast<int>(integer(n["retries"], "retries"));
+        h.interval_ns = dur("interval", 30);
+        h.timeout_ns = dur("timeout", 30);
+        if (int64_t start_period = dur("start_period", 0); start_period > 0) h.start_period_ns = start_period;
+        h.start_interval_ns = dur("start_interval", 5);
+        h.retries = n["retries"] ? static_cast<int>(integer(n["retries"], "retries")) : 3;
         return h;
     }
 

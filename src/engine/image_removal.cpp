@@ -35,16 +35,12 @@ std::map<std::string, std::vector<std::string>> users_by_image(const stdfs::path
 
 }  // namespace
 
-size_t prune_build_cache(const stdfs::path& storage) {
-    image::Store store(storage);
-    return image::BuildCache(store).prune();
-}
+size_t prune_build_cache(const image::Store& store) { return image::BuildCache(store).prune(); }
 
-image::GcRoots gc_roots(const stdfs::path& storage) {
-    image::GcRoots roots = container_roots(storage);
+image::GcRoots gc_roots(const image::Store& store) {
+    image::GcRoots roots = container_roots(store.root());
     // The build cache's layers and blobs stay until `builder prune` (Docker's image prune
     // leaves its build cache alone too).
-    image::Store store(storage);
     image::BuildCache(store).add_roots(roots);
     return roots;
 }
@@ -111,7 +107,7 @@ RmiOutcome remove_images(image::Store& store, const stdfs::path& storage, const 
     }
     // Roots read again right before collecting, not reused from the check above: a
     // container created meanwhile must keep its layers.
-    if (!out.untagged.empty()) out.collected = store.garbage_collect(gc_roots(storage));
+    if (!out.untagged.empty()) out.collected = store.garbage_collect(gc_roots(store));
     return out;
 }
 
@@ -129,7 +125,7 @@ RmiOutcome prune_images(image::Store& store, const stdfs::path& storage, bool al
             if (store.remove_image(rec.name)) out.untagged.push_back(rec.name);
         }
     }
-    out.collected = store.garbage_collect(gc_roots(storage));
+    out.collected = store.garbage_collect(gc_roots(store));
     return out;
 }
 

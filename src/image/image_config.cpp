@@ -141,18 +141,17 @@ ImageConfig parse_image_config(std::string_view doc) {
 
 std::string container_config_json(const ContainerConfig& c) { return container_config_object(c).dump(); }
 
-std::string merge_container_config(std::string_view config_object, const ContainerConfig& c) {
-    json o = json::parse(config_object, nullptr, false);
-    if (!o.is_object()) o = json::object();
-    // The fields parse_container_config reads belong to c, set or not.
+namespace {
+
+// The fields parse_container_config reads belong to c, set or not; the others stay.
+void merge_container_object(json& o, const ContainerConfig& c) {
     for (const char* known : {"User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels",
                               "StopSignal", "Healthcheck", "OnBuild", "Shell", "ArgsEscaped"})
         o.erase(known);
     o.update(container_config_object(c));
-    return o.dump();
 }
 
-std::string image_config_json(const ImageConfig& c) {
+json image_config_object(const ImageConfig& c) {
     json j = json::object();
     if (!c.created.empty()) j["created"] = c.created;
     if (!c.author.empty()) j["author"] = c.author;
@@ -174,17 +173,29 @@ std::string image_config_json(const ImageConfig& c) {
         }
         j["history"] = h;
     }
-    return j.dump();
+    return j;
 }
+
+}  // namespace
+
+std::string merge_container_config(std::string_view config_object, const ContainerConfig& c) {
+    json o = json::parse(config_object, nullptr, false);
+    if (!o.is_object()) o = json::object();
+    merge_container_object(o, c);
+    return o.dump();
+}
+
+std::string image_config_json(const ImageConfig& c) { return image_config_object(c).dump(); }
 
 std::string merge_image_config(std::string_view document, const ImageConfig& c) {
     json o = json::parse(document, nullptr, false);
     if (!o.is_object()) o = json::object();
-    json old_config = o.contains("config") && o["config"].is_object() ? o["config"] : json::object();
+    json config = o.contains("config") && o["config"].is_object() ? std::move(o["config"]) : json::object();
     for (const char* known : {"created", "author", "architecture", "variant", "os", "config", "rootfs", "history"})
         o.erase(known);
-    json typed = json::parse(image_config_json(c));
-    typed["config"] = json::parse(merge_container_config(old_config.dump(), c.config));
+    merge_container_object(config, c.config);
+    json typed = image_config_object(c);
+    typed["config"] = std::move(config);
     o.update(typed);
     return o.dump();
 }

@@ -11,7 +11,7 @@
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
-#include "minirun/image/oci_layout.hpp"
+#include "minirun/image/image_source.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 
@@ -27,47 +27,22 @@ struct OutputSpec {
 
 // oci:DIR[:TAG] / oci-archive:FILE[:TAG], as skopeo and buildah spell the transports.
 OutputSpec split_spec(const std::string& spec) {
-    auto colon = spec.find(':');
-    if (colon == std::string::npos || colon + 1 == spec.size())
-        throw Error("invalid --output \"" + spec + "\": use oci:DIR or oci-archive:FILE");
-    OutputSpec o{spec.substr(0, colon), spec.substr(colon + 1), ""};
-    auto tag_colon = o.dest.rfind(':');
-    auto slash = o.dest.rfind('/');
-    if (tag_colon != std::string::npos && (slash == std::string::npos || tag_colon > slash)) {
-        o.ref_name = o.dest.substr(tag_colon + 1);
-        o.dest.resize(tag_colon);
-        if (o.ref_name.empty() || o.dest.empty())
-            throw Error("invalid --output \"" + spec + "\": use oci:DIR[:TAG] or oci-archive:FILE[:TAG]");
+    auto bad = [&] { return Error("invalid --output \"" + spec + "\": use oci:DIR[:TAG] or oci-archive:FILE[:TAG]"); };
+    for (const char* type : {"oci", "oci-archive"}) {
+        try {
+            if (auto parsed = image::parse_oci_transport(spec, type)) return {type, parsed->first, parsed->second};
+        } catch (const Error&) {
+            throw bad();
+        }
     }
-    return o;
+    throw bad();
 }
 
-void link_or_copy(const stdfs::path& from, const stdfs::path& to) {
-    std::error_code ec;
-    if (stdfs::exists(to, ec)) return;  // content-addressed: already right
-    stdfs::create_hard_link(from, to, ec);
-    if (!ec) return;
-    fs::TempFile tmp(to.parent_path());
-    fs::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!in) throw_errno("open " + from.string());
-    char buf[1 << 16];
-    for (ssize_t n; (n = ::read(in.get(), buf, sizeof buf)) > 0;) fs::write_all(tmp.fd(), buf, static_cast<size_t>(n), to.string());
-    tmp.commit(to);
-}
-
-void write_layout(const image::Store& store, const image::Descriptor& manifest, const std::string& ref_name, const stdfs::path& dir) {
-    image::OciLayout layout(dir);
-    layout.init();
-    image::Manifest m = image::parse_manifest(store.read_blob(manifest.digest, image::kMaxManifestBytes));
-    std::vector<std::string> digests{manifest.digest, m.config.digest};
-    for (auto& l : m.layers) digests.push_back(l.digest);
-    for (auto& d : digests) link_or_copy(store.blob_path(d), layout.blob_path(d));
-    // The manifest itself goes in without the names it has in the store.
-    image::Descriptor entry;
-    entry.media_type = manifest.media_type;
-    entry.digest = manifest.digest;
-    entry.size = manifest.size;
-    layout.set_ref(ref_name, entry);
+void write_layout(const image::Store& store, const image::Descriptor& manifest, const std::string& ref_name,
+                  const stdfs::path& dir) {
+    auto source = image::store_source(store, manifest);
+    auto sink = image::layout_sink(dir, ref_name);
+    image::copy_image(*source, *sink);
 }
 
 void tar_directory(const stdfs::path& dir, const stdfs::path& file) {
@@ -111,8 +86,7 @@ void tar_directory(const stdfs::path& dir, const stdfs::path& file) {
 }  // namespace
 
 void check_output(const std::string& spec) {
-    auto o = split_spec(spec);
-    if (o.type != "oci" && o.type != "oci-archive") throw Error("invalid --output \"" + spec + "\": use oci:DIR or oci-archive:FILE");
+    split_spec(spec);
 }
 
 void write_output(const image::Store& store, const image::Descriptor& manifest, const std::vector<std::string>& tags,

@@ -108,11 +108,17 @@ struct StageCtx {
     std::map<std::string, std::optional<std::string>> args;  // declared ARGs (unset: nullopt)
 };
 
+// The default: BuildProgress's hooks do nothing and keep no state, so one serves all.
+BuildProgress& silent_progress() {
+    static BuildProgress silent;
+    return silent;
+}
+
 class Builder {
 public:
     explicit Builder(const BuildOptions& o)
         : o_(o),
-          progress_(o.progress ? *o.progress : silent_),
+          progress_(o.progress ? *o.progress : silent_progress()),
           store_(o.storage),
           cache_(store_),
           pack_{image::parse_compression(o.compression), o.source_date_epoch} {}
@@ -163,7 +169,6 @@ private:
     BuildResult commit_image(ImageState& s);
 
     const BuildOptions& o_;
-    BuildProgress silent_;
     BuildProgress& progress_;
     image::Store store_;
     BuildCache cache_;

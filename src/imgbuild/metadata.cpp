@@ -10,6 +10,7 @@
 #include "minirun/common/strings.hpp"
 #include "minirun/common/units.hpp"
 #include "minirun/imgbuild/context.hpp"
+#include "minirun/network/ports.hpp"
 
 namespace minirun::imgbuild {
 
@@ -21,10 +22,6 @@ namespace {
 void insert_sorted(std::vector<std::string>& set, const std::string& item) {
     auto it = std::lower_bound(set.begin(), set.end(), item);
     if (it == set.end() || *it != item) set.insert(it, item);
-}
-
-bool valid_port_number(const std::string& n) {
-    return !n.empty() && n.size() <= 5 && n.find_first_not_of("0123456789") == std::string::npos && std::stoi(n) <= 65535;
 }
 
 std::string expand_all(const Expander& x, const std::string& word) { return x.word ? x.word(word) : word; }
@@ -41,11 +38,6 @@ std::vector<std::string> command_words(const CommandLine& line, const image::Con
     auto words = shell_of(c);
     words.push_back(line.words.empty() ? std::string() : line.words.front());
     return words;
-}
-
-void set_env(image::ContainerConfig& c, const std::string& key, const std::string& value) {
-    std::erase_if(c.env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
-    c.env.push_back(key + "=" + value);
 }
 
 std::string apply(BuildConfig& b, const WorkdirCommand& w, const Expander& x) {
@@ -65,7 +57,7 @@ std::string apply(BuildConfig& b, const EnvCommand& e, const Expander& x) {
     for (auto& kv : e.pairs) expanded.push_back({kv.key, expand_all(x, kv.value)});
     std::string text = "ENV";
     for (auto& [key, value] : expanded) {
-        set_env(b.config, key, value);
+        set_env_entry(b.config.env, key, value);
         text += " " + key + "=" + value;
     }
     return text;
@@ -90,19 +82,12 @@ std::string apply(BuildConfig& b, const ExposeCommand& e, const Expander& x) {
     std::string text = "EXPOSE";
     for (auto& arg : e.ports) {
         for (auto& w : x.words ? x.words(arg) : std::vector<std::string>{arg}) {
+            auto range = network::parse_port_range(w);
+            if (!range) throw Error("EXPOSE: invalid port \"" + w + "\"");
+            for (unsigned p = range->first; p <= range->last; ++p)
+                insert_sorted(b.config.exposed_ports, std::to_string(p) + "/" + range->protocol);
+            // The history keeps the port as written (with its protocol): cache keys depend on it.
             std::string port = w.find('/') == std::string::npos ? w + "/tcp" : lower(w);
-            std::string num = port.substr(0, port.find('/')), proto = port.substr(port.find('/') + 1);
-            auto dash = num.find('-');
-            bool valid = dash == std::string::npos ? valid_port_number(num)
-                                                   : valid_port_number(num.substr(0, dash)) && valid_port_number(num.substr(dash + 1));
-            if ((proto != "tcp" && proto != "udp" && proto != "sctp") || !valid)
-                throw Error("EXPOSE: invalid port \"" + w + "\"");
-            if (dash == std::string::npos) {
-                insert_sorted(b.config.exposed_ports, port);
-            } else {
-                for (int p = std::stoi(num.substr(0, dash)); p <= std::stoi(num.substr(dash + 1)); ++p)
-                    insert_sorted(b.config.exposed_ports, std::to_string(p) + "/" + proto);
-            }
             text += " " + port;
         }
     }

@@ -29,6 +29,23 @@ std::optional<uint16_t> parse_port(std::string_view s, bool allow_zero) {
 
 }  // namespace
 
+std::optional<PortRange> parse_port_range(std::string_view text) {
+    PortRange r;
+    std::string_view numbers = text;
+    if (auto slash = text.find('/'); slash != std::string_view::npos) {
+        r.protocol = lower(std::string(text.substr(slash + 1)));
+        numbers = text.substr(0, slash);
+    }
+    if (r.protocol != "tcp" && r.protocol != "udp" && r.protocol != "sctp") return std::nullopt;
+    auto dash = numbers.find('-');
+    auto first = parse_port(numbers.substr(0, dash), true);
+    auto last = dash == std::string_view::npos ? first : parse_port(numbers.substr(dash + 1), true);
+    if (!first || !last || *first > *last) return std::nullopt;
+    r.first = *first;
+    r.last = *last;
+    return r;
+}
+
 bool binds_all_addresses(const std::string& ip) { return ip.empty() || ip == "0.0.0.0"; }
 
 PortMapping parse_port_mapping(const std::string& text) {

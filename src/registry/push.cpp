@@ -21,12 +21,11 @@
 #include "minirun/common/log.hpp"
 #include "minirun/image/manifest.hpp"
 #include "minirun/image/reference.hpp"
-#include "minirun/image/store.hpp"
+#include "minirun/image/image_source.hpp"
 
 namespace minirun::registry {
 
 using image::Descriptor;
-using image::Store;
 
 namespace {
 
@@ -36,6 +35,11 @@ public:
     using Error::Error;
 };
 
+// Another blob's failure stopped this one: not the error to report.
+class Cancelled : public FatalError {
+public:
+    Cancelled() : FatalError("cancelled", ErrorKind::Conflict) {}
+};
 
 std::string with_detail(const std::string& msg, const HttpResponse& r) {
     std::string detail = registry_error_text(r);
@@ -81,7 +85,7 @@ std::optional<uint64_t> parse_upload_range(const std::string& range, uint64_t co
     return n + 1;
 }
 
-// A byte range of a store blob as a request body. `on_headers` rewinds it, so a request
+// A byte range of a source's blob as a request body. `on_headers` rewinds it, so a request
 // the client re-sends (after re-authenticating) starts again from its first byte.
 struct FileRange {
     int fd;
@@ -100,8 +104,8 @@ struct FileRange {
             ssize_t n;
             do n = ::pread(f, buf, want, static_cast<off_t>(s + *p));
             while (n < 0 && errno == EINTR);
-            if (n < 0) throw FatalError(errno_message("reading blob from the store", errno));
-            if (n == 0) throw FatalError("blob in the store is shorter than its descriptor says");
+            if (n < 0) throw FatalError(errno_message("reading blob", errno));
+            if (n == 0) throw FatalError("blob is shorter than its descriptor says");
             *p += static_cast<uint64_t>(n);
             progress.set_bytes(slot, s + *p);
             return static_cast<size_t>(n);
@@ -111,7 +115,7 @@ struct FileRange {
 };
 
 struct Context {
-    Store& store;
+    const image::ImageSource& source;
     RegistryClient& client;
     Progress& progress;
     const PushOptions& opts;
@@ -221,7 +225,7 @@ bool upload_chunks(Context& ctx, std::string& location, const Descriptor& d, int
     const uint64_t chunk = ctx.opts.chunk_size ? ctx.opts.chunk_size : size;
     uint64_t offset = 0;
     while (offset < size) {
-        if (ctx.cancelled) throw FatalError("cancelled");
+        if (ctx.cancelled) throw Cancelled();
         uint64_t len = std::min(chunk, size - offset);
         HttpRequest req;
         req.method = "PATCH";
@@ -294,15 +298,19 @@ Outcome push_blob(Context& ctx, const Descriptor& d, size_t slot) {
     }
     if (!location.empty()) log::debug("no mount source has " + d.digest + ", uploading");
 
-    fs::UniqueFd fd(::open(ctx.store.blob_path(d.digest).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw FatalError("blob " + d.digest + " is missing from the store");
+    fs::UniqueFd fd;
+    try {
+        fd = ctx.source.open_blob(d.digest);
+    } catch (const Error& e) {
+        throw FatalError(e.what(), e.kind(), e.sys_errno());
+    }
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || static_cast<int64_t>(st.st_size) != d.size)
-        throw FatalError("blob " + d.digest + " in the store has the wrong size");
+        throw FatalError("blob " + d.digest + " in " + ctx.source.location() + " has the wrong size");
 
     const bool chunked = static_cast<uint64_t>(d.size) >= ctx.opts.patch_threshold;
     for (int attempt = 1;; ++attempt) {
-        if (ctx.cancelled) throw FatalError("cancelled");
+        if (ctx.cancelled) throw Cancelled();
         // A final PUT whose answer was lost may have completed the blob.
         if (attempt > 1 && location.empty() && blob_exists(ctx, d.digest)) return Outcome::uploaded;
         if (location.empty()) location = start_upload(ctx, d.digest);
@@ -346,37 +354,27 @@ void put_manifest(Context& ctx, const image::Reference& dest, const std::string&
 
 }  // namespace
 
-PushResult push_image(Store& store, const std::string& source, const image::Reference& dest,
-                      const PushOptions& opts) {
+PushResult push_image(const image::ImageSource& source, const image::Reference& dest, const PushOptions& opts) {
     const std::string name = dest.str();
     try {
         if (dest.tag.empty()) throw Error("a tag is required");
-        auto rec = store.lookup(source);
-        if (!rec) throw Error("no image " + source + " in the store");
-        const Descriptor& md = rec->manifest;
-        if (!store.has_blob(md.digest)) throw Error("manifest blob " + md.digest + " is missing from the store");
-        std::string body = store.read_blob(md.digest, image::kMaxManifestBytes);
-        std::string media_type = md.media_type.empty() ? image::manifest_media_type(body, "") : md.media_type;
-        if (image::classify_manifest(media_type) != image::ManifestKind::image)
-            throw Error("pushing an image index is not supported (" + md.digest + ")");
-        image::Manifest manifest = image::parse_manifest(body);
-
-        // Every blob must be here before the registry sees anything.
+        // Every blob must be there before the registry sees anything.
+        image::SourceImage img = image::read_source_image(source);
+        const std::string& body = img.manifest_bytes;
+        const std::string& media_type = img.media_type;
+        const image::Manifest& manifest = img.manifest;
+        const Descriptor& md = source.manifest();
         std::vector<Descriptor> layers;
         std::set<std::string> seen;
-        for (auto& l : manifest.layers) {
-            if (!store.has_blob(l.digest)) throw Error("layer blob " + l.digest + " is missing from the store");
+        for (auto& l : manifest.layers)
             if (seen.insert(l.digest).second) layers.push_back(l);
-        }
-        if (!store.has_blob(manifest.config.digest))
-            throw Error("config blob " + manifest.config.digest + " is missing from the store");
 
         RegistryClient client(dest.registry, dest.repository, "pull,push", opts.registry);
         for (auto& from : opts.mount_from)
             if (from != dest.repository) client.add_pull_scope(from);
 
         Progress progress(opts.progress, "Uploading", "uploaded");
-        Context ctx{store, client, progress, opts};
+        Context ctx{source, client, progress, opts};
         PushResult result;
         std::mutex mu;
         std::exception_ptr first_error;
@@ -421,9 +419,10 @@ PushResult push_image(Store& store, const std::string& source, const image::Refe
         if (first_error) {
             try {
                 std::rethrow_exception(first_error);
-            } catch (const FatalError& e) {
-                if (std::string(e.what()) != "cancelled") throw Error(e.what());
+            } catch (const Cancelled&) {
                 throw Error("push cancelled");
+            } catch (const FatalError& e) {
+                throw Error(e.what(), e.kind(), e.sys_errno());
             }
         }
 

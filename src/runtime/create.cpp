@@ -87,20 +87,21 @@ void init_steps(InitContext& c) {
     c.sync.expect(SyncType::Go, "go");
     if (c.new_userns) become_root();
     join_all(*c.joins);
-    if (c.new_cgroupns && ::unshare(CLONE_NEWCGROUP) != 0) throw_errno("create cgroup namespace");
-    if (!c.spec->hostname.empty() && ::sethostname(c.spec->hostname.data(), c.spec->hostname.size()) != 0)
+    Kernel& k = host_kernel();
+    if (c.new_cgroupns && k.unshare(CLONE_NEWCGROUP) != 0) throw_errno("create cgroup namespace");
+    if (!c.spec->hostname.empty() && k.sethostname(c.spec->hostname.data(), c.spec->hostname.size()) != 0)
         throw_errno("set hostname");
-    if (!c.spec->domainname.empty() && ::setdomainname(c.spec->domainname.data(), c.spec->domainname.size()) != 0)
+    if (!c.spec->domainname.empty() && k.setdomainname(c.spec->domainname.data(), c.spec->domainname.size()) != 0)
         throw_errno("set domainname");
-    prepare_rootfs(c.plan);
+    prepare_rootfs(c.plan, k);
     c.sync.send(SyncType::Hooks);
     std::string state = c.sync.expect(SyncType::HooksDone, "hooks");
     run_hooks(c.spec->hooks.create_container, "createContainer", state);
     fs::UniqueFd fifo(c.fifo_fd);
-    enter_rootfs(c.plan.rootfs, c.no_pivot);
+    enter_rootfs(c.plan, c.no_pivot, k);
     make_cwd(proc.cwd);  // before the root may become read-only
     write_sysctls(c.spec->linux.sysctl);  // before /proc/sys becomes read-only
-    finish_rootfs(*c.spec);
+    finish_rootfs(*c.spec, k);
     if (proc.terminal) {
         setup_console(c.console_fd, proc.console_size);
         ::close(c.console_fd);

@@ -12,6 +12,7 @@
 #include "minirun/common/error.hpp"
 #include "minirun/common/process.hpp"
 #include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
 
 namespace minirun::runtime {
 
@@ -58,6 +59,19 @@ void run_hook(const Hook& h, const std::string& phase, const std::string& state)
 
 void run_hooks(const std::vector<Hook>& hooks, const std::string& phase, const std::string& state_json) {
     for (auto& h : hooks) run_hook(h, phase, state_json);
+}
+
+size_t run_hooks_warning_only(const std::vector<Hook>& hooks, const std::string& phase, const std::string& state_json) {
+    size_t failed = 0;
+    for (auto& h : hooks) {
+        try {
+            run_hook(h, phase, state_json);
+        } catch (const Error& e) {
+            log::warn(e.what());
+            ++failed;
+        }
+    }
+    return failed;
 }
 
 }  // namespace minirun::runtime

@@ -62,24 +62,12 @@ std::vector<std::string> components(const std::string& path) {
     return out;
 }
 
-void do_mount(const std::string& source, int target_fd, const std::string& dest, const char* type,
+void do_mount(Kernel& k, const std::string& source, int target_fd, const std::string& dest, const char* type,
               unsigned long flags, const std::string& data) {
     std::string target = proc_fd_path(target_fd);
-    if (::mount(source.empty() ? nullptr : source.c_str(), target.c_str(), type, flags,
+    if (k.mount(source.empty() ? nullptr : source.c_str(), target.c_str(), type, flags,
                 data.empty() ? nullptr : data.c_str()) != 0)
         throw_errno("mount " + (source.empty() ? std::string(type ? type : "none") : source) + " on " + dest);
-}
-
-// Flags the kernel refuses to clear on a bind remount in a user namespace: keep them.
-unsigned long locked_flags(const std::string& target) {
-    struct statvfs sv {};
-    if (::statvfs(target.c_str(), &sv) != 0) return 0;
-    unsigned long f = 0;
-    if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
-    if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
-    if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
-    if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
-    return f;
 }
 
 bool source_is_dir(const Mount& m) {
@@ -88,11 +76,11 @@ bool source_is_dir(const Mount& m) {
     return S_ISDIR(st.st_mode);
 }
 
-void mount_bind(const Mount& m, const MountFlags& f, int root_fd) {
+void mount_bind(Kernel& k, const Mount& m, const MountFlags& f, int root_fd) {
     UniqueFd target(open_in_root(root_fd, m.destination, true, !source_is_dir(m)));
     std::string t = proc_fd_path(target.get());
     unsigned long flags = MS_BIND | (f.recursive ? MS_REC : 0);
-    if (::mount(m.source.c_str(), t.c_str(), nullptr, flags, nullptr) != 0)
+    if (k.mount(m.source.c_str(), t.c_str(), nullptr, flags, nullptr) != 0)
         throw_errno("mount " + m.source + " on " + m.destination);
     // Reopen: the fd still points at the covered directory, not the new mount.
     target.reset(open_in_root(root_fd, m.destination, false, false));
@@ -101,14 +89,14 @@ void mount_bind(const Mount& m, const MountFlags& f, int root_fd) {
     unsigned long extra = f.flags & ~(MS_REMOUNT | MS_BIND | MS_REC);
     if (extra) {
         unsigned long keep = locked_flags(t) & ~f.clear;
-        if (::mount(nullptr, t.c_str(), nullptr, MS_REMOUNT | MS_BIND | extra | keep, nullptr) != 0)
+        if (k.mount(nullptr, t.c_str(), nullptr, MS_REMOUNT | MS_BIND | extra | keep, nullptr) != 0)
             throw_errno("remount " + m.destination + " with its options");
     }
-    if (f.propagation && ::mount(nullptr, t.c_str(), nullptr, f.propagation, nullptr) != 0)
+    if (f.propagation && k.mount(nullptr, t.c_str(), nullptr, f.propagation, nullptr) != 0)
         throw_errno("set propagation of " + m.destination);
 }
 
-void mount_cgroup(const RootfsPlan& plan, const Mount& m, const MountFlags& f, int root_fd) {
+void mount_cgroup(Kernel& k, const RootfsPlan& plan, const Mount& m, const MountFlags& f, int root_fd) {
     unsigned long flags = f.flags & ~MS_RDONLY;
     bool ro = f.flags & MS_RDONLY;
     if (plan.cgroup_v1_dirs.empty()) {
@@ -116,43 +104,43 @@ void mount_cgroup(const RootfsPlan& plan, const Mount& m, const MountFlags& f, i
         bool cgroupns = plan.spec->has_namespace("cgroup");
         UniqueFd target(open_in_root(root_fd, m.destination, true, false));
         if (cgroupns) {
-            do_mount("cgroup2", target.get(), m.destination, "cgroup2", flags | (ro ? MS_RDONLY : 0), "");
+            do_mount(k, "cgroup2", target.get(), m.destination, "cgroup2", flags | (ro ? MS_RDONLY : 0), "");
         } else {
             Mount b{m.destination, "bind", plan.cgroup_v2_dir, {}};
             MountFlags bf = f;
             bf.recursive = true;
-            mount_bind(b, bf, root_fd);
+            mount_bind(k, b, bf, root_fd);
         }
         return;
     }
     // v1 / hybrid: a tmpfs with one bind of the container's directory per hierarchy.
     UniqueFd target(open_in_root(root_fd, m.destination, true, false));
-    do_mount("tmpfs", target.get(), m.destination, "tmpfs", flags, "mode=755");
+    do_mount(k, "tmpfs", target.get(), m.destination, "tmpfs", flags, "mode=755");
     for (auto& [name, dir] : plan.cgroup_v1_dirs) {
         Mount b{m.destination + "/" + name, "bind", dir, {}};
         MountFlags bf;
         bf.flags = flags | (ro ? MS_RDONLY : 0);
         bf.recursive = false;
-        mount_bind(b, bf, root_fd);
+        mount_bind(k, b, bf, root_fd);
     }
     if (ro) {
         UniqueFd again(open_in_root(root_fd, m.destination, false, false));
         std::string t = proc_fd_path(again.get());
-        if (::mount(nullptr, t.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | flags, nullptr) != 0)
+        if (k.mount(nullptr, t.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | flags, nullptr) != 0)
             throw_errno("remount " + m.destination + " read-only");
     }
 }
 
-void mount_one(const RootfsPlan& plan, const Mount& m, int root_fd) {
+void mount_one(Kernel& k, const RootfsPlan& plan, const Mount& m, int root_fd) {
     MountFlags f = parse_mount_options(m.options);
-    if (m.type == "bind" || f.bind) return mount_bind(m, f, root_fd);
-    if (m.type == "cgroup") return mount_cgroup(plan, m, f, root_fd);
+    if (m.type == "bind" || f.bind) return mount_bind(k, m, f, root_fd);
+    if (m.type == "cgroup") return mount_cgroup(k, plan, m, f, root_fd);
     UniqueFd target(open_in_root(root_fd, m.destination, true, false));
     std::string data = f.data;
-    do_mount(m.source.empty() ? m.type : m.source, target.get(), m.destination, m.type.c_str(), f.flags, data);
+    do_mount(k, m.source.empty() ? m.type : m.source, target.get(), m.destination, m.type.c_str(), f.flags, data);
     if (f.propagation) {
         UniqueFd again(open_in_root(root_fd, m.destination, false, false));
-        if (::mount(nullptr, proc_fd_path(again.get()).c_str(), nullptr, f.propagation, nullptr) != 0)
+        if (k.mount(nullptr, proc_fd_path(again.get()).c_str(), nullptr, f.propagation, nullptr) != 0)
             throw_errno("set propagation of " + m.destination);
     }
 }
@@ -166,12 +154,12 @@ constexpr DefaultDevice kDefaultDevices[] = {
     {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
 };
 
-void create_device(const Device& d, bool bind, int root_fd) {
+void create_device(Kernel& k, const Device& d, bool bind, int root_fd) {
     if (bind) {
         Mount m{d.path, "bind", d.path, {}};
         MountFlags f;
         f.flags = 0;
-        mount_bind(m, f, root_fd);
+        mount_bind(k, m, f, root_fd);
         return;
     }
     std::string parent = d.path.substr(0, d.path.rfind('/'));
@@ -181,7 +169,7 @@ void create_device(const Device& d, bool bind, int root_fd) {
     std::string name = d.path.substr(d.path.rfind('/') + 1);
     mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
     ::unlinkat(dirfd.get(), name.c_str(), 0);
-    if (::mknodat(dirfd.get(), name.c_str(), type | (d.file_mode ? *d.file_mode & 07777 : 0666),
+    if (k.mknodat(dirfd.get(), name.c_str(), type | (d.file_mode ? *d.file_mode & 07777 : 0666),
                   makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor))) != 0)
         throw_errno("create device " + d.path);
     if (d.uid || d.gid) {
@@ -193,16 +181,16 @@ void create_device(const Device& d, bool bind, int root_fd) {
         throw_errno("chmod device " + d.path);
 }
 
-void create_devices(const RootfsPlan& plan, int root_fd) {
+void create_devices(Kernel& k, const RootfsPlan& plan, int root_fd) {
     std::vector<std::string> seen;
     for (auto& d : plan.spec->linux.devices) {
-        create_device(d, plan.user_namespace, root_fd);
+        create_device(k, d, plan.user_namespace, root_fd);
         seen.push_back(d.path);
     }
     for (auto& dd : kDefaultDevices) {
         if (std::find(seen.begin(), seen.end(), dd.path) != seen.end()) continue;
         Device d{dd.path, "c", dd.major, dd.minor, 0666, 0, 0};
-        create_device(d, plan.user_namespace, root_fd);
+        create_device(k, d, plan.user_namespace, root_fd);
     }
     UniqueFd dev(minirun::fs::open_in_root(root_fd, "/dev", O_DIRECTORY | O_RDONLY));
     if (!dev) throw_errno("open /dev");
@@ -226,6 +214,17 @@ bool dev_is_mounted(const Spec& s) {
 }
 
 }  // namespace
+
+unsigned long locked_flags(const std::string& target) {
+    struct statvfs sv {};
+    if (::statvfs(target.c_str(), &sv) != 0) return 0;
+    unsigned long f = 0;
+    if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+    if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+    if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+    return f;
+}
 
 unsigned long parse_propagation(const std::string& v) {
     static const std::map<std::string, unsigned long> m{
@@ -328,47 +327,57 @@ int open_in_root(int root_fd, const std::string& path, bool create, bool create_
     return open_in_root_depth(root_fd, path, create, create_as_file, 0);
 }
 
-void prepare_rootfs(const RootfsPlan& plan) {
+namespace {
+
+unsigned long requested_propagation(const Spec& s) {
+    return s.linux.rootfs_propagation.empty() ? (MS_SLAVE | MS_REC) : parse_propagation(s.linux.rootfs_propagation);
+}
+
+}  // namespace
+
+void prepare_rootfs(const RootfsPlan& plan, Kernel& k) {
     const Spec& s = *plan.spec;
-    unsigned long prop = s.linux.rootfs_propagation.empty() ? (MS_SLAVE | MS_REC)
-                                                            : parse_propagation(s.linux.rootfs_propagation);
-    // Keep our mounts from leaking to the host, whatever the requested propagation.
-    if (::mount(nullptr, "/", nullptr, (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop, nullptr) != 0)
-        throw_errno("set propagation of /");
+    // Keep our mounts from reaching the host: everything private or slave while the root
+    // is built. A shared or unbindable root is set after pivot_root (enter_rootfs): the
+    // kernel refuses to pivot onto a shared mount or to bind from an unbindable one.
+    unsigned long prop = requested_propagation(s);
+    unsigned long building = (prop & MS_PRIVATE) ? (MS_PRIVATE | MS_REC) : (MS_SLAVE | MS_REC);
+    if (k.mount(nullptr, "/", nullptr, building, nullptr) != 0) throw_errno("set propagation of /");
     // The rootfs must be a mount point for pivot_root.
-    if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    if (k.mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
         throw_errno("bind mount rootfs " + plan.rootfs);
     UniqueFd root(::open(plan.rootfs.c_str(), O_DIRECTORY | O_PATH | O_CLOEXEC));
     if (!root) throw_errno("open rootfs " + plan.rootfs);
-    for (auto& m : s.mounts) mount_one(plan, m, root.get());
+    for (auto& m : s.mounts) mount_one(k, plan, m, root.get());
     if (!dev_is_mounted(s)) {
         // No /dev mount asked for: devices still go into the image's /dev.
-        open_in_root(root.get(), "/dev", true, false);
+        UniqueFd dev(open_in_root(root.get(), "/dev", true, false));
     }
-    create_devices(plan, root.get());
-    if (prop & MS_SHARED) {
-        if (::mount(nullptr, plan.rootfs.c_str(), nullptr, prop, nullptr) != 0)
-            throw_errno("set rootfs propagation");
-    }
+    create_devices(k, plan, root.get());
 }
 
-void enter_rootfs(const std::string& rootfs, bool no_pivot) {
-    if (::chdir(rootfs.c_str()) != 0) throw_errno("chdir " + rootfs);
+void enter_rootfs(const RootfsPlan& plan, bool no_pivot, Kernel& k) {
+    const std::string& rootfs = plan.rootfs;
+    if (k.chdir(rootfs.c_str()) != 0) throw_errno("chdir " + rootfs);
     if (no_pivot) {
-        if (::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) != 0) throw_errno("move rootfs to /");
-        if (::chroot(".") != 0) throw_errno("chroot");
-        if (::chdir("/") != 0) throw_errno("chdir /");
-        return;
+        if (k.mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) != 0) throw_errno("move rootfs to /");
+        if (k.chroot(".") != 0) throw_errno("chroot");
+        if (k.chdir("/") != 0) throw_errno("chdir /");
+    } else {
+        // pivot_root(".", "."): the old root ends up on top of the new one, then goes.
+        UniqueFd old_root(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+        UniqueFd new_root(::open(".", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+        if (k.pivot_root(".", ".") != 0) throw_errno("pivot_root");
+        if (k.fchdir(old_root.get()) != 0) throw_errno("fchdir old root");
+        if (k.mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) throw_errno("make old root slave");
+        if (k.umount2(".", MNT_DETACH) != 0) throw_errno("unmount old root");
+        if (k.fchdir(new_root.get()) != 0) throw_errno("fchdir new root");
+        if (k.chdir("/") != 0) throw_errno("chdir /");
     }
-    // pivot_root(".", "."): the old root ends up on top of the new one, then goes.
-    UniqueFd old_root(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-    UniqueFd new_root(::open(".", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-    if (::syscall(SYS_pivot_root, ".", ".") != 0) throw_errno("pivot_root");
-    if (::fchdir(old_root.get()) != 0) throw_errno("fchdir old root");
-    if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) throw_errno("make old root slave");
-    if (::umount2(".", MNT_DETACH) != 0) throw_errno("unmount old root");
-    if (::fchdir(new_root.get()) != 0) throw_errno("fchdir new root");
-    if (::chdir("/") != 0) throw_errno("chdir /");
+    // The propagation config.json asked for, now that the root is in place.
+    if (!plan.spec->linux.rootfs_propagation.empty() &&
+        k.mount(nullptr, "/", nullptr, requested_propagation(*plan.spec), nullptr) != 0)
+        throw_errno("set rootfs propagation " + plan.spec->linux.rootfs_propagation);
 }
 
 namespace {
@@ -378,7 +387,7 @@ bool is_real_dev_null(int fd) {
     return ::fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
 }
 
-void mask_path(const std::string& path) {
+void mask_path(Kernel& k, const std::string& path) {
     UniqueFd target(minirun::fs::open_in_root(AT_FDCWD, path, O_PATH | O_NOFOLLOW));
     if (!target) {
         if (errno == ENOENT) return;
@@ -387,38 +396,38 @@ void mask_path(const std::string& path) {
     struct stat st {};
     if (::fstat(target.get(), &st) != 0) throw_errno("stat " + path);
     if (S_ISDIR(st.st_mode)) {
-        if (::mount("tmpfs", proc_fd_path(target.get()).c_str(), "tmpfs", MS_RDONLY, "size=0k") != 0)
+        if (k.mount("tmpfs", proc_fd_path(target.get()).c_str(), "tmpfs", MS_RDONLY, "size=0k") != 0)
             throw_errno("mask " + path);
         return;
     }
     UniqueFd null(::open("/dev/null", O_PATH | O_CLOEXEC | O_NOFOLLOW));
     // The container could have planted something else there: mount only the real device.
     if (!null || !is_real_dev_null(null.get())) throw Error("mask " + path + ": /dev/null is not the null device");
-    if (::mount(proc_fd_path(null.get()).c_str(), proc_fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) != 0)
+    if (k.mount(proc_fd_path(null.get()).c_str(), proc_fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) != 0)
         throw_errno("mask " + path);
 }
 
-void readonly_path(const std::string& path) {
+void readonly_path(Kernel& k, const std::string& path) {
     UniqueFd target(minirun::fs::open_in_root(AT_FDCWD, path, O_PATH | O_NOFOLLOW));
     if (!target) {
         if (errno == ENOENT) return;
         throw_errno("open read-only path " + path);
     }
     std::string t = proc_fd_path(target.get());
-    if (::mount(t.c_str(), t.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) throw_errno("bind " + path);
+    if (k.mount(t.c_str(), t.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) throw_errno("bind " + path);
     UniqueFd again(minirun::fs::open_in_root(AT_FDCWD, path, O_PATH | O_NOFOLLOW));
     std::string t2 = proc_fd_path(again.get());
-    if (::mount(nullptr, t2.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC | locked_flags(t2), nullptr) != 0)
+    if (k.mount(nullptr, t2.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC | locked_flags(t2), nullptr) != 0)
         throw_errno("make " + path + " read-only");
 }
 
 }  // namespace
 
-void finish_rootfs(const Spec& spec) {
-    for (auto& p : spec.linux.readonly_paths) readonly_path(p);
-    for (auto& p : spec.linux.masked_paths) mask_path(p);
+void finish_rootfs(const Spec& spec, Kernel& k) {
+    for (auto& p : spec.linux.readonly_paths) readonly_path(k, p);
+    for (auto& p : spec.linux.masked_paths) mask_path(k, p);
     if (spec.root_readonly) {
-        if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags("/"), nullptr) != 0)
+        if (k.mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags("/"), nullptr) != 0)
             throw_errno("remount / read-only");
     }
 }

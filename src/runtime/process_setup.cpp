@@ -174,7 +174,17 @@ void cloexec_fds_from(int first) {
 std::string find_executable(const Process& p) {
     if (p.args.empty()) throw Error("process.args is empty");
     const std::string& name = p.args[0];
-    if (name.find('/') != std::string::npos) return name;
+    if (name.find('/') != std::string::npos) {
+        // Checked here, before the init reports ready: `create` fails, not the later start.
+        struct stat st {};
+        if (::stat(name.c_str(), &st) != 0) {
+            int err = errno;
+            throw ExecError(errno_message("exec: \"" + name + "\": stat " + name, err), err);
+        }
+        if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+            throw ExecError("exec: \"" + name + "\": permission denied", EACCES);
+        return name;
+    }
     std::string path = kDefaultPath;
     for (auto& e : p.env)
         if (e.rfind("PATH=", 0) == 0) path = e.substr(5);

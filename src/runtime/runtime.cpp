@@ -194,7 +194,7 @@ void Runtime::start_created(ContainerState s, const std::optional<Hooks>& hooks)
     try {
         std::vector<Hook> poststart = hooks ? hooks->poststart : saved_hooks(s.config, &Hooks::poststart, "poststart");
         s.status = "running";
-        if (!poststart.empty()) run_hooks(poststart, "poststart", state_to_json(s));
+        if (!poststart.empty()) run_hooks_warning_only(poststart, "poststart", state_to_json(s));
     } catch (const Error& e) {
         log::warn(e.what());
     }
@@ -272,7 +272,7 @@ void Runtime::remove(const std::string& id, bool force) {
     try {
         auto poststop = saved_hooks(s.config, &Hooks::poststop, "poststop");
         s.status = "stopped";
-        if (!poststop.empty()) run_hooks(poststop, "poststop", state_to_json(s));
+        if (!poststop.empty()) run_hooks_warning_only(poststop, "poststop", state_to_json(s));
     } catch (const Error& e) {
         log::warn(e.what());
     }

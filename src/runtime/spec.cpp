@@ -507,6 +507,9 @@ std::vector<Hook> parse_hook_list(const json& j, const char* key, const std::str
 Spec parse_spec_object(const json& j) {
     Spec s;
     s.oci_version = get_string(j, "ociVersion", "");
+    // Within a major version the spec only adds fields; another major may mean anything.
+    if (!s.oci_version.empty() && s.oci_version.substr(0, s.oci_version.find('.')) != "1")
+        fail("ociVersion", "unsupported version \"" + s.oci_version + "\" (this runtime implements 1.x)");
     if (const json* p = opt_object(j, "process", "")) s.process = parse_process_object(*p, "process");
 
     const json* root = opt_object(j, "root", "");

@@ -9,6 +9,8 @@ require_root
 require_cmd docker-registry skopeo jq
 UNIT=$(dirname "$MINIRUN")/tests/unit_tests
 [[ -x $UNIT ]] || skip "unit_tests binary not built ($UNIT)"
+# The driver's HTTP goes through the libcurl plugin, which lives beside the programs.
+export MINIRUN_CURL_PLUGIN=$(dirname "$MINIRUN")/minirun-curl.so
 
 # push SOURCE DEST [VAR=VALUE...]: one push_image call; sets PUSHED to the driver's
 # one-line result ("ok DIGEST uploaded=N mounted=N skipped=N" or "error MESSAGE").
@@ -272,3 +274,17 @@ assert_contains "$OUT" "0 blobs uploaded, 0 mounted, 2 already present"
 run_expect_fail mr push nosuch
 assert_eq "Error: push: image nosuch is not in the store" "$ERR"
 pass "minirun push / imgbuild push commands"
+
+# An OCI layout as the source (skopeo's oci:DIR:TAG): the same bytes reach the registry,
+# the digest is the layout's; a missing tag and a missing destination are one-line errors.
+layout=$("$IMAGES" path busybox)
+layout_digest=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "latest") | .digest' "$layout/index.json")
+run_ok "${IMGBUILD_BIN:?}" --storage "$STORE" push -q "oci:$layout:latest" "$REGISTRY/from-layout/busybox:v1"
+assert_eq "Digest: $layout_digest" "$OUT" "push from an OCI layout keeps its manifest digest"
+verify "$REGISTRY/from-layout/busybox:v1" "$layout_digest"
+run_expect_fail mr push "oci:$layout:nosuch" "$REGISTRY/from-layout/busybox:v2"
+assert_contains "$ERR" "has no image nosuch"
+run_expect_fail mr push "oci:$layout:latest"
+assert_contains "$ERR" "name a destination for oci:$layout:latest"
+pass "push from an OCI layout (oci:DIR:TAG)"
+"$FIXTURES/registry.sh" stop "$REGISTRY_DIR"

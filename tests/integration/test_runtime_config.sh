@@ -54,6 +54,37 @@ assert_contains "$OUT" "host=box1 dom=example.test"
 assert_contains "$OUT" "CapEff:	00000000200004" "runc spec's default caps (AUDIT_WRITE, KILL, NET_BIND_SERVICE)"
 pass "readonly root, hostname, domainname"
 
+# An absolute process.args[0] missing from the rootfs, or not executable: `create` fails
+# (status 127 / 126 as Docker reports them) and leaves no container behind.
+reset_config
+config "$B" '.process.args=["/no/such/program"]'
+run_expect_fail oci create ab1 --bundle "$B"
+assert_contains "$ERR" 'exec: "/no/such/program": stat /no/such/program: no such file or directory'
+run_expect_fail oci state ab1
+config "$B" '.process.args=["/etc/passwd"]'
+run_expect_fail oci create ab2 --bundle "$B"
+assert_contains "$ERR" 'exec: "/etc/passwd": permission denied'
+run_expect_fail oci state ab2
+pass "process.args[0] checked at create"
+
+# linux.rootfsPropagation: the container's root gets what was asked (after pivot_root:
+# the kernel refuses to pivot onto a shared mount or to bind from an unbindable one),
+# and the host's mount table is left as it was.
+host_mounts_before=$(wc -l </proc/self/mountinfo)
+for prop in shared unbindable private; do
+  reset_config
+  config "$B" --arg p "$prop" '.linux.rootfsPropagation=$p'
+  inside 'awk '"'"'$5=="/" {print "root:", $0}'"'"' /proc/self/mountinfo'
+  line=$(grep '^root:' <<<"$OUT" | tail -1)
+  case $prop in
+    shared) assert_contains "$line" " shared:" "rootfsPropagation shared";;
+    unbindable) assert_contains "$line" " unbindable " "rootfsPropagation unbindable";;
+    private) [[ $line != *shared:* && $line != *master:* && $line != *unbindable* ]] || fail "private root shows propagation: $line";;
+  esac
+done
+[[ $(wc -l </proc/self/mountinfo) == "$host_mounts_before" ]] || fail "the host's mount table changed"
+pass "rootfsPropagation shared, unbindable, private"
+
 # mounts: ro bind, rbind, tmpfs with options, missing destinations created, proc error reported
 host=$(mktemp_dir)
 echo "from the host" >"$host/file"
@@ -163,3 +194,14 @@ config "$B" '.hooks={prestart:[{path:"/bin/sleep",args:["sleep","5"],timeout:1}]
 run_expect_fail oci run hk3 --bundle "$B"
 assert_contains "$ERR" "timed out after 1s"
 pass "hooks: state on stdin, failures and timeouts"
+
+# A failing poststart or poststop hook is a warning: the hooks after it still run, and
+# the container's lifecycle goes on (runtime spec, "Lifecycle" 8 and 12).
+rm -f "$hooks"/*.json
+reset_config
+config "$B" --arg d "$hooks" '.hooks={poststart:[{path:"/bin/false"},{path:($d+"/poststart.sh")}],poststop:[{path:"/bin/false"},{path:($d+"/poststop.sh")}]} | .process.args=["true"]'
+run_ok oci run hk4 --bundle "$B"
+[[ -s $hooks/poststart.json && -s $hooks/poststop.json ]] || fail "a hook after a failing poststart/poststop hook did not run"
+assert_contains "$ERR" "poststart hook /bin/false: exit status 1"
+assert_contains "$ERR" "poststop hook /bin/false: exit status 1"
+pass "hooks: a failing poststart/poststop hook warns and the rest run"

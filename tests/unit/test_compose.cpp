@@ -66,8 +66,9 @@ TEST_CASE("compose: the full file loads with every key resolved") {
     CHECK(web.depends_on[1].condition == "service_completed_successfully");
     REQUIRE(web.healthcheck);
     CHECK(web.healthcheck->test == std::vector<std::string>{"CMD-SHELL", "wget -q -O- http://localhost:8080/health || exit 1"});
-    CHECK(web.healthcheck->interval_s == doctest::Approx(2));
-    CHECK(web.healthcheck->start_period_s == doctest::Approx(90));
+    CHECK(web.healthcheck->interval_ns == 2'000'000'000);
+    CHECK(web.healthcheck->start_period_ns == 90'000'000'000);
+    CHECK(web.healthcheck->timeout_ns == 1'000'000'000);
     CHECK(web.healthcheck->retries == 5);
     CHECK(web.labels.at("tier") == "front");
     CHECK(web.log_driver == "json-file");
@@ -82,6 +83,12 @@ TEST_CASE("compose: the full file loads with every key resolved") {
     CHECK(*web.stop_grace_period_s == 65);
     const Service& db = p.services.front();
     CHECK(db.environment == std::vector<std::string>{"MONGO_INITDB_DATABASE=shop", "PASSTHRU=p"});
+    REQUIRE(db.healthcheck);  // Compose's defaults for what the file leaves out
+    CHECK(db.healthcheck->interval_ns == 30'000'000'000);
+    CHECK(db.healthcheck->timeout_ns == 30'000'000'000);
+    CHECK(db.healthcheck->start_interval_ns == 5'000'000'000);
+    CHECK_FALSE(db.healthcheck->start_period_ns);
+    CHECK(db.healthcheck->retries == 3);
     CHECK(p.networks.at("back").name == "shared-back");
     CHECK(p.volumes.at("data").name == "shop_front_data");
 }

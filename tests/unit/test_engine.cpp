@@ -12,6 +12,7 @@
 #include "minirun/engine/container_store.hpp"
 #include "minirun/engine/image_config.hpp"
 #include "minirun/engine/mount_request.hpp"
+#include "minirun/engine/run_options.hpp"
 #include "minirun/engine/logs.hpp"
 #include "minirun/engine/spec_builder.hpp"
 #include "minirun/runtime/spec.hpp"
@@ -69,6 +70,106 @@ TEST_CASE("engine: an image's HEALTHCHECK gets Docker's defaults where it leaves
     CHECK(hc->interval_ns == 2'000'000'000);
     CHECK(hc->timeout_ns == HealthConfig{}.timeout_ns);
     CHECK(hc->retries == HealthConfig{}.retries);
+}
+
+TEST_CASE("engine: --health-* and Compose's healthcheck override the image's field by field") {
+    HealthConfig image;
+    image.test = {"CMD", "check"};
+    image.interval_ns = 7'000'000'000;
+    // Nothing given: the image's, unless it has none or says NONE.
+    CHECK(effective_health({}, image)->interval_ns == 7'000'000'000);
+    CHECK_FALSE(effective_health({}, std::nullopt));
+    CHECK_FALSE(effective_health({}, HealthConfig{{"NONE"}}));
+    HealthOverride over;
+    over.timeout_ns = 1'000'000'000;
+    over.retries = 9;
+    auto h = effective_health(over, image);
+    REQUIRE(h);
+    CHECK(h->test == image.test);
+    CHECK(h->interval_ns == 7'000'000'000);  // kept
+    CHECK(h->timeout_ns == 1'000'000'000);
+    CHECK(h->retries == 9);
+    over.test = {"CMD-SHELL", "true"};
+    CHECK(effective_health(over, std::nullopt)->test == over.test);  // defaults for the rest
+    CHECK(effective_health(over, std::nullopt)->interval_ns == HealthConfig{}.interval_ns);
+    over.disable = true;
+    CHECK_FALSE(effective_health(over, image));
+    HealthOverride bad;
+    bad.interval_ns = 0;
+    CHECK_THROWS_WITH_AS(effective_health(bad, image), "invalid health check interval: must be positive", Error);
+    bad = {};
+    bad.retries = 0;
+    CHECK_THROWS_WITH_AS(effective_health(bad, image), "invalid health check retries: must be at least 1", Error);
+    bad = {};
+    bad.timeout_ns = 1;
+    CHECK_THROWS_WITH_AS(effective_health(bad, std::nullopt), doctest::Contains("need a health check"), Error);
+}
+
+TEST_CASE("engine: run options are checked and typed before anything is created") {
+    RunRequest r;
+    r.memory = "64m";
+    r.cpus = "1.5";
+    r.publish = {"8080:80"};
+    r.labels = {"tier=web"};
+    r.security_opts = {"no-new-privileges"};
+    r.restart = "on-failure:3";
+    CheckedRunOptions o = check_run_options(r, 2);
+    CHECK(*o.memory_bytes == 64 * 1024 * 1024);
+    CHECK(*o.cpus == doctest::Approx(1.5));
+    REQUIRE(o.ports.size() == 1);
+    CHECK(o.ports[0].host_port == 8080);
+    CHECK(o.labels.at("tier") == "web");
+    CHECK(o.no_new_privileges);
+    CHECK(o.restart.max_retries == 3);
+    auto refused = [](RunRequest bad, const char* message) {
+        CHECK_THROWS_WITH_AS(check_run_options(bad, 2), doctest::Contains(message), Error);
+    };
+    RunRequest bad;
+    bad.cpus = "3";
+    refused(bad, "invalid --cpus \"3\": range of CPUs is from 0.01 to 2");
+    bad = {}, bad.cpus = "x";
+    refused(bad, "invalid --cpus \"x\": expected a positive number");
+    bad = {}, bad.memory = "1m";
+    refused(bad, "the minimum allowed memory limit is 6MB");
+    bad = {}, bad.remove = true, bad.restart = "always";
+    refused(bad, "conflicting options: --restart and --rm");
+    bad = {}, bad.network = "none", bad.publish = {"80"};
+    refused(bad, "published ports need a bridge network, not --network none");
+    bad = {}, bad.env = {"=x"};
+    refused(bad, "invalid -e \"=x\"");
+    bad = {}, bad.add_hosts = {"nohost"};
+    refused(bad, "invalid --add-host \"nohost\": expected host:ip");
+    bad = {}, bad.security_opts = {"apparmor=x"};
+    refused(bad, "unsupported --security-opt \"apparmor=x\"");
+    bad = {}, bad.labels = {"=v"};
+    refused(bad, "invalid --label \"=v\": expected key=value");
+    bad = {}, bad.pull = "sometimes";
+    CHECK_THROWS_AS(check_run_options(bad, 2), Error);
+}
+
+TEST_CASE("engine: a container's command and environment in Docker's order") {
+    image::ContainerConfig ic;
+    ic.entrypoint = {"/entry"};
+    ic.cmd = {"serve"};
+    ic.env = {"PATH=/bin", "A=image"};
+    RunRequest r;
+    CHECK(container_command(r, ic) == std::vector<std::string>{"/entry", "serve"});
+    r.command = {"debug"};
+    CHECK(container_command(r, ic) == std::vector<std::string>{"/entry", "debug"});
+    r.command.clear();
+    r.entrypoint = "/bin/sh";  // drops the image's CMD too
+    CHECK(container_command(r, ic) == std::vector<std::string>{"/bin/sh"});
+    r.entrypoint = "";
+    r.command = {"true"};
+    CHECK(container_command(r, ic) == std::vector<std::string>{"true"});
+
+    RunRequest e;
+    e.tty = true;
+    e.env = {"A=flag", "B=1", "B=2"};
+    auto env = container_env(e, ic, "box", "/root");
+    CHECK(env == std::vector<std::string>{"PATH=/bin", "HOSTNAME=box", "TERM=xterm", "A=flag", "B=2", "HOME=/root"});
+    image::ContainerConfig bare;
+    CHECK(container_env({}, bare, "h", "/home/u").front().rfind("PATH=/usr/local/sbin:", 0) == 0);
 }
 
 TEST_CASE("engine: users and groups resolved through the image's files") {

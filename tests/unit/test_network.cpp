@@ -209,6 +209,22 @@ TEST_CASE("network: published port conflicts") {
                          "port 9000 is published twice", Error);
 }
 
+TEST_CASE("network: port ranges as EXPOSE writes them") {
+    auto r = parse_port_range("8000-8010/TCP");
+    REQUIRE(r);
+    CHECK(r->first == 8000);
+    CHECK(r->last == 8010);
+    CHECK(r->protocol == "tcp");
+    r = parse_port_range("53/udp");
+    REQUIRE(r);
+    CHECK((r->first == 53 && r->last == 53 && r->protocol == "udp"));
+    r = parse_port_range("080");
+    REQUIRE(r);
+    CHECK((r->first == 80 && r->protocol == "tcp"));
+    for (const char* bad : {"", "x", "70000", "80/icmp", "80/", "1-x", "-5", "9-3", "80/tcp/x", "1-2-3"})
+        CHECK_MESSAGE(!parse_port_range(bad), bad);
+}
+
 TEST_CASE("network: /etc/hosts rendering") {
     const std::string head =
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "minirun/common/error.hpp"
+#include "minirun/image/image_source.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 #include "minirun/registry/push.hpp"
@@ -50,7 +51,8 @@ TEST_CASE("push integration (MINIRUN_PUSH_TEST=1, driven by tests/integration/te
     }
     std::ofstream out(env("PUSH_OUT"));
     try {
-        auto r = registry::push_image(store, env("PUSH_SOURCE"), image::Reference::parse(env("PUSH_DEST")), opts);
+        auto source = image::store_source(store, env("PUSH_SOURCE"));
+        auto r = registry::push_image(*source, image::Reference::parse(env("PUSH_DEST")), opts);
         out << "ok " << r.digest << " uploaded=" << r.uploaded << " mounted=" << r.mounted
             << " skipped=" << r.skipped << "\n";
         MESSAGE("pushed " << r.name << " " << r.digest << " uploaded=" << r.uploaded << " mounted=" << r.mounted

@@ -577,6 +577,8 @@ TEST_CASE("spec: validation errors name the field") {
     };
     const Case cases[] = {
         {with(R"({"process":{"args":[]}})"), "config.json: process.args: must be a non-empty array of strings"},
+        {with(R"({"ociVersion":"2.0.0"})"), "config.json: ociVersion: unsupported version \"2.0.0\" (this runtime implements 1.x)"},
+        {with(R"({"ociVersion":"0.6.0"})"), "config.json: ociVersion: unsupported version \"0.6.0\" (this runtime implements 1.x)"},
         {with(R"({"process":{"args":null}})"), "config.json: process.args: must be a non-empty array of strings"},
         {with(R"({"process":{"args":["sh",1]}})"), "config.json: process.args: must be a non-empty array of strings"},
         {with(R"({"process":{"args":"sh"}})"), "config.json: process.args: must be a non-empty array of strings"},

@@ -12,5 +12,8 @@ std::string lower(std::string s);
 std::string trim(std::string_view s);
 // Every field between separators, empty ones included: split("a,,b", ',') → a, "", b.
 std::vector<std::string> split(std::string_view s, char sep);
+// Sets KEY=VALUE in an environment list: an earlier entry for KEY is dropped and the new
+// one goes last (the order Docker gives ENV and -e).
+void set_env_entry(std::vector<std::string>& env, std::string_view key, std::string_view value);
 
 }  // namespace minirun

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "minirun/engine/health_config.hpp"
+
 namespace minirun::compose {
 
 struct BuildSpec {
@@ -17,13 +19,6 @@ struct BuildSpec {
     std::string dockerfile;     // relative to the context; empty: the builder's default
     std::vector<std::string> args;  // KEY=VALUE
     std::string target;
-};
-
-struct Healthcheck {
-    std::vector<std::string> test;  // ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"]
-    double interval_s = 30, timeout_s = 30, start_period_s = 0, start_interval_s = 5;
-    int retries = 3;
-    bool disable = false;
 };
 
 struct Dependency {
@@ -44,7 +39,8 @@ struct Service {
     std::map<std::string, std::vector<std::string>> networks;  // network (full name) → aliases
     std::string restart = "no";
     std::vector<Dependency> depends_on;
-    std::optional<Healthcheck> healthcheck;
+    // Compose's defaults filled in (interval 30s, timeout 30s, start interval 5s, retries 3).
+    std::optional<engine::HealthOverride> healthcheck;
     std::map<std::string, std::string> labels;
     std::string log_driver;
     std::map<std::string, std::string> log_options;

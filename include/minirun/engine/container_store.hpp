@@ -15,17 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "minirun/engine/health_config.hpp"
 #include "minirun/network/ports.hpp"
 
 namespace minirun::engine {
-
-// A container's health check (Docker's HealthConfig; durations in nanoseconds as there).
-struct HealthConfig {
-    std::vector<std::string> test;  // ["CMD", ...] or ["CMD-SHELL", "..."]; ["NONE"]: disabled
-    int64_t interval_ns = 30'000'000'000, timeout_ns = 30'000'000'000, start_period_ns = 0,
-            start_interval_ns = 5'000'000'000;
-    int retries = 3;
-};
 
 struct RestartPolicy {
     std::string name = "no";  // no, on-failure, always, unless-stopped

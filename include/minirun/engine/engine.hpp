@@ -40,11 +40,8 @@ struct RunRequest {
     std::function<void(const std::string& image)> on_pull;
     std::vector<std::string> network_aliases;  // --network-alias (apply: the service name)
     std::vector<std::string> add_hosts;        // --add-host host:ip
-    // --health-*: fields given override the image's HEALTHCHECK; --no-healthcheck drops it.
-    std::vector<std::string> health_test;      // ["CMD-SHELL", cmd] from --health-cmd
-    std::string health_interval, health_timeout, health_start_period, health_start_interval;
-    std::optional<int> health_retries;
-    bool no_healthcheck = false;
+    // --health-* over the image's HEALTHCHECK; --no-healthcheck: disable.
+    HealthOverride health;
 };
 
 // What `run` did. The engine prints nothing: the caller reports the id or the error.

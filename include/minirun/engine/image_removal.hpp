@@ -15,9 +15,9 @@ namespace minirun::engine {
 image::GcRoots container_roots(const std::filesystem::path& storage);
 // Every root: container records plus the build cache's layers (Docker's `image prune`
 // leaves the build cache alone too).
-image::GcRoots gc_roots(const std::filesystem::path& storage);
+image::GcRoots gc_roots(const image::Store& store);
 // `builder prune` / `system prune`: forgets every cached build step; returns how many.
-size_t prune_build_cache(const std::filesystem::path& storage);
+size_t prune_build_cache(const image::Store& store);
 
 struct RmiOutcome {
     std::vector<std::string> untagged;  // names removed from the index

@@ -30,8 +30,6 @@ struct Expander {
 std::vector<std::string> shell_of(const image::ContainerConfig& c);
 // What a CMD, ENTRYPOINT or RUN line runs: the exec form's words, or the shell with the line.
 std::vector<std::string> command_words(const CommandLine& line, const image::ContainerConfig& c);
-// Sets KEY in Env, replacing an earlier value and moving it last (Docker's order).
-void set_env(image::ContainerConfig& c, const std::string& key, const std::string& value);
 
 std::string apply(BuildConfig& b, const WorkdirCommand& w, const Expander& x);
 std::string apply(BuildConfig& b, const EnvCommand& e, const Expander& x);

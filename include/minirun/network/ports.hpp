@@ -2,7 +2,9 @@
 // Published ports: Docker's -p syntax, its display form and the clash rule between
 // mappings. Pure (no system access), unit-tested.
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace minirun::network {
@@ -26,6 +28,14 @@ PortMapping parse_formatted_port_mapping(const std::string& text);
 std::string container_port_key(const PortMapping& p);
 // The inverse of one inspect PortBindings entry: {"80/tcp": [{"HostIp", "HostPort"}]}.
 PortMapping port_binding(const std::string& key, const std::string& host_ip, const std::string& host_port);
+
+// A port or range as EXPOSE writes it: "80", "80/UDP", "8000-8010/tcp" (protocol
+// lower-cased, tcp when absent). nullopt when it is not one.
+struct PortRange {
+    uint16_t first = 0, last = 0;
+    std::string protocol = "tcp";
+};
+std::optional<PortRange> parse_port_range(std::string_view text);
 
 // True for "" and 0.0.0.0: the mapping listens on every host address.
 bool binds_all_addresses(const std::string& host_ip);

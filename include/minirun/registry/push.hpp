@@ -1,5 +1,5 @@
 #pragma once
-// Pushing an image from the store to a registry (OCI distribution API): per blob a HEAD
+// Pushing an image (from the store or an OCI layout) to a registry (OCI distribution API): per blob a HEAD
 // (already there → skipped), a cross-repository mount when sources are given, else an
 // upload (one PUT for small blobs; large ones streamed with PATCH, resumed from the
 // registry's reported offset); layers in parallel, then the config, then the manifest.
@@ -12,7 +12,7 @@
 #include "minirun/registry/progress.hpp"
 
 namespace minirun::image {
-class Store;
+class ImageSource;
 struct Reference;
 }  // namespace minirun::image
 
@@ -39,9 +39,8 @@ struct PushResult {
     size_t uploaded = 0, mounted = 0, skipped = 0;  // blobs (layers and config)
 };
 
-// Pushes store image `source` (a name or id prefix, see image::Store::lookup) to `dest`
+// Pushes `source` (the store's image, an OCI layout's: image/image_source.hpp) to `dest`
 // (tag required). Throws Error("push <dest>: <reason>").
-PushResult push_image(image::Store& store, const std::string& source, const image::Reference& dest,
-                      const PushOptions& opts);
+PushResult push_image(const image::ImageSource& source, const image::Reference& dest, const PushOptions& opts);
 
 }  // namespace minirun::registry

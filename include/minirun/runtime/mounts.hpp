@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "minirun/runtime/kernel.hpp"
 #include "minirun/runtime/spec.hpp"
 
 namespace minirun::runtime {
@@ -25,6 +26,9 @@ struct MountFlags {
 // Translates config.json mount options ("ro", "rbind", "mode=755", …).
 MountFlags parse_mount_options(const std::vector<std::string>& options);
 unsigned long parse_propagation(const std::string& value);  // "rslave" → MS_SLAVE|MS_REC; throws
+// The MS_NOSUID/NODEV/NOEXEC/RDONLY flags the mount under `path` has: a bind remount
+// must keep them (the kernel refuses to clear them in a user namespace).
+unsigned long locked_flags(const std::string& path);
 
 // Opens `path` (relative to the rootfs, may contain symlinks) strictly inside root_fd,
 // creating missing parent directories and, when create_as_file, the last component as
@@ -39,11 +43,15 @@ struct RootfsPlan {
     std::vector<std::pair<std::string, std::string>> cgroup_v1_dirs;  // (mount name, host dir)
 };
 
-// Everything up to, not including, pivot_root. Throws Error("mount X on Y: reason").
-void prepare_rootfs(const RootfsPlan& plan);
-// pivot_root into the rootfs (or chroot with no_pivot) and detach the old root.
-void enter_rootfs(const std::string& rootfs, bool no_pivot);
-// After pivot: masked paths, read-only paths, read-only root.
-void finish_rootfs(const Spec& spec);
+// Everything up to, not including, pivot_root: the host's mounts become slave (private
+// when asked) so nothing reaches back, the rootfs is bound onto itself, then config.json's
+// mounts and the devices. Throws Error("mount X on Y: reason").
+void prepare_rootfs(const RootfsPlan& plan, Kernel& k = host_kernel());
+// pivot_root into the rootfs (or chroot with no_pivot), detach the old root, then give
+// the new root the propagation config.json asks for (linux.rootfsPropagation).
+void enter_rootfs(const RootfsPlan& plan, bool no_pivot, Kernel& k = host_kernel());
+// After pivot: read-only paths, masked paths, read-only root. Paths resolve against the
+// current directory, which enter_rootfs leaves at the new root.
+void finish_rootfs(const Spec& spec, Kernel& k = host_kernel());
 
 }  // namespace minirun::runtime

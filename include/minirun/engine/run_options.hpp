@@ -1,0 +1,43 @@
+#pragma once
+// The run-spec builder's pure half: a RunRequest's options checked and typed before any
+// image is pulled or any container, mount or network exists, and the command and
+// environment Docker gives a container. No storage and no system state (the host's CPU
+// count is passed in), so each flag's rule and error is unit-tested. Engine::prepare
+// applies the result (engine_run.cpp).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "minirun/engine/engine.hpp"
+#include "minirun/image/image_config.hpp"
+#include "minirun/network/ports.hpp"
+#include "minirun/registry/pull.hpp"
+
+namespace minirun::engine {
+
+struct CheckedRunOptions {
+    registry::PullPolicy pull = registry::PullPolicy::missing;
+    RestartPolicy restart;
+    std::map<std::string, std::string> log_opts, labels;
+    std::vector<network::PortMapping> ports;  // -p (-P's come with the image)
+    std::optional<int64_t> memory_bytes;
+    std::optional<double> cpus;
+    bool no_new_privileges = false, seccomp_unconfined = false;
+};
+
+// Throws Error naming the flag and its value ("invalid --cpus \"x\": …") for the first bad
+// one, in the order Docker checks them.
+CheckedRunOptions check_run_options(const RunRequest& req, long host_cpus);
+
+// ENTRYPOINT + CMD as Docker joins them: --entrypoint replaces the image's and drops its
+// CMD unless a command is given; a command replaces the CMD.
+std::vector<std::string> container_command(const RunRequest& req, const image::ContainerConfig& image);
+
+// The environment in Docker's order: the image's, a default PATH, HOSTNAME, TERM (with -t),
+// --env-file, -e (a bare NAME takes ours; a later one replaces an earlier), then HOME.
+std::vector<std::string> container_env(const RunRequest& req, const image::ContainerConfig& image,
+                                       const std::string& hostname, const std::string& home);
+
+}  // namespace minirun::engine

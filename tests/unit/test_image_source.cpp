@@ -1,0 +1,158 @@
+// Images as sources and sinks: the store and OCI layouts are interchangeable ends of
+// copy_image, a source's blobs are checked on the way into a sink, and a layout names its
+// images by ref name.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+
+#include <filesystem>
+#include <map>
+
+#include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/common/sha256.hpp"
+#include "minirun/image/image_source.hpp"
+#include "minirun/image/oci_layout.hpp"
+#include "minirun/image/store.hpp"
+
+using namespace minirun;
+using namespace minirun::image;
+namespace stdfs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    stdfs::path dir = stdfs::temp_directory_path() / ("minirun-image-source-" + fs::unique_suffix());
+    TempDir() { stdfs::create_directories(dir); }
+    ~TempDir() { stdfs::remove_all(dir); }
+};
+
+Descriptor blob(std::string_view media_type, const std::string& data) {
+    Descriptor d;
+    d.media_type = media_type;
+    d.digest = sha256_digest(data);
+    d.size = static_cast<int64_t>(data.size());
+    return d;
+}
+
+// A store holding one image named `name` with two layers; returns its manifest.
+Descriptor store_image(Store& store, const std::string& name, const std::string& salt) {
+    std::string layer1 = "layer one " + salt, layer2 = "layer two " + salt;
+    std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"salt":")" + salt + "\"}";
+    Manifest m;
+    m.media_type = media::kOciManifest;
+    m.config = blob(media::kOciConfig, config);
+    m.layers = {blob(media::kOciLayerGzip, layer1), blob(media::kOciLayerGzip, layer2)};
+    for (auto* data : {&layer1, &layer2, &config}) store.put_blob(*data);
+    std::string text = manifest_json(m);
+    store.put_blob(text);
+    Descriptor md = blob(media::kOciManifest, text);
+    store.set_image(name, md);
+    return md;
+}
+
+// An in-memory source that can lie: its blobs need not match their digests.
+class MemorySource final : public ImageSource {
+public:
+    Descriptor top;
+    std::map<std::string, std::string> blobs;
+    std::string location() const override { return "memory"; }
+    const Descriptor& manifest() const override { return top; }
+    bool has_blob(std::string_view d) const override { return blobs.count(std::string(d)) != 0; }
+    fs::UniqueFd open_blob(std::string_view d) const override {
+        auto path = stdfs::temp_directory_path() / ("minirun-memory-blob-" + fs::unique_suffix());
+        fs::write_file_atomic(path, blobs.at(std::string(d)));
+        fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        stdfs::remove(path);
+        return fd;
+    }
+    std::optional<stdfs::path> blob_file(std::string_view) const override { return std::nullopt; }
+};
+
+}  // namespace
+
+TEST_CASE("image source: store → OCI layout → OCI layout keeps every byte and the digest") {
+    TempDir t;
+    Store store(t.dir / "store");
+    Descriptor md = store_image(store, "example.com/app:1", "a");
+    auto from_store = store_source(store, "example.com/app:1");
+    CHECK(from_store->location() == "the store");
+    CHECK(from_store->manifest().digest == md.digest);
+
+    auto sink = layout_sink(t.dir / "layout", "v1");
+    copy_image(*from_store, *sink);
+    OciLayout layout(t.dir / "layout");
+    auto entries = layout.manifests();
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0].digest == md.digest);
+    CHECK(entries[0].annotations.at(std::string(kRefNameAnnotation)) == "v1");
+    // The store's own names stay behind.
+    CHECK(entries[0].annotations.size() == 1);
+
+    auto from_layout = layout_source(t.dir / "layout", "v1");
+    CHECK(from_layout->location() == "oci:" + (t.dir / "layout").string());
+    SourceImage img = read_source_image(*from_layout);
+    CHECK(img.manifest.layers.size() == 2);
+    CHECK(img.manifest_bytes == store.read_blob(md.digest));
+    CHECK(sha256_digest(from_layout->read_blob(img.manifest.config.digest, 1 << 20)) == img.manifest.config.digest);
+
+    // A second copy adds a name, not blobs; the layout now holds two names.
+    auto again = layout_sink(t.dir / "layout", "v2");
+    copy_image(*from_layout, *again);
+    CHECK(layout.manifests().size() == 2);
+    CHECK(layout_source(t.dir / "layout", "v2")->manifest().digest == md.digest);
+    CHECK_THROWS_WITH_AS(layout_source(t.dir / "layout", ""), doctest::Contains("holds several images"), Error);
+}
+
+TEST_CASE("image source: missing images and blobs are named with where they were looked for") {
+    TempDir t;
+    Store store(t.dir / "store");
+    Descriptor md = store_image(store, "example.com/app:1", "b");
+    try {
+        layout_source(t.dir / "store/store", "nope");
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::NotFound);
+        CHECK(std::string(e.what()).find("has no image nope") != std::string::npos);
+    }
+    CHECK_THROWS_WITH_AS(store_source(store, "example.com/other:1"), "no image example.com/other:1 in the store", Error);
+
+    auto sink = layout_sink(t.dir / "layout", "v1");
+    copy_image(*store_source(store, "example.com/app:1"), *sink);
+    Manifest m = parse_manifest(store.read_blob(md.digest));
+    stdfs::remove(OciLayout(t.dir / "layout").blob_path(m.layers[1].digest));
+    auto source = layout_source(t.dir / "layout", "v1");
+    CHECK_THROWS_WITH_AS(read_source_image(*source),
+                         ("layer blob " + m.layers[1].digest + " is missing from oci:" + (t.dir / "layout").string()).c_str(),
+                         Error);
+}
+
+TEST_CASE("image source: a sink refuses a blob whose bytes do not match its digest") {
+    TempDir t;
+    MemorySource lying;
+    std::string config = "{}", layer = "real bytes", manifest;
+    Manifest m;
+    m.media_type = media::kOciManifest;
+    m.config = blob(media::kOciConfig, config);
+    m.layers = {blob(media::kOciLayerGzip, layer)};
+    manifest = manifest_json(m);
+    lying.top = blob(media::kOciManifest, manifest);
+    lying.blobs = {{lying.top.digest, manifest}, {m.config.digest, config}, {m.layers[0].digest, "other bytes"}};
+    auto sink = layout_sink(t.dir / "layout", "x");
+    CHECK_THROWS_AS(copy_image(lying, *sink), Error);
+    OciLayout layout(t.dir / "layout");
+    CHECK_FALSE(stdfs::exists(layout.blob_path(m.layers[0].digest)));
+    CHECK(layout.manifests().empty());  // nothing named when a blob failed
+}
+
+TEST_CASE("image source: oci:DIR[:TAG] as skopeo spells it") {
+    CHECK_FALSE(parse_oci_transport("alpine:3.20"));
+    CHECK(*parse_oci_transport("oci:/srv/out") == std::make_pair(std::string("/srv/out"), std::string()));
+    CHECK(*parse_oci_transport("oci:/srv/out:v2") == std::make_pair(std::string("/srv/out"), std::string("v2")));
+    CHECK(*parse_oci_transport("oci:rel/dir:tag") == std::make_pair(std::string("rel/dir"), std::string("tag")));
+    CHECK(*parse_oci_transport("oci:/a:b/c") == std::make_pair(std::string("/a:b/c"), std::string()));  // a colon in the path
+    CHECK(*parse_oci_transport("oci-archive:/x.tar:t", "oci-archive") ==
+          std::make_pair(std::string("/x.tar"), std::string("t")));
+    CHECK_FALSE(parse_oci_transport("oci-archive:/x.tar"));  // another transport
+    CHECK_THROWS_AS(parse_oci_transport("oci:"), Error);
+    CHECK_THROWS_AS(parse_oci_transport("oci:/dir:"), Error);
+}
