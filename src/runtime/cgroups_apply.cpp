@@ -199,6 +199,25 @@ void devices(const Cgroup& cg, const std::vector<DeviceRule>& rules) {
     }
 }
 
+// --- network (v1 net_cls / net_prio) ----------------------------------------------
+
+void network(const Cgroup& cg, const NetworkResources& n) {
+    if (n.class_id) {
+        std::string dir = cg.dir_for("net_cls");
+        if (dir.empty()) log::warn("cgroup: no net_cls controller here (cgroup v1 only); network.classID ignored");
+        else set({dir, false}, "net_cls.classid", std::to_string(*n.class_id));
+    }
+    if (!n.priorities.empty()) {
+        std::string dir = cg.dir_for("net_prio");
+        if (dir.empty()) {
+            log::warn("cgroup: no net_prio controller here (cgroup v1 only); network.priorities ignored");
+            return;
+        }
+        // The kernel takes one "interface priority" pair per write.
+        for (auto& p : n.priorities) set({dir, false}, "net_prio.ifpriomap", p.name + " " + std::to_string(p.priority));
+    }
+}
+
 // --- unified --------------------------------------------------------------------
 
 void unified(const Cgroup& cg, const std::map<std::string, std::string>& kv) {
@@ -232,6 +251,7 @@ void Cgroup::apply(const Resources& r) {
     if (r.block_io) block_io(*this, *r.block_io);
     for (auto& h : r.hugepage_limits) hugetlb(*this, h);
     if (!r.devices.empty()) devices(*this, r.devices);
+    if (r.network) network(*this, *r.network);
     if (!r.unified.empty()) unified(*this, r.unified);  // last, so raw values win
 }
 

@@ -112,7 +112,11 @@ void init_steps(InitContext& c) {
     apply_rlimits(proc.rlimits);
     enter_cwd(proc.cwd);
     std::string exe = find_executable(proc);
-    cloexec_fds_from(3 + c.preserve_fds);
+    cloexec_fds_from(3 + c.preserve_fds);  // before any filter: close_range may be refused
+    // Ids, capabilities and no_new_privs before ready: a step the host refuses fails
+    // `create` (runtime spec), not the container after `start`. setgroups stays allowed in
+    // a new user namespace: root writes gid_map without "deny".
+    apply_identity(proc, c.filter, true, SeccompLoad::before_exec);
     // From here the init must outlive the runtime that created it: stop tying it to its
     // parent *before* saying ready (the parent may exit the moment it hears it).
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -126,8 +130,7 @@ void init_steps(InitContext& c) {
         fifo.reset();
     }
     run_hooks(c.spec->hooks.start_container, "startContainer", state);
-    // setgroups stays allowed in a new user namespace: root writes gid_map without "deny".
-    apply_identity(proc, c.filter, true);
+    load_deferred_seccomp(proc, c.filter);
     reset_signals();
     auto argv = to_exec_array(proc.args);
     auto envp = to_exec_array(proc.env);

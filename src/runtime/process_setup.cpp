@@ -146,7 +146,7 @@ void become_root() {
     set_uid(0);
 }
 
-void apply_identity(const Process& p, const SeccompFilter* filter, bool setgroups_allowed) {
+void apply_identity(const Process& p, const SeccompFilter* filter, bool setgroups_allowed, SeccompLoad when) {
     Capabilities caps = p.capabilities.value_or(Capabilities{});
     if (p.capabilities) drop_bounding(capability_numbers(caps.bounding));
     if (setgroups_allowed) {
@@ -162,8 +162,12 @@ void apply_identity(const Process& p, const SeccompFilter* filter, bool setgroup
     if (p.capabilities) apply_capabilities(caps);
     if (p.no_new_privileges) {
         if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw_errno("set no_new_privs");
-        load_seccomp(filter);
+        if (when == SeccompLoad::now) load_seccomp(filter);
     }
+}
+
+void load_deferred_seccomp(const Process& p, const SeccompFilter* filter) {
+    if (p.no_new_privileges) load_seccomp(filter);
 }
 
 void cloexec_fds_from(int first) {

@@ -345,6 +345,22 @@ Resources parse_resources_object(const json& j, const std::string& path) {
         r.hugepage_limits.push_back(std::move(hl));
     });
 
+    if (const json* n = opt_object(j, "network", path)) {
+        const std::string np = join(path, "network");
+        NetworkResources net;
+        net.class_id = opt_int<uint32_t>(*n, "classID", np);
+        each_object(*n, "priorities", np, [&](const json& p, const std::string& pp) {
+            NetworkResources::Priority prio;
+            prio.name = get_string(p, "name", pp);
+            // One "name priority" line of net_prio.ifpriomap: an interface name, nothing more.
+            if (prio.name.empty() || prio.name.size() > 15 || prio.name.find_first_of(" \t\n/") != std::string::npos)
+                fail(join(pp, "name"), "must be a network interface name");
+            prio.priority = get_int<uint32_t>(p, "priority", pp);
+            net.priorities.push_back(std::move(prio));
+        });
+        r.network = std::move(net);
+    }
+
     // Keys become file names in the cgroup directory: no path tricks.
     r.unified = string_map(j, "unified", path);
     for (const auto& [k, v] : r.unified)

@@ -127,6 +127,16 @@ ojson resources_json(const Resources& r) {
         for (auto& l : r.hugepage_limits) h.push_back({{"pageSize", l.page_size}, {"limit", l.limit}});
         j["hugepageLimits"] = h;
     }
+    if (r.network) {
+        ojson n = ojson::object();
+        put_if(n, "classID", r.network->class_id);
+        if (!r.network->priorities.empty()) {
+            ojson p = ojson::array();
+            for (auto& prio : r.network->priorities) p.push_back({{"name", prio.name}, {"priority", prio.priority}});
+            n["priorities"] = p;
+        }
+        j["network"] = n;
+    }
     put_if(j, "unified", r.unified);
     return j;
 }

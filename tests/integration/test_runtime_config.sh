@@ -67,6 +67,24 @@ assert_contains "$ERR" 'exec: "/etc/passwd": permission denied'
 run_expect_fail oci state ab2
 pass "process.args[0] checked at create"
 
+# A capability this host cannot grant (not in our own bounding set, e.g. CAP_SYS_RESOURCE on
+# a VM without it): `create` fails naming the step, and no container is left.
+bnd=$((16#$(awk '/^CapBnd:/ {print $2}' /proc/self/status)))
+missing=""
+for pair in 24:CAP_SYS_RESOURCE 25:CAP_SYS_TIME 16:CAP_SYS_MODULE 17:CAP_SYS_RAWIO 22:CAP_SYS_BOOT 37:CAP_AUDIT_READ; do
+  (( (bnd >> ${pair%%:*}) & 1 )) || { missing=${pair#*:}; break; }
+done
+if [[ -z $missing ]]; then
+  echo "skip - every capability is in this host's bounding set: nothing to refuse"
+else
+  reset_config
+  config "$B" --arg c "$missing" '.process.capabilities={bounding:[$c],effective:[$c],permitted:[$c]} | .process.args=["true"]'
+  run_expect_fail oci create cap1 --bundle "$B"
+  assert_contains "$ERR" "capabilit"
+  run_expect_fail oci state cap1
+  pass "a capability the host cannot grant ($missing) fails create"
+fi
+
 # linux.rootfsPropagation: the container's root gets what was asked (after pivot_root:
 # the kernel refuses to pivot onto a shared mount or to bind from an unbindable one),
 # and the host's mount table is left as it was.
@@ -172,6 +190,31 @@ inside 'cat /proc/self/uid_map; id -u'
 chown -R 0:0 "$B/rootfs"
 assert_contains "$OUT" "100000"
 pass "user namespace with uid/gid mappings"
+
+# linux.resources.network: net_cls.classid and net_prio.ifpriomap on a v1 net_cls,net_prio
+# hierarchy this test mounts in a private mount namespace (the host's tree is untouched).
+reset_config
+config "$B" '.linux.cgroupsPath="/minirun-netcls-nc1" | .linux.resources.network={classID:1048577,priorities:[{name:"lo",priority:7}]} | .process.args=["sleep","30"]'
+netcls=$(mktemp_dir)
+out=$(unshare -m --propagation private bash -c '
+  mount -t cgroup -o net_cls,net_prio minirun-netcls "$1" || exit 77
+  "$2" --root "$3" create nc1 --bundle "$4" || exit 1
+  dir="$1/minirun-netcls-nc1"
+  echo "classid=$(cat "$dir/net_cls.classid")"
+  echo "prio=$(grep "^lo " "$dir/net_prio.ifpriomap")"
+  "$2" --root "$3" delete -f nc1' _ "$netcls" "$OCI" "$OCI_ROOT" "$B" 2>&1) && rc=0 || rc=$?
+if ((rc == 77)); then
+  echo "skip - net_cls,net_prio cannot be mounted as cgroup v1 here"
+else
+  ((rc == 0)) || fail "net_cls/net_prio container: $out"
+  assert_contains "$out" "classid=1048577"
+  assert_contains "$out" "prio=lo 7"
+  pass "linux.resources.network: net_cls.classid and net_prio.ifpriomap"
+fi
+# Without those controllers (this host's own tree), the config still runs, with a warning.
+config "$B" 'del(.linux.cgroupsPath)'
+inside 'true'
+assert_contains "$ERR" "no net_cls controller here"
 
 # hooks receive the state on stdin; a failing hook fails create
 hooks=$(mktemp_dir)

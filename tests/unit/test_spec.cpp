@@ -461,6 +461,23 @@ TEST_CASE("spec: write_spec is a fixed point of parse_spec") {
     CHECK(j["root"] == json{{"path", "rootfs"}, {"readonly", false}});
 }
 
+TEST_CASE("spec: linux.resources.network (net_cls / net_prio)") {
+    Spec s = parse_spec(with(R"({"linux":{"resources":{"network":{"classID":1048577,"priorities":[{"name":"eth0","priority":500},{"name":"lo","priority":1}]}}}})"));
+    REQUIRE(s.linux.resources);
+    REQUIRE(s.linux.resources->network);
+    CHECK(*s.linux.resources->network->class_id == 1048577);
+    REQUIRE(s.linux.resources->network->priorities.size() == 2);
+    CHECK(s.linux.resources->network->priorities[0].name == "eth0");
+    CHECK(s.linux.resources->network->priorities[1].priority == 1);
+    std::string once = write_spec(s);
+    CHECK(json::parse(once)["linux"]["resources"]["network"] ==
+          json::parse(R"({"classID":1048577,"priorities":[{"name":"eth0","priority":500},{"name":"lo","priority":1}]})"));
+    CHECK(write_spec(parse_spec(once)) == once);
+    CHECK_THROWS_WITH_AS(parse_spec(with(R"({"linux":{"resources":{"network":{"priorities":[{"name":"a b","priority":1}]}}}})")),
+                         "config.json: linux.resources.network.priorities[0].name: must be a network interface name", Error);
+    CHECK_THROWS_AS(parse_spec(with(R"({"linux":{"resources":{"network":{"classID":-1}}}})")), Error);
+}
+
 TEST_CASE("spec: default spec round trip") {
     for (bool rootless : {false, true}) {
         CAPTURE(rootless);

@@ -28,7 +28,14 @@ void apply_rlimits(const std::vector<Rlimit>& limits);
 void become_root();
 // Switches uid/gids keeping the configured capabilities, sets no_new_privs and loads
 // seccomp in the order that lets each step still succeed.
-void apply_identity(const Process& p, const SeccompFilter* filter, bool setgroups_allowed);
+// With SeccompLoad::before_exec a filter that comes after no_new_privs is left for
+// load_deferred_seccomp, the last step before execve: `create` switches identity before it
+// reports ready (so what can fail fails there) but the init still waits for `start` and
+// runs the startContainer hooks, which the container's filter must not see.
+enum class SeccompLoad { now, before_exec };
+void apply_identity(const Process& p, const SeccompFilter* filter, bool setgroups_allowed,
+                    SeccompLoad when = SeccompLoad::now);
+void load_deferred_seccomp(const Process& p, const SeccompFilter* filter);
 // Marks every fd from `first_not_preserved` up close-on-exec (CVE-2024-21626).
 void cloexec_fds_from(int first_not_preserved);
 // Resolves args[0] with the PATH of the process env; throws ExecError (ENOENT) with the

@@ -115,6 +115,16 @@ struct HugepageLimit {
     uint64_t limit = 0;
 };
 
+// linux.resources.network: the v1 net_cls and net_prio controllers (cgroup v2 has neither).
+struct NetworkResources {
+    std::optional<uint32_t> class_id;  // net_cls.classid
+    struct Priority {
+        std::string name;  // interface
+        uint32_t priority = 0;
+    };
+    std::vector<Priority> priorities;  // net_prio.ifpriomap
+};
+
 struct BlockIoResources {
     std::optional<uint16_t> weight;
     std::optional<uint16_t> leaf_weight;
@@ -127,6 +137,7 @@ struct Resources {
     std::optional<int64_t> pids_limit;
     std::optional<BlockIoResources> block_io;
     std::vector<HugepageLimit> hugepage_limits;
+    std::optional<NetworkResources> network;
     std::map<std::string, std::string> unified;  // cgroup v2 raw key/values
 };
 
