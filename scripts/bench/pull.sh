@@ -169,8 +169,9 @@ RR=$(mktemp -d /tmp/mrb.XXXXXX)
 MINIRUN_SRC=$MINIRUN_BIN
 MINIRUN_BIN=$WORK/minirun
 cp "$MINIRUN_SRC" "$MINIRUN_BIN"
-# its libcurl plugin (registry requests) lives beside it
-cp "$(dirname "$MINIRUN_SRC")/minirun-curl.so" "$WORK/minirun-curl.so"
+# its libcurl plugin (registry requests) lives beside it (builds before the plugin had none)
+plugin="$(dirname "$MINIRUN_SRC")/minirun-curl.so"
+if [[ -f $plugin ]]; then cp "$plugin" "$WORK/minirun-curl.so"; fi
 "$MINIRUN_BIN" --version >/dev/null 2>&1 \
   || die "$MINIRUN_SRC does not run ('minirun --version' failed); is a rebuild in progress?"
 MINIRUN_ID="$(date -r "$MINIRUN_SRC" '+%F %T'), sha256 $(sha256sum "$MINIRUN_BIN" | cut -c1-12)"
