@@ -31,6 +31,7 @@
 #include "minirun/runtime/mounts.hpp"
 #include "minirun/runtime/process_setup.hpp"
 #include "minirun/runtime/seccomp.hpp"
+#include "minirun/runtime/security_labels.hpp"
 #include "namespaces.hpp"
 #include "sync_channel.hpp"
 
@@ -56,6 +57,7 @@ struct InitContext {
     int preserve_fds = 0;
     int stdio[3] = {-1, -1, -1};
     std::vector<NamespaceJoin>* joins = nullptr;
+    std::vector<LabelWrite> labels;  // AppArmor / SELinux exec attributes
 };
 
 void reset_signals() {
@@ -113,6 +115,7 @@ void init_steps(InitContext& c) {
     enter_cwd(proc.cwd);
     std::string exe = find_executable(proc);
     cloexec_fds_from(3 + c.preserve_fds);  // before any filter: close_range may be refused
+    write_security_labels(c.labels);  // as root, before ready: an unknown label fails create
     // Ids, capabilities and no_new_privs before ready: a step the host refuses fails
     // `create` (runtime spec), not the container after `start`. setgroups stays allowed in
     // a new user namespace: root writes gid_map without "deny".
@@ -247,6 +250,8 @@ CreatedProcess create_process(const StateStore& store, const CreateOptions& opts
     if (cgroup.layout() == CgroupLayout::v2) c.plan.cgroup_v2_dir = cgroup.v2_path();
     else c.plan.cgroup_v1_dirs = v1_mounts_for(cgroup);
     c.filter = filter;
+    if (!spec.process->apparmor_profile.empty() || !spec.process->selinux_label.empty())
+        c.labels = plan_security_labels(*spec.process, probe_security_host());
     c.no_pivot = opts.no_pivot;
     c.no_new_keyring = opts.no_new_keyring;
     c.preserve_fds = opts.preserve_fds;

@@ -20,6 +20,7 @@
 #include "minirun/runtime/container.hpp"
 #include "minirun/runtime/process_setup.hpp"
 #include "minirun/runtime/seccomp.hpp"
+#include "minirun/runtime/security_labels.hpp"
 #include "namespaces.hpp"
 #include "sync_channel.hpp"
 
@@ -109,6 +110,9 @@ int Runtime::exec(const ExecOptions& o) {
         own_pidns.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
         if (::setns(pidns.get(), CLONE_NEWPID) != 0) throw_errno("join pid namespace of " + o.id);
     }
+    std::vector<LabelWrite> labels;
+    if (!proc.apparmor_profile.empty() || !proc.selinux_label.empty())
+        labels = plan_security_labels(proc, probe_security_host());
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
     fs::UniqueFd parent_end(sv[0]), child_end(sv[1]);
@@ -131,6 +135,7 @@ int Runtime::exec(const ExecOptions& o) {
             enter_cwd(proc.cwd);
             std::string exe = find_executable(proc);
             cloexec_fds_from(3 + o.preserve_fds);
+            write_security_labels(labels);
             apply_identity(proc, filter ? &*filter : nullptr, !joins_user);
             struct sigaction sa {};
             sa.sa_handler = SIG_DFL;

@@ -129,10 +129,6 @@ CreateResult do_create(StateStore& store, const CreateOptions& opts) {
         log::debug("config parsed");
 
         if (!spec.process) throw Error("config.json: process is required");
-        if (!spec.process->apparmor_profile.empty() && !stdfs::exists("/sys/kernel/security/apparmor"))
-            log::warn("apparmor profile " + spec.process->apparmor_profile + " ignored: AppArmor is not enabled");
-        if (!spec.process->selinux_label.empty() && !stdfs::exists("/sys/fs/selinux/enforce"))
-            log::warn("SELinux label ignored: SELinux is not enabled");
         cgroup = Cgroup::create(cgroup_mounts, spec.linux.cgroups_path, opts.id);
         log::debug("cgroup created");
         if (spec.linux.resources) cgroup->apply(with_default_devices(spec));

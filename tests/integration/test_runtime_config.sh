@@ -85,6 +85,31 @@ else
   pass "a capability the host cannot grant ($missing) fails create"
 fi
 
+# process.apparmorProfile: applied where AppArmor is enabled (the container's
+# /proc/self/attr/current names the profile; an unknown one fails create), a warning and
+# an unconfined run elsewhere.
+reset_config
+if [[ $(cat /sys/module/apparmor/parameters/enabled 2>/dev/null) == Y ]] && command -v aa-status >/dev/null; then
+  profile=$(aa-status --json 2>/dev/null | jq -r '.profiles | to_entries[] | select(.value == "enforce") | .key' | head -1)
+  if [[ -n $profile ]]; then
+    config "$B" --arg p "$profile" '.process.apparmorProfile=$p'
+    inside 'cat /proc/self/attr/current'
+    assert_contains "$OUT" "$profile"
+    config "$B" '.process.apparmorProfile="minirun-no-such-profile" | .process.args=["true"]'
+    run_expect_fail oci create aa1 --bundle "$B"
+    assert_contains "$ERR" 'apparmor profile "minirun-no-such-profile" is not loaded'
+    pass "apparmorProfile applied ($profile), an unknown one refused"
+  else
+    echo "skip - AppArmor is enabled but has no enforcing profile to apply"
+  fi
+else
+  echo "skip - AppArmor is not enabled on this host (/sys/module/apparmor): the profile cannot be applied here"
+  config "$B" '.process.apparmorProfile="docker-default"'
+  inside 'true'
+  assert_contains "$ERR" "apparmor profile docker-default ignored: AppArmor is not enabled on this host"
+  pass "apparmorProfile on a host without AppArmor: a warning, the container runs"
+fi
+
 # linux.rootfsPropagation: the container's root gets what was asked (after pivot_root:
 # the kernel refuses to pivot onto a shared mount or to bind from an unbindable one),
 # and the host's mount table is left as it was.
