@@ -132,7 +132,8 @@ void init_steps(InitContext& c) {
             if (errno != EINTR) throw_errno("wait for start");
         fifo.reset();
     }
-    run_hooks(c.spec->hooks.start_container, "startContainer", state);
+    if (!c.spec->hooks.start_container.empty())
+        run_hooks(c.spec->hooks.start_container, "startContainer", state_with_status(state, "created"));
     load_deferred_seccomp(proc, c.filter);
     reset_signals();
     auto argv = to_exec_array(proc.args);

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <chrono>
 
+#include <nlohmann/json.hpp>
+
 #include "minirun/common/error.hpp"
 #include "minirun/common/process.hpp"
 #include "minirun/common/fs.hpp"
@@ -59,6 +61,13 @@ void run_hook(const Hook& h, const std::string& phase, const std::string& state)
 
 void run_hooks(const std::vector<Hook>& hooks, const std::string& phase, const std::string& state_json) {
     for (auto& h : hooks) run_hook(h, phase, state_json);
+}
+
+std::string state_with_status(const std::string& state_json, const std::string& status) {
+    nlohmann::json j = nlohmann::json::parse(state_json, nullptr, false);
+    if (!j.is_object()) return state_json;
+    j["status"] = status;
+    return j.dump();
 }
 
 size_t run_hooks_warning_only(const std::vector<Hook>& hooks, const std::string& phase, const std::string& state_json) {

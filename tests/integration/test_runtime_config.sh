@@ -254,6 +254,8 @@ for h in prestart createRuntime poststart poststop; do
   [[ $(jq -r .id "$hooks/$h.json") == hk1 ]] || fail "$h hook did not get the state"
 done
 [[ $(jq -r .status "$hooks/poststop.json") == stopped ]] || fail "poststop state"
+[[ $(jq -r .status "$hooks/poststart.json") == running ]] || fail "poststart state"
+[[ $(jq -r .status "$hooks/createRuntime.json") == creating ]] || fail "createRuntime state"
 [[ $(jq -r .pid "$hooks/createRuntime.json") -gt 0 ]] || fail "createRuntime state has no pid"
 config "$B" '.hooks={createRuntime:[{path:"/bin/false"}]}'
 run_expect_fail oci run hk2 --bundle "$B"
@@ -262,6 +264,21 @@ config "$B" '.hooks={prestart:[{path:"/bin/sleep",args:["sleep","5"],timeout:1}]
 run_expect_fail oci run hk3 --bundle "$B"
 assert_contains "$ERR" "timed out after 1s"
 pass "hooks: state on stdin, failures and timeouts"
+
+# createContainer runs before pivot_root (host paths), startContainer after it (paths in
+# the rootfs), with the status each phase has: "creating", then "created".
+printf '#!/bin/sh\ncat > /start-hook.json\n' >"$B/rootfs/start-hook.sh"
+chmod +x "$B/rootfs/start-hook.sh"
+rm -f "$B/rootfs/start-hook.json"
+reset_config
+config "$B" --arg d "$hooks" '.hooks={createContainer:[{path:($d+"/prestart.sh")}],startContainer:[{path:"/start-hook.sh"}]} | .process.args=["true"]'
+rm -f "$hooks/prestart.json"
+run_ok oci run hk5 --bundle "$B"
+[[ $(jq -r .status "$hooks/prestart.json") == creating ]] || fail "createContainer state: $(cat "$hooks/prestart.json")"
+[[ $(jq -r .status "$B/rootfs/start-hook.json") == created ]] || fail "startContainer state: $(cat "$B/rootfs/start-hook.json" 2>&1)"
+[[ $(jq -r .id "$B/rootfs/start-hook.json") == hk5 ]] || fail "startContainer state id"
+rm -f "$B/rootfs/start-hook.sh" "$B/rootfs/start-hook.json"
+pass "hooks: createContainer and startContainer with the status of their phase"
 
 # A failing poststart or poststop hook is a warning: the hooks after it still run, and
 # the container's lifecycle goes on (runtime spec, "Lifecycle" 8 and 12).
