@@ -357,7 +357,9 @@ void finish_create(const StateStore& store, CreatedProcess& created, const Spec&
                 !spec.hooks.create_container.empty())
                 join.wait();
             std::string st = state_to_json(state);
-            run_hooks(spec.hooks.prestart, "prestart", st);
+            // prestart's state says "created", as crun and the runtime-tools suite have it
+            // (runc says "creating"); createRuntime's says "creating".
+            if (!spec.hooks.prestart.empty()) run_hooks(spec.hooks.prestart, "prestart", state_with_status(st, "created"));
             run_hooks(spec.hooks.create_runtime, "createRuntime", st);
             ch.send(SyncType::HooksDone, st);
             continue;

@@ -256,6 +256,7 @@ done
 [[ $(jq -r .status "$hooks/poststop.json") == stopped ]] || fail "poststop state"
 [[ $(jq -r .status "$hooks/poststart.json") == running ]] || fail "poststart state"
 [[ $(jq -r .status "$hooks/createRuntime.json") == creating ]] || fail "createRuntime state"
+[[ $(jq -r .status "$hooks/prestart.json") == created ]] || fail "prestart state (crun's and runtime-tools' \"created\")"
 [[ $(jq -r .pid "$hooks/createRuntime.json") -gt 0 ]] || fail "createRuntime state has no pid"
 config "$B" '.hooks={createRuntime:[{path:"/bin/false"}]}'
 run_expect_fail oci run hk2 --bundle "$B"
