@@ -91,8 +91,7 @@ Engine::Prepared Engine::prepare(const RunRequest& req) {
         for (auto& e : ic.exposed_ports) exposed.push_back(e);  // "80/tcp": random host port
         auto more = parse_published_ports(exposed);
         ports.insert(ports.end(), more.begin(), more.end());
-        if ((req.network == "host" || req.network == "none") && !more.empty())
-            throw Error("published ports need a bridge network, not --network " + req.network);
+        check_ports_on_network(req.network, more);
     }
 
     ContainerRecord rec;

@@ -78,8 +78,7 @@ CheckedRunOptions check_run_options(const RunRequest& req, long host_cpus) {
     for (auto& e : req.env)
         if (e.empty() || e[0] == '=')
             throw Error("invalid -e \"" + e + "\": the variable name is empty", ErrorKind::InvalidArgument);
-    if ((req.network == "host" || req.network == "none") && !o.ports.empty())
-        throw Error("published ports need a bridge network, not --network " + req.network, ErrorKind::InvalidArgument);
+    check_ports_on_network(req.network, o.ports);
     o.labels = key_values(req.labels, "--label");
     for (auto& h : req.add_hosts) {
         auto colon = h.find(':');
@@ -95,6 +94,11 @@ CheckedRunOptions check_run_options(const RunRequest& req, long host_cpus) {
             throw Error("unsupported --security-opt \"" + opt + "\"", ErrorKind::InvalidArgument);
     }
     return o;
+}
+
+void check_ports_on_network(const std::string& network, const std::vector<network::PortMapping>& ports) {
+    if ((network == "host" || network == "none") && !ports.empty())
+        throw Error("published ports need a bridge network, not --network " + network, ErrorKind::InvalidArgument);
 }
 
 std::vector<std::string> container_command(const RunRequest& req, const image::ContainerConfig& image) {

@@ -2,10 +2,10 @@
 #include "minirun/image/image_source.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <set>
 
 #include "minirun/common/error.hpp"
@@ -29,6 +29,23 @@ fs::UniqueFd open_blob_at(const stdfs::path& file, std::string_view digest, cons
     return fd;
 }
 
+// Reads fd to its end in chunks; `what` names it in the error.
+void read_chunks(int fd, const std::string& what, const std::function<void(const char*, size_t)>& chunk) {
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("read " + what);
+        if (n == 0) return;
+        chunk(buf, static_cast<size_t>(n));
+    }
+}
+
+bool layout_has_blob(const OciLayout& layout, std::string_view digest) {
+    std::error_code ec;
+    return stdfs::is_regular_file(layout.blob_path(digest), ec);
+}
+
 class StoreSource final : public ImageSource {
 public:
     StoreSource(const Store& store, ImageRecord rec) : store_(store), rec_(std::move(rec)) {}
@@ -50,10 +67,7 @@ public:
     LayoutSource(stdfs::path dir, Descriptor manifest) : layout_(std::move(dir)), manifest_(std::move(manifest)) {}
     std::string location() const override { return "oci:" + layout_.dir().string(); }
     const Descriptor& manifest() const override { return manifest_; }
-    bool has_blob(std::string_view digest) const override {
-        struct stat st {};
-        return ::stat(layout_.blob_path(digest).c_str(), &st) == 0 && S_ISREG(st.st_mode);
-    }
+    bool has_blob(std::string_view digest) const override { return layout_has_blob(layout_, digest); }
     fs::UniqueFd open_blob(std::string_view digest) const override {
         return open_blob_at(layout_.blob_path(digest), digest, location());
     }
@@ -69,10 +83,7 @@ public:
     LayoutSink(stdfs::path dir, std::string ref_name) : layout_(std::move(dir)), ref_name_(std::move(ref_name)) {
         layout_.init();
     }
-    bool has_blob(std::string_view digest) const override {
-        std::error_code ec;
-        return stdfs::is_regular_file(layout_.blob_path(digest), ec);
-    }
+    bool has_blob(std::string_view digest) const override { return layout_has_blob(layout_, digest); }
     void put_blob(const Descriptor& d, const ImageSource& from) override {
         stdfs::path to = layout_.blob_path(d.digest);
         // Content-addressed files never change: a hard link is a copy (the store checked
@@ -84,14 +95,8 @@ public:
         }
         BlobWriter out(to.parent_path());
         fs::UniqueFd in = from.open_blob(d.digest);
-        char buf[1 << 16];
-        for (;;) {
-            ssize_t n = ::read(in.get(), buf, sizeof buf);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) throw_errno("read blob " + d.digest + " from " + from.location());
-            if (n == 0) break;
-            out.write(buf, static_cast<size_t>(n));
-        }
+        read_chunks(in.get(), "blob " + d.digest + " from " + from.location(),
+                    [&](const char* data, size_t n) { out.write(data, n); });
         out.commit(d.digest, static_cast<uint64_t>(d.size));
     }
     void set_manifest(const Descriptor& manifest) override {
@@ -113,17 +118,13 @@ private:
 std::string ImageSource::read_blob(std::string_view digest, uint64_t max_size) const {
     fs::UniqueFd fd = open_blob(digest);
     std::string out;
-    char buf[1 << 16];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_errno("read blob " + std::string(digest) + " from " + location());
-        if (n == 0) return out;
-        if (out.size() + static_cast<size_t>(n) > max_size)
+    read_chunks(fd.get(), "blob " + std::string(digest) + " from " + location(), [&](const char* data, size_t n) {
+        if (out.size() + n > max_size)
             throw Error("blob " + std::string(digest) + " in " + location() + " is larger than " +
                         std::to_string(max_size) + " bytes");
-        out.append(buf, static_cast<size_t>(n));
-    }
+        out.append(data, n);
+    });
+    return out;
 }
 
 SourceImage read_source_image(const ImageSource& source) {

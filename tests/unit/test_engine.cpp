@@ -16,19 +16,12 @@
 #include "minirun/engine/logs.hpp"
 #include "minirun/engine/spec_builder.hpp"
 #include "minirun/runtime/spec.hpp"
+#include "scratch_dir.hpp"
 
 using namespace minirun;
 using namespace minirun::engine;
 namespace stdfs = std::filesystem;
 using json = nlohmann::json;
-
-namespace {
-struct TempDir {
-    stdfs::path p = stdfs::temp_directory_path() / ("minirun-engine-" + fs::unique_suffix());
-    TempDir() { stdfs::create_directories(p); }
-    ~TempDir() { stdfs::remove_all(p); }
-};
-}  // namespace
 
 TEST_CASE("engine: restart policies as Docker spells them") {
     CHECK(RestartPolicy::parse("no").name == "no");
@@ -173,7 +166,7 @@ TEST_CASE("engine: a container's command and environment in Docker's order") {
 }
 
 TEST_CASE("engine: users and groups resolved through the image's files") {
-    TempDir t;
+    test::ScratchDir t("engine");
     stdfs::create_directories(t.p / "etc");
     std::ofstream(t.p / "etc/passwd") << "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
     std::ofstream(t.p / "etc/group") << "root:x:0:\napp:x:1000:\nwheel:x:10:app\naudio:x:29:other,app\n";
@@ -201,7 +194,7 @@ TEST_CASE("engine: users and groups resolved through the image's files") {
 }
 
 TEST_CASE("engine: a symlinked /etc/passwd is read inside the rootfs") {
-    TempDir t;
+    test::ScratchDir t("engine");
     stdfs::create_directories(t.p / "etc");
     stdfs::create_directories(t.p / "real");
     std::ofstream(t.p / "real/passwd") << "svc:x:77:77::/:/bin/sh\n";
@@ -251,7 +244,7 @@ TEST_CASE("engine: run's OCI config has Docker's defaults") {
 }
 
 TEST_CASE("engine: json-file logs in Docker's format, rotated by size") {
-    TempDir t;
+    test::ScratchDir t("engine");
     std::string path = (t.p / "c.log").string();
     {
         auto sink = make_log_sink("json-file", {{"max-size", "1k"}, {"max-file", "3"}}, path, "id", "name");

@@ -13,18 +13,13 @@
 #include "minirun/image/image_source.hpp"
 #include "minirun/image/oci_layout.hpp"
 #include "minirun/image/store.hpp"
+#include "scratch_dir.hpp"
 
 using namespace minirun;
 using namespace minirun::image;
 namespace stdfs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-    stdfs::path dir = stdfs::temp_directory_path() / ("minirun-image-source-" + fs::unique_suffix());
-    TempDir() { stdfs::create_directories(dir); }
-    ~TempDir() { stdfs::remove_all(dir); }
-};
 
 Descriptor blob(std::string_view media_type, const std::string& data) {
     Descriptor d;
@@ -71,16 +66,16 @@ public:
 }  // namespace
 
 TEST_CASE("image source: store → OCI layout → OCI layout keeps every byte and the digest") {
-    TempDir t;
-    Store store(t.dir / "store");
+    test::ScratchDir t("image-source");
+    Store store(t.p / "store");
     Descriptor md = store_image(store, "example.com/app:1", "a");
     auto from_store = store_source(store, "example.com/app:1");
     CHECK(from_store->location() == "the store");
     CHECK(from_store->manifest().digest == md.digest);
 
-    auto sink = layout_sink(t.dir / "layout", "v1");
+    auto sink = layout_sink(t.p / "layout", "v1");
     copy_image(*from_store, *sink);
-    OciLayout layout(t.dir / "layout");
+    OciLayout layout(t.p / "layout");
     auto entries = layout.manifests();
     REQUIRE(entries.size() == 1);
     CHECK(entries[0].digest == md.digest);
@@ -88,27 +83,27 @@ TEST_CASE("image source: store → OCI layout → OCI layout keeps every byte an
     // The store's own names stay behind.
     CHECK(entries[0].annotations.size() == 1);
 
-    auto from_layout = layout_source(t.dir / "layout", "v1");
-    CHECK(from_layout->location() == "oci:" + (t.dir / "layout").string());
+    auto from_layout = layout_source(t.p / "layout", "v1");
+    CHECK(from_layout->location() == "oci:" + (t.p / "layout").string());
     SourceImage img = read_source_image(*from_layout);
     CHECK(img.manifest.layers.size() == 2);
     CHECK(img.manifest_bytes == store.read_blob(md.digest));
     CHECK(sha256_digest(from_layout->read_blob(img.manifest.config.digest, 1 << 20)) == img.manifest.config.digest);
 
     // A second copy adds a name, not blobs; the layout now holds two names.
-    auto again = layout_sink(t.dir / "layout", "v2");
+    auto again = layout_sink(t.p / "layout", "v2");
     copy_image(*from_layout, *again);
     CHECK(layout.manifests().size() == 2);
-    CHECK(layout_source(t.dir / "layout", "v2")->manifest().digest == md.digest);
-    CHECK_THROWS_WITH_AS(layout_source(t.dir / "layout", ""), doctest::Contains("holds several images"), Error);
+    CHECK(layout_source(t.p / "layout", "v2")->manifest().digest == md.digest);
+    CHECK_THROWS_WITH_AS(layout_source(t.p / "layout", ""), doctest::Contains("holds several images"), Error);
 }
 
 TEST_CASE("image source: missing images and blobs are named with where they were looked for") {
-    TempDir t;
-    Store store(t.dir / "store");
+    test::ScratchDir t("image-source");
+    Store store(t.p / "store");
     Descriptor md = store_image(store, "example.com/app:1", "b");
     try {
-        layout_source(t.dir / "store/store", "nope");
+        layout_source(t.p / "store/store", "nope");
         FAIL("no error");
     } catch (const Error& e) {
         CHECK(e.kind() == ErrorKind::NotFound);
@@ -116,18 +111,18 @@ TEST_CASE("image source: missing images and blobs are named with where they were
     }
     CHECK_THROWS_WITH_AS(store_source(store, "example.com/other:1"), "no image example.com/other:1 in the store", Error);
 
-    auto sink = layout_sink(t.dir / "layout", "v1");
+    auto sink = layout_sink(t.p / "layout", "v1");
     copy_image(*store_source(store, "example.com/app:1"), *sink);
     Manifest m = parse_manifest(store.read_blob(md.digest));
-    stdfs::remove(OciLayout(t.dir / "layout").blob_path(m.layers[1].digest));
-    auto source = layout_source(t.dir / "layout", "v1");
+    stdfs::remove(OciLayout(t.p / "layout").blob_path(m.layers[1].digest));
+    auto source = layout_source(t.p / "layout", "v1");
     CHECK_THROWS_WITH_AS(read_source_image(*source),
-                         ("layer blob " + m.layers[1].digest + " is missing from oci:" + (t.dir / "layout").string()).c_str(),
+                         ("layer blob " + m.layers[1].digest + " is missing from oci:" + (t.p / "layout").string()).c_str(),
                          Error);
 }
 
 TEST_CASE("image source: a sink refuses a blob whose bytes do not match its digest") {
-    TempDir t;
+    test::ScratchDir t("image-source");
     MemorySource lying;
     std::string config = "{}", layer = "real bytes", manifest;
     Manifest m;
@@ -137,9 +132,9 @@ TEST_CASE("image source: a sink refuses a blob whose bytes do not match its dige
     manifest = manifest_json(m);
     lying.top = blob(media::kOciManifest, manifest);
     lying.blobs = {{lying.top.digest, manifest}, {m.config.digest, config}, {m.layers[0].digest, "other bytes"}};
-    auto sink = layout_sink(t.dir / "layout", "x");
+    auto sink = layout_sink(t.p / "layout", "x");
     CHECK_THROWS_AS(copy_image(lying, *sink), Error);
-    OciLayout layout(t.dir / "layout");
+    OciLayout layout(t.p / "layout");
     CHECK_FALSE(stdfs::exists(layout.blob_path(m.layers[0].digest)));
     CHECK(layout.manifests().empty());  // nothing named when a blob failed
 }

@@ -13,17 +13,13 @@
 #include "minirun/network/netfilter_rules.hpp"
 #include "minirun/network/networks.hpp"
 #include "minirun/network/ports.hpp"
+#include "scratch_dir.hpp"
 
 using namespace minirun;
 using namespace minirun::network;
 namespace stdfs = std::filesystem;
 
 namespace {
-struct TempDir {
-    stdfs::path p = stdfs::temp_directory_path() / ("minirun-net-" + fs::unique_suffix());
-    TempDir() { stdfs::create_directories(p); }
-    ~TempDir() { stdfs::remove_all(p); }
-};
 
 PortMapping pm(std::string ip, uint16_t h, uint16_t c, std::string proto = "tcp") {
     return PortMapping{std::move(ip), h, c, std::move(proto)};
@@ -337,7 +333,7 @@ TEST_CASE("network: iptables-save parsing and restore scripts") {
 }
 
 TEST_CASE("network: state of networks (create, list, inspect, remove)") {
-    TempDir t;
+    test::ScratchDir t("net");
     Networks nets(t.p / "networks", NetworkConfig{"10.123.0.0/16"});
     auto all = nets.list();
     REQUIRE(all.size() == 3);
@@ -404,7 +400,7 @@ TEST_CASE("network: state of networks (create, list, inspect, remove)") {
 }
 
 TEST_CASE("network: a bad default subnet is reported") {
-    TempDir t;
+    test::ScratchDir t("net");
     Networks nets(t.p / "networks", NetworkConfig{"172.17.0.0/33"});
     CHECK_THROWS_WITH_AS(nets.list(), "default network: subnet 172.17.0.0/33 is invalid", Error);
 }

@@ -105,10 +105,6 @@ private:
     }
 };
 
-// The flags a bind remount keeps because the filesystem under `path` has them locked
-// (locked_flags has its own test below).
-unsigned long locked(const std::string& path) { return locked_flags(path); }
-
 struct Fixture {
     stdfs::path dir, rootfs, hosts;
     Fixture() {
@@ -157,7 +153,7 @@ TEST_CASE("start path: the rootfs is built, entered and finished in the runtime'
     RecordingKernel k(fx.rootfs.string());
 
     prepare_rootfs(plan, k);
-    unsigned long hosts_locked = locked((fx.rootfs / "etc/hosts").string());
+    unsigned long hosts_locked = locked_flags((fx.rootfs / "etc/hosts").string());
     std::vector<std::string> want = {
         "mount - / - REC|SLAVE",
         "mount ROOTFS ROOTFS - BIND|REC",
@@ -190,12 +186,12 @@ TEST_CASE("start path: the rootfs is built, entered and finished in the runtime'
     REQUIRE(::chdir(fx.rootfs.c_str()) == 0);
     finish_rootfs(spec, k);
     REQUIRE(::chdir(cwd.c_str()) == 0);
-    unsigned long sys_locked = locked((fx.rootfs / "proc/sys").string());
+    unsigned long sys_locked = locked_flags((fx.rootfs / "proc/sys").string());
     CHECK(k.calls == std::vector<std::string>{
                          "mount ROOTFS/proc/sys ROOTFS/proc/sys - BIND|REC",
                          "mount - ROOTFS/proc/sys - " + flag_names(MS_RDONLY | MS_REMOUNT | MS_BIND | MS_REC | sys_locked),
                          "mount /dev/null ROOTFS/proc/keys - BIND",
-                         "mount - / - " + flag_names(MS_RDONLY | MS_REMOUNT | MS_BIND | locked("/")),
+                         "mount - / - " + flag_names(MS_RDONLY | MS_REMOUNT | MS_BIND | locked_flags("/")),
                      });
 }
 

@@ -31,6 +31,9 @@ struct CheckedRunOptions {
 // one, in the order Docker checks them.
 CheckedRunOptions check_run_options(const RunRequest& req, long host_cpus);
 
+// Published ports need a bridge: throws for any with --network host or none.
+void check_ports_on_network(const std::string& network, const std::vector<network::PortMapping>& ports);
+
 // ENTRYPOINT + CMD as Docker joins them: --entrypoint replaces the image's and drops its
 // CMD unless a command is given; a command replaces the CMD.
 std::vector<std::string> container_command(const RunRequest& req, const image::ContainerConfig& image);
