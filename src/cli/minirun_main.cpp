@@ -14,6 +14,7 @@
 #include "minirun/engine/image_removal.hpp"
 #include "minirun/network/networks.hpp"
 #include "minirun/engine/system_check.hpp"
+#include "minirun/image/image_source.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
 #include "minirun/image/stored_image.hpp"
@@ -42,21 +43,29 @@ void add_pull(CLI::App& app) {
     static std::string ref_text, platform, max_layer;
     static bool quiet = false;
     auto* cmd = app.add_subcommand("pull", "Pull an image from a registry");
-    cmd->add_option("image", ref_text, "Image reference (e.g. alpine:3.20, localhost:5000/a/b@sha256:…)")->required();
+    cmd->add_option("image", ref_text,
+                    "Image reference (e.g. alpine:3.20, localhost:5000/a/b@sha256:…), or an OCI layout: oci:DIR[:TAG]")
+        ->required();
     cmd->add_option("--platform", platform, "os/arch[/variant] (default: this host's)");
     cmd->add_flag("-q,--quiet", quiet, "No progress output");
     cmd->add_option("--max-layer-size", max_layer, "Refuse layers larger than this uncompressed (default 64g)")
         ->envname("MINIRUN_MAX_LAYER_SIZE");
     cmd->callback([] {
         auto store = open_store();
-        auto ref = image::Reference::parse(ref_text);
         registry::PullOptions opts;
         if (!max_layer.empty()) opts.max_layer_bytes = parse_size(max_layer, "--max-layer-size");
         if (!platform.empty()) opts.platform = image::Platform::parse(platform);
         opts.progress = quiet ? registry::ProgressMode::quiet : registry::ProgressMode::automatic;
         opts.registry.insecure_registries = cli::insecure_registries(g);
-        if (!quiet) std::cerr << "Pulling " << ref.str() << "\n";
-        auto res = registry::pull_image(store, ref, opts);
+        registry::PullResult res;
+        if (auto oci = image::parse_oci_transport(ref_text)) {
+            if (!quiet) std::cerr << "Copying " << ref_text << "\n";
+            res = registry::pull_layout(store, oci->first, oci->second, opts);
+        } else {
+            auto ref = image::Reference::parse(ref_text);
+            if (!quiet) std::cerr << "Pulling " << ref.str() << "\n";
+            res = registry::pull_image(store, ref, opts);
+        }
         if (quiet) {
             std::cout << res.name << "\n";
             return;

@@ -32,11 +32,11 @@ void OciLayout::init() const {
 
 std::vector<Descriptor> OciLayout::manifests() const {
     std::string text = fs::read_file(index_path(), kMaxIndexBytes);
-    json j = json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) throw Error(index_path().string() + " is not valid JSON");
     try {
         return parse_index(text).manifests;
     } catch (const Error& e) {
+        // Parsed once; a second look (no tree built) only on the way out, to say which it was.
+        if (!json::accept(text)) throw Error(index_path().string() + " is not valid JSON");
         throw Error(index_path().string() + ": " + e.what());
     }
 }

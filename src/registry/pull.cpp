@@ -1,23 +1,22 @@
 #include "minirun/registry/pull.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <exception>
+#include <map>
 #include <mutex>
-#include <thread>
+#include <optional>
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/common/sha256.hpp"
-#include "minirun/image/image_config.hpp"
+#include "minirun/image/image_source.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
-#include "minirun/image/unpack.hpp"
 
 namespace minirun::registry {
 
@@ -26,25 +25,6 @@ using image::Descriptor;
 using image::Store;
 
 namespace {
-
-// A layer temp dir removed unless committed.
-class TempLayerDir {
-public:
-    explicit TempLayerDir(const Store& s) : path_(s.make_layer_tmp()) {}
-    ~TempLayerDir() {
-        if (!path_.empty()) {
-            try {
-                image::remove_tree(path_);
-            } catch (...) {
-            }
-        }
-    }
-    const stdfs::path& path() const { return path_; }
-    void release() { path_.clear(); }
-
-private:
-    stdfs::path path_;
-};
 
 std::string fetch_small(RegistryClient& client, const std::string& path, const std::string& accept, uint64_t limit,
                         HttpResponse* out = nullptr) {
@@ -86,270 +66,256 @@ Fetched fetch_manifest(RegistryClient& client, const std::string& ref, const std
     return f;
 }
 
-// Everything one layer download needs, shared by the worker threads.
-struct LayerContext {
-    Store& store;
-    RegistryClient& client;
-    Progress& progress;
-    const PullOptions& opts;
-    std::atomic<bool> cancelled{false};
-};
-
-// Feeds downloaded bytes to an unpacker thread through a pipe. Best effort: when the
-// stream cannot continue (a restart from byte 0, an unpack error) it is dropped and the
-// layer is unpacked again from the verified blob file.
-class StreamingUnpack {
+// A registry's image: the manifest the reference resolves to (through an index, for the
+// wanted platform), blobs streamed with Range resume and retries.
+class RegistrySource final : public image::ImageSource {
 public:
-    StreamingUnpack(const Store& store, const std::string& digest, uint64_t max_bytes) : dir_(store) {
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
-        read_.reset(fds[0]);
-        write_.reset(fds[1]);
-        ::fcntl(write_.get(), F_SETPIPE_SZ, 1 << 20);
-        image::UnpackOptions o = image::default_unpack_options(digest);
-        o.max_uncompressed_bytes = max_bytes;
-        thread_ = std::thread([this, o] {
-            try {
-                result_ = image::unpack_layer(read_.get(), dir_.path(), o);
-            } catch (...) {
-                error_ = std::current_exception();
-            }
-            read_.reset();  // a writer still feeding us gets EPIPE instead of blocking
-        });
-    }
-    ~StreamingUnpack() {
-        write_.reset();
-        if (thread_.joinable()) thread_.join();
-    }
-    void feed(const char* data, size_t size) {
-        if (!write_) return;
-        while (size > 0) {
-            ssize_t n = ::write(write_.get(), data, size);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                abandon();
-                return;
-            }
-            data += n;
-            size -= static_cast<size_t>(n);
-        }
-    }
-    void abandon() { write_.reset(); failed_ = true; }
-    // Closes the stream and waits; true when the layer was unpacked completely.
-    bool finish() {
-        write_.reset();
-        if (thread_.joinable()) thread_.join();
-        if (error_) {
-            try {
-                std::rethrow_exception(error_);
-            } catch (const std::exception& e) {
-                log::debug(std::string("streamed unpack failed, retrying from the blob: ") + e.what());
-            }
-            return false;
-        }
-        return !failed_;
-    }
-    TempLayerDir& dir() { return dir_; }
-    const image::UnpackResult& result() const { return result_; }
-
-private:
-    TempLayerDir dir_;
-    fs::UniqueFd read_, write_;
-    std::thread thread_;
-    image::UnpackResult result_;
-    std::exception_ptr error_;
-    bool failed_ = false;
-};
-
-void check_diff_id(const image::UnpackResult& res, const Descriptor& layer, const std::string& diff_id) {
-    if (res.diff_id != diff_id)
-        throw Error("layer " + layer.digest + ": uncompressed content " + res.diff_id +
-                    " does not match the config's diff_id " + diff_id);
-}
-
-void unpack_from_blob(LayerContext& ctx, const Descriptor& layer, const std::string& diff_id) {
-    TempLayerDir dir(ctx.store);
-    fs::UniqueFd fd(::open(ctx.store.blob_path(layer.digest).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw_errno("open " + ctx.store.blob_path(layer.digest).string());
-    image::UnpackOptions o = image::default_unpack_options(layer.digest);
-    o.max_uncompressed_bytes = ctx.opts.max_layer_bytes;
-    check_diff_id(image::unpack_layer(fd.get(), dir.path(), o), layer, diff_id);
-    ctx.store.commit_layer(dir.path(), diff_id);
-    dir.release();
-}
-
-// Downloads the blob with Range resume, unpacking it as it arrives.
-void download_layer(LayerContext& ctx, const Descriptor& layer, const std::string& diff_id, size_t slot) {
-    image::BlobWriter blob = ctx.store.begin_blob();
-    StreamingUnpack stream(ctx.store, layer.digest, ctx.opts.max_layer_bytes);
-    const uint64_t expected = static_cast<uint64_t>(layer.size);
-    for (int attempt = 1;; ++attempt) {
-        uint64_t offset = blob.size();
-        HttpRequest req;
-        req.url = "/v2/" + ctx.client.repository() + "/blobs/" + layer.digest;
-        if (offset > 0) req.headers.push_back("Range: bytes=" + std::to_string(offset) + "-");
-        bool oversize = false;
-        std::exception_ptr local_error;
-        req.on_headers = [&](long s, const std::map<std::string, std::string>&) {
-            if (s == 200 && offset > 0) {  // the server ignored Range: start over
-                blob.reset();
-                stream.abandon();
-                ctx.progress.set_bytes(slot, 0);
-            }
-        };
-        req.on_body = [&](const char* data, size_t size) {
-            if (ctx.cancelled) return false;
-            if (blob.size() + size > expected) {  // more than the manifest promised
-                oversize = true;
-                return false;
-            }
-            try {
-                blob.write(data, size);
-                stream.feed(data, size);
-            } catch (...) {
-                local_error = std::current_exception();  // ours (ENOSPC, EIO…), not the network's
-                return false;
-            }
-            ctx.progress.advance(slot, size);
-            return true;
-        };
-        std::string failure;
-        HttpResponse r;
-        try {
-            r = ctx.client.send(req, /*retry=*/false);
-        } catch (const RegistryError&) {
-            throw;  // 401/403: retrying will not help
-        } catch (const Error& e) {
-            if (ctx.cancelled) throw;
-            failure = e.what();  // dropped connection, stall: resume below
-        }
-        // A local failure (disk full) fails the pull at once: retrying cannot help, and the
-        // temp blob and layer directory go with their owners' destructors.
-        if (local_error) std::rethrow_exception(local_error);
-        if (oversize)
-            throw Error("layer " + layer.digest + ": registry sent more than the " + std::to_string(expected) +
-                        " bytes the manifest declares");
-        if (failure.empty()) {
-            if ((r.status == 200 || r.status == 206 || r.status == 416) && blob.size() == expected) break;
-            if (r.status == 404) throw Error("layer " + layer.digest + ": not found in the registry");
-            failure = "HTTP " + std::to_string(r.status);
-            bool transient = r.status == 429 || r.status >= 500 || r.status == 200 || r.status == 206;
-            if (!transient) throw Error("layer " + layer.digest + ": registry answered " + failure);
-        }
-        if (ctx.cancelled) throw Error("cancelled");
-        if (attempt >= ctx.client.options().max_attempts)
-            throw Error("layer " + layer.digest + ": download failed after " + std::to_string(attempt) +
-                        " attempts: " + failure);
-        log::debug("layer " + layer.digest + ": " + failure + ", resuming at byte " + std::to_string(blob.size()));
-        ctx.client.backoff(attempt, r.header("retry-after"));
-    }
-    blob.commit(layer.digest, expected);
-    if (stream.finish()) {
-        check_diff_id(stream.result(), layer, diff_id);
-        ctx.store.commit_layer(stream.dir().path(), diff_id);
-        stream.dir().release();
-    } else {
-        unpack_from_blob(ctx, layer, diff_id);
-    }
-}
-
-}  // namespace
-
-PullResult pull_image(Store& store, const image::Reference& ref, const PullOptions& opts) {
-    const std::string name = ref.str();
-    // A failed streaming unpack closes its pipe: writes must fail with EPIPE, not kill us.
-    ::signal(SIGPIPE, SIG_IGN);
-    try {
-        Store::PullGuard guard(store);
-        store.sweep_leftovers();
-        RegistryClient client(ref.registry, ref.repository, "pull", opts.registry);
-        PullResult result;
-
-        Fetched top = fetch_manifest(client, ref.manifest_ref(), ref.digest);
-        result.digest = top.digest;
+    RegistrySource(const image::Reference& ref, const image::Platform& platform, const RegistryOptions& opts)
+        : ref_(ref), client_(ref.registry, ref.repository, "pull", opts) {
+        Fetched top = fetch_manifest(client_, ref.manifest_ref(), ref.digest);
         Fetched chosen = top;
         if (image::classify_manifest(top.media_type) == image::ManifestKind::index) {
             image::Index index = image::parse_index(top.body);
-            const Descriptor& d = image::select_platform(index, opts.platform);
-            chosen = fetch_manifest(client, d.digest, d.digest);
+            const Descriptor& d = image::select_platform(index, platform);
+            chosen = fetch_manifest(client_, d.digest, d.digest);
             if (image::classify_manifest(chosen.media_type) != image::ManifestKind::image)
                 throw Error("malformed manifest: index entry " + d.digest + " is not an image manifest");
         }
-        image::Manifest manifest = image::parse_manifest(chosen.body);
-        std::string config = fetch_small(client, "/v2/" + ref.repository + "/blobs/" + manifest.config.digest, "",
-                                         image::kMaxConfigBytes);
-        if (sha256_digest(config) != manifest.config.digest)
-            throw Error("config blob digest mismatch: expected " + manifest.config.digest + ", content hashes to " +
-                        sha256_digest(config));
-        image::ImageConfig cfg = image::parse_image_config(config);
-        if (cfg.diff_ids.size() != manifest.layers.size())
-            throw Error("malformed image: " + std::to_string(manifest.layers.size()) + " layers but " +
-                        std::to_string(cfg.diff_ids.size()) + " diff_ids in the config");
-        if (!cfg.platform.os.empty() && !cfg.platform.satisfies(opts.platform) &&
-            top.digest == chosen.digest)
-            log::warn(name + " is for " + cfg.platform.str() + ", not " + opts.platform.str());
+        manifest_.media_type = chosen.media_type;
+        manifest_.digest = chosen.digest;
+        manifest_.size = static_cast<int64_t>(chosen.body.size());
+        manifest_.annotations[std::string(image::kRepoDigestAnnotation)] = top.digest;
+        small_[chosen.digest] = std::move(chosen.body);
+    }
 
-        Progress progress(opts.progress, "Downloading", "downloaded");
-        LayerContext ctx{store, client, progress, opts};
-        std::mutex err_mu;
-        std::exception_ptr first_error;
-        std::atomic<size_t> next{0}, downloaded{0}, present{0};
-        std::vector<size_t> slots;
-        for (auto& l : manifest.layers) slots.push_back(progress.add(l.digest, l.size));
-        auto worker = [&] {
-            for (size_t i; (i = next++) < manifest.layers.size();) {
-                if (ctx.cancelled) return;
-                const Descriptor& layer = manifest.layers[i];
-                const std::string& diff_id = cfg.diff_ids[i];
-                try {
-                    // What is reused is verified: a truncated or damaged blob is fetched again.
-                    bool blob_ok = store.blob_intact(layer.digest, layer.size);
-                    if (store.has_layer(diff_id) && blob_ok) {
-                        progress.finish(slots[i], "already exists");
-                        ++present;
-                    } else if (blob_ok) {
-                        unpack_from_blob(ctx, layer, diff_id);
-                        progress.finish(slots[i], "unpacked");
-                        ++present;
-                    } else {
-                        download_layer(ctx, layer, diff_id, slots[i]);
-                        progress.finish(slots[i], "done");
-                        ++downloaded;
-                    }
-                } catch (...) {
-                    std::lock_guard lk(err_mu);
-                    if (!first_error) first_error = std::current_exception();
-                    ctx.cancelled = true;
-                    progress.finish(slots[i], "failed");
-                }
+    std::string location() const override { return "registry " + ref_.str(); }
+    const Descriptor& manifest() const override { return manifest_; }
+    // The digest the reference named at the registry (an index for a multi-platform image).
+    const std::string& served_digest() const {
+        return manifest_.annotations.at(std::string(image::kRepoDigestAnnotation));
+    }
+    bool local() const override { return false; }
+
+    bool has_blob(std::string_view digest) const override {
+        if (cached(digest)) return true;
+        HttpRequest req;
+        req.method = "HEAD";
+        req.url = blob_url(digest);
+        HttpResponse r = client_.send(req);
+        if (r.status == 200) return true;
+        if (r.status == 404) return false;
+        throw RegistryError("registry " + client_.registry() + " answered HTTP " + std::to_string(r.status) +
+                                " for blob " + std::string(digest),
+                            r.status);
+    }
+
+    // Manifests and configs: fetched once, verified, and kept for the stream that stores them.
+    std::string read_blob(std::string_view digest, uint64_t max_size) const override {
+        if (auto hit = cached(digest)) return *hit;
+        std::string body = fetch_small(client_, blob_url(digest), "", max_size);
+        if (sha256_digest(body) != digest)
+            throw Error("blob digest mismatch: expected " + std::string(digest) + ", content hashes to " +
+                        sha256_digest(body));
+        std::lock_guard lk(mu_);
+        return small_.emplace(std::string(digest), std::move(body)).first->second;
+    }
+
+    // Downloads to an unlinked temp file (a sink that needs a file: a registry upload).
+    fs::UniqueFd open_blob(std::string_view digest) const override {
+        const char* tmp = std::getenv("TMPDIR");
+        std::string dir = tmp && *tmp ? tmp : "/var/tmp";
+        fs::UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+        if (!fd) throw_errno("temp file in " + dir);
+        struct FileStream final : image::BlobStream {
+            int fd;
+            uint64_t n = 0;
+            uint64_t received() const override { return n; }
+            void write(const char* data, size_t size) override {
+                fs::write_all(fd, data, size, "temp file");
+                n += size;
             }
-        };
-        std::vector<std::thread> threads;
-        size_t n = std::max<size_t>(1, std::min(opts.parallel_layers, manifest.layers.size()));
-        for (size_t t = 0; t < n; ++t) threads.emplace_back(worker);
-        for (auto& t : threads) t.join();
+            void restart() override {
+                if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) < 0) throw_errno("truncate temp file");
+                n = 0;
+            }
+        } out;
+        out.fd = fd.get();
+        Descriptor d;
+        d.digest = std::string(digest);
+        d.size = -1;
+        stream_blob(d, out);
+        if (::lseek(fd.get(), 0, SEEK_SET) < 0) throw_errno("seek temp file");
+        return fd;
+    }
+    std::optional<stdfs::path> blob_file(std::string_view) const override { return std::nullopt; }
+
+    void stream_blob(const Descriptor& d, image::BlobStream& out) const override {
+        if (auto hit = cached(d.digest)) {
+            out.write(hit->data(), hit->size());
+            return;
+        }
+        download(d, out);
+    }
+
+private:
+    std::string blob_url(std::string_view digest) const {
+        return "/v2/" + ref_.repository + "/blobs/" + std::string(digest);
+    }
+    std::optional<std::string> cached(std::string_view digest) const {
+        std::lock_guard lk(mu_);
+        auto it = small_.find(std::string(digest));
+        if (it == small_.end()) return std::nullopt;
+        return it->second;
+    }
+
+    // GET with Range resume: a dropped connection or a transient answer continues from the
+    // bytes `out` holds; a local failure (out.write throws: disk full, cancelled) ends it.
+    void download(const Descriptor& layer, image::BlobStream& out) const {
+        const bool sized = layer.size >= 0;
+        const uint64_t expected = static_cast<uint64_t>(layer.size);
+        for (int attempt = 1;; ++attempt) {
+            uint64_t offset = out.received();
+            HttpRequest req;
+            req.url = blob_url(layer.digest);
+            if (offset > 0) req.headers.push_back("Range: bytes=" + std::to_string(offset) + "-");
+            bool oversize = false;
+            std::exception_ptr local_error;
+            req.on_headers = [&](long s, const std::map<std::string, std::string>&) {
+                if (s == 200 && offset > 0) out.restart();  // the server ignored Range: start over
+            };
+            req.on_body = [&](const char* data, size_t size) {
+                if (sized && out.received() + size > expected) {  // more than the manifest promised
+                    oversize = true;
+                    return false;
+                }
+                try {
+                    out.write(data, size);
+                } catch (...) {
+                    local_error = std::current_exception();  // ours (ENOSPC, cancelled…), not the network's
+                    return false;
+                }
+                return true;
+            };
+            std::string failure;
+            HttpResponse r;
+            try {
+                r = client_.send(req, /*retry=*/false);
+            } catch (const RegistryError&) {
+                throw;  // 401/403: retrying will not help
+            } catch (const Error& e) {
+                failure = e.what();  // dropped connection, stall: resume below
+            }
+            // A local failure fails the blob at once: retrying cannot help.
+            if (local_error) std::rethrow_exception(local_error);
+            if (oversize)
+                throw Error("layer " + layer.digest + ": registry sent more than the " + std::to_string(expected) +
+                            " bytes the manifest declares");
+            if (failure.empty()) {
+                bool complete = sized ? out.received() == expected : r.status == 200 || r.status == 206;
+                if ((r.status == 200 || r.status == 206 || r.status == 416) && complete) return;
+                if (r.status == 404) throw Error("layer " + layer.digest + ": not found in the registry");
+                failure = "HTTP " + std::to_string(r.status);
+                bool transient = r.status == 429 || r.status >= 500 || r.status == 200 || r.status == 206;
+                if (!transient) throw Error("layer " + layer.digest + ": registry answered " + failure);
+            }
+            if (attempt >= client_.options().max_attempts)
+                throw Error("layer " + layer.digest + ": download failed after " + std::to_string(attempt) +
+                            " attempts: " + failure);
+            log::debug("layer " + layer.digest + ": " + failure + ", resuming at byte " +
+                       std::to_string(out.received()));
+            client_.backoff(attempt, r.header("retry-after"));
+        }
+    }
+
+    image::Reference ref_;
+    mutable RegistryClient client_;
+    Descriptor manifest_;
+    mutable std::mutex mu_;
+    mutable std::map<std::string, std::string> small_;  // digest → manifest or config bytes
+};
+
+}  // namespace
+
+std::unique_ptr<image::ImageSource> registry_source(const image::Reference& ref, const image::Platform& platform,
+                                                    const RegistryOptions& opts) {
+    return std::make_unique<RegistrySource>(ref, platform, opts);
+}
+
+PullResult pull_image(Store& store, const image::Reference& ref, const PullOptions& opts) {
+    const std::string name = ref.str();
+    try {
+        RegistrySource source(ref, opts.platform, opts.registry);
+        auto sink = image::store_sink(store, name, opts.max_layer_bytes);
+        Progress progress(opts.progress, "Downloading", "downloaded");
+        image::CopyOptions copy;
+        copy.parallel = opts.parallel_layers;
+        copy.observer = &progress;
+        image::CopyResult copied;
+        try {
+            copied = image::copy_image(source, *sink, copy);
+        } catch (...) {
+            progress.stop();
+            throw;
+        }
         progress.stop();
-        if (first_error) std::rethrow_exception(first_error);
+        if (copied.platform && !copied.platform->satisfies(opts.platform) &&
+            source.served_digest() == source.manifest().digest)
+            log::warn(name + " is for " + copied.platform->str() + ", not " + opts.platform.str());
 
-        // Config, then manifest, then the name: an interrupted pull names nothing.
-        store.put_blob(config, manifest.config.digest);
-        store.put_blob(chosen.body, chosen.digest);
-        Descriptor desc;
-        desc.media_type = chosen.media_type;
-        desc.digest = chosen.digest;
-        desc.size = static_cast<int64_t>(chosen.body.size());
-        desc.platform = cfg.platform;
-        desc.annotations[std::string(image::kRepoDigestAnnotation)] = top.digest;
-        store.set_image(name, desc);
-
+        PullResult result;
         result.name = name;
-        result.manifest_digest = chosen.digest;
-        result.image_id = manifest.config.digest;
-        result.layers_downloaded = downloaded;
-        result.layers_present = present;
+        result.digest = source.served_digest();
+        result.manifest_digest = copied.manifest_digest;
+        result.image_id = copied.config_digest;
+        result.layers_downloaded = copied.layers.copied;
+        result.layers_present = copied.layers.present + copied.layers.reused;
         return result;
     } catch (const Error& e) {
         throw Error("pull " + name + ": " + e.what());
+    }
+}
+
+std::string layout_image_name(const stdfs::path& dir, const std::string& tag) {
+    std::string path = stdfs::absolute(dir).lexically_normal().string();
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    std::string text = "localhost" + path + ":" + (tag.empty() ? "latest" : tag);
+    try {
+        return image::Reference::parse(text).str();
+    } catch (const Error& e) {
+        throw Error("oci:" + dir.string() + ": cannot name the image after its path (" + e.what() +
+                        "); use a lower-case path",
+                    ErrorKind::InvalidArgument);
+    }
+}
+
+PullResult pull_layout(Store& store, const stdfs::path& dir, const std::string& tag, const PullOptions& opts) {
+    const std::string name = layout_image_name(dir, tag);
+    try {
+        auto source = image::layout_source(dir, tag);
+        auto sink = image::store_sink(store, name, opts.max_layer_bytes);
+        Progress progress(opts.progress, "Copying", "copied");
+        image::CopyOptions copy;
+        copy.parallel = opts.parallel_layers;
+        copy.observer = &progress;
+        image::CopyResult copied;
+        try {
+            copied = image::copy_image(*source, *sink, copy);
+        } catch (...) {
+            progress.stop();
+            throw;
+        }
+        progress.stop();
+        PullResult result;
+        result.name = name;
+        result.digest = copied.manifest_digest;
+        result.manifest_digest = copied.manifest_digest;
+        result.image_id = copied.config_digest;
+        result.layers_downloaded = copied.layers.copied;
+        result.layers_present = copied.layers.present + copied.layers.reused;
+        return result;
+    } catch (const Error& e) {
+        throw Error("pull oci:" + dir.string() + (tag.empty() ? "" : ":" + tag) + ": " + e.what(), e.kind(),
+                    e.sys_errno());
     }
 }
 

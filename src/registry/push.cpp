@@ -92,13 +92,13 @@ struct FileRange {
     uint64_t start, len;
     std::shared_ptr<uint64_t> pos = std::make_shared<uint64_t>(0);
 
-    void attach(HttpRequest& req, Progress& progress, size_t slot) const {
+    void attach(HttpRequest& req, image::BlobTransfer& transfer) const {
         auto p = pos;
         int f = fd;
         uint64_t s = start, l = len;
         *p = 0;
         req.body_size = static_cast<int64_t>(len);
-        req.body_reader = [p, f, s, l, &progress, slot](char* buf, size_t max) -> size_t {
+        req.body_reader = [p, f, s, l, &transfer](char* buf, size_t max) -> size_t {
             size_t want = static_cast<size_t>(std::min<uint64_t>(max, l - *p));
             if (want == 0) return 0;
             ssize_t n;
@@ -107,7 +107,7 @@ struct FileRange {
             if (n < 0) throw FatalError(errno_message("reading blob", errno));
             if (n == 0) throw FatalError("blob is shorter than its descriptor says");
             *p += static_cast<uint64_t>(n);
-            progress.set_bytes(slot, s + *p);
+            transfer.bytes(s + *p);
             return static_cast<size_t>(n);
         };
         req.on_headers = [p](long, const std::map<std::string, std::string>&) { *p = 0; };
@@ -115,15 +115,10 @@ struct FileRange {
 };
 
 struct Context {
-    const image::ImageSource& source;
     RegistryClient& client;
-    Progress& progress;
     const PushOptions& opts;
-    std::atomic<bool> cancelled{false};
     std::atomic<bool> authorized{false};  // some request of this push succeeded
 };
-
-enum class Outcome { skipped, mounted, uploaded };
 
 // The client re-authenticates once per request. A token can still go stale between that
 // and the retried request (short-lived tokens, a slow chunk): once this push has been
@@ -171,13 +166,13 @@ std::string start_upload(Context& ctx, const std::string& digest) {
 // Final PUT ?digest= with the blob's bytes from `start` on (none after PATCH chunks).
 // True on 201; false when worth retrying with a new upload session.
 bool finish_upload(Context& ctx, const std::string& location, const Descriptor& d, int fd, uint64_t start,
-                   size_t slot, int attempt) {
+                   image::BlobTransfer& transfer, int attempt) {
     HttpRequest req;
     req.method = "PUT";
     req.url = add_digest(location, d.digest);
     req.headers.push_back("Content-Type: application/octet-stream");
     FileRange range{fd, start, static_cast<uint64_t>(d.size) - start};
-    if (range.len > 0) range.attach(req, ctx.progress, slot);
+    if (range.len > 0) range.attach(req, transfer);
     HttpResponse r;
     try {
         r = send(ctx, req, false);
@@ -219,13 +214,13 @@ std::optional<uint64_t> upload_status(Context& ctx, std::string& location, uint6
 }
 
 // PATCH chunks from `location`; returns false when the session was lost (start over).
-bool upload_chunks(Context& ctx, std::string& location, const Descriptor& d, int fd, size_t slot,
-                   int& attempt) {
+bool upload_chunks(Context& ctx, std::string& location, const Descriptor& d, int fd,
+                   image::BlobTransfer& transfer, int& attempt) {
     const uint64_t size = static_cast<uint64_t>(d.size);
     const uint64_t chunk = ctx.opts.chunk_size ? ctx.opts.chunk_size : size;
     uint64_t offset = 0;
     while (offset < size) {
-        if (ctx.cancelled) throw Cancelled();
+        if (transfer.cancelled()) throw Cancelled();
         uint64_t len = std::min(chunk, size - offset);
         HttpRequest req;
         req.method = "PATCH";
@@ -233,7 +228,7 @@ bool upload_chunks(Context& ctx, std::string& location, const Descriptor& d, int
         req.headers.push_back("Content-Type: application/octet-stream");
         req.headers.push_back("Content-Range: " + std::to_string(offset) + "-" + std::to_string(offset + len - 1));
         FileRange range{fd, offset, len};
-        range.attach(req, ctx.progress, slot);
+        range.attach(req, transfer);
         std::string failure, retry_after;
         try {
             HttpResponse r = send(ctx, req, false);
@@ -241,7 +236,7 @@ bool upload_chunks(Context& ctx, std::string& location, const Descriptor& d, int
                 if (!r.header("location").empty()) location = resolve_url(r.url, r.header("location"));
                 auto held = parse_upload_range(r.header("range"), offset + len);
                 offset = held.value_or(offset + len);
-                ctx.progress.set_bytes(slot, offset);
+                transfer.bytes(offset);
                 continue;
             }
             if (r.status == 404 && !name_unknown(r)) return false;  // session expired
@@ -265,7 +260,7 @@ bool upload_chunks(Context& ctx, std::string& location, const Descriptor& d, int
         if (!held) return false;
         if (*held > size) throw FatalError("registry holds more bytes of " + d.digest + " than the blob has");
         offset = *held;
-        ctx.progress.set_bytes(slot, offset);
+        transfer.bytes(offset);
     }
     return true;
 }
@@ -282,14 +277,16 @@ void cancel_upload(Context& ctx, const std::string& location) {
     }
 }
 
-Outcome push_blob(Context& ctx, const Descriptor& d, size_t slot) {
-    if (blob_exists(ctx, d.digest)) return Outcome::skipped;
+image::BlobOutcome push_blob(Context& ctx, const Descriptor& d, const image::ImageSource& source,
+                             image::BlobTransfer& transfer) {
+    using image::BlobOutcome;
+    if (blob_exists(ctx, d.digest)) return BlobOutcome::present;
 
     std::string location;
     for (auto& from : ctx.opts.mount_from) {
         if (from == ctx.client.repository()) continue;
         HttpResponse r = post_upload(ctx, "?mount=" + url_encode(d.digest) + "&from=" + url_encode(from));
-        if (r.status == 201) return Outcome::mounted;
+        if (r.status == 201) return BlobOutcome::mounted;
         if (r.status != 202) throw_status(ctx.client, "mounting " + d.digest + " from " + from, r);
         // Not mountable (absent there, or not allowed): the registry started a plain upload,
         // kept for the fallback; one left over from an earlier source is cancelled.
@@ -300,32 +297,32 @@ Outcome push_blob(Context& ctx, const Descriptor& d, size_t slot) {
 
     fs::UniqueFd fd;
     try {
-        fd = ctx.source.open_blob(d.digest);
+        fd = source.open_blob(d.digest);
     } catch (const Error& e) {
         throw FatalError(e.what(), e.kind(), e.sys_errno());
     }
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || static_cast<int64_t>(st.st_size) != d.size)
-        throw FatalError("blob " + d.digest + " in " + ctx.source.location() + " has the wrong size");
+        throw FatalError("blob " + d.digest + " in " + source.location() + " has the wrong size");
 
     const bool chunked = static_cast<uint64_t>(d.size) >= ctx.opts.patch_threshold;
     for (int attempt = 1;; ++attempt) {
-        if (ctx.cancelled) throw Cancelled();
+        if (transfer.cancelled()) throw Cancelled();
         // A final PUT whose answer was lost may have completed the blob.
-        if (attempt > 1 && location.empty() && blob_exists(ctx, d.digest)) return Outcome::uploaded;
+        if (attempt > 1 && location.empty() && blob_exists(ctx, d.digest)) return BlobOutcome::copied;
         if (location.empty()) location = start_upload(ctx, d.digest);
-        ctx.progress.set_bytes(slot, 0);
+        transfer.bytes(0);
         if (chunked) {
-            if (!upload_chunks(ctx, location, d, fd.get(), slot, attempt)) {
+            if (!upload_chunks(ctx, location, d, fd.get(), transfer, attempt)) {
                 if (attempt >= ctx.client.options().max_attempts)
                     throw Error("uploading " + d.digest + ": the registry lost the upload session");
                 location.clear();
                 continue;
             }
-            if (finish_upload(ctx, location, d, fd.get(), static_cast<uint64_t>(d.size), slot, attempt))
-                return Outcome::uploaded;
+            if (finish_upload(ctx, location, d, fd.get(), static_cast<uint64_t>(d.size), transfer, attempt))
+                return BlobOutcome::copied;
         } else {
-            if (finish_upload(ctx, location, d, fd.get(), 0, slot, attempt)) return Outcome::uploaded;
+            if (finish_upload(ctx, location, d, fd.get(), 0, transfer, attempt)) return BlobOutcome::copied;
         }
         location.clear();  // a failed monolithic upload is not resumable: start a new session
     }
@@ -352,83 +349,71 @@ void put_manifest(Context& ctx, const image::Reference& dest, const std::string&
         throw Error("registry stored the manifest as " + served + ", expected " + digest);
 }
 
+// A registry repository as an ImageSink: per blob a HEAD, a cross-repository mount, or an
+// upload; the manifest PUT under the tag names the image.
+class RegistrySink final : public image::ImageSink {
+public:
+    RegistrySink(const image::Reference& dest, const PushOptions& opts)
+        : dest_(dest), opts_(opts), client_(dest.registry, dest.repository, "pull,push", opts.registry),
+          ctx_{client_, opts_} {
+        for (auto& from : opts.mount_from)
+            if (from != dest.repository) client_.add_pull_scope(from);
+    }
+    bool has_blob(std::string_view digest) const override { return blob_exists(ctx_, std::string(digest)); }
+    image::BlobOutcome put_blob(const Descriptor& d, const image::ImageSource& from,
+                                image::BlobTransfer& transfer) override {
+        return push_blob(ctx_, d, from, transfer);
+    }
+    void set_manifest(const Descriptor& manifest, const std::string& bytes) override {
+        put_manifest(ctx_, dest_, bytes, manifest.media_type, manifest.digest);
+    }
+
+private:
+    image::Reference dest_;
+    PushOptions opts_;
+    RegistryClient client_;
+    mutable Context ctx_;
+};
+
 }  // namespace
+
+std::unique_ptr<image::ImageSink> registry_sink(const image::Reference& dest, const PushOptions& opts) {
+    if (dest.tag.empty()) throw Error("push " + dest.str() + ": a tag is required", ErrorKind::InvalidArgument);
+    return std::make_unique<RegistrySink>(dest, opts);
+}
 
 PushResult push_image(const image::ImageSource& source, const image::Reference& dest, const PushOptions& opts) {
     const std::string name = dest.str();
     try {
         if (dest.tag.empty()) throw Error("a tag is required");
-        // Every blob must be there before the registry sees anything.
-        image::SourceImage img = image::read_source_image(source);
-        const std::string& body = img.manifest_bytes;
-        const std::string& media_type = img.media_type;
-        const image::Manifest& manifest = img.manifest;
-        const Descriptor& md = source.manifest();
-        std::vector<Descriptor> layers;
-        std::set<std::string> seen;
-        for (auto& l : manifest.layers)
-            if (seen.insert(l.digest).second) layers.push_back(l);
-
-        RegistryClient client(dest.registry, dest.repository, "pull,push", opts.registry);
-        for (auto& from : opts.mount_from)
-            if (from != dest.repository) client.add_pull_scope(from);
-
+        RegistrySink sink(dest, opts);
         Progress progress(opts.progress, "Uploading", "uploaded");
-        Context ctx{source, client, progress, opts};
-        PushResult result;
-        std::mutex mu;
-        std::exception_ptr first_error;
-        auto count = [&](Outcome o) {
-            std::lock_guard lk(mu);
-            if (o == Outcome::skipped) ++result.skipped;
-            if (o == Outcome::mounted) ++result.mounted;
-            if (o == Outcome::uploaded) ++result.uploaded;
-        };
-        auto one = [&](const Descriptor& d, size_t slot) {
-            try {
-                Outcome o = push_blob(ctx, d, slot);
-                progress.finish(slot, o == Outcome::skipped   ? "already exists"
-                                      : o == Outcome::mounted ? "mounted"
-                                                              : "done");
-                count(o);
-            } catch (...) {
-                std::lock_guard lk(mu);
-                if (!first_error) first_error = std::current_exception();
-                ctx.cancelled = true;
-                progress.finish(slot, "failed");
-            }
-        };
-
-        std::vector<size_t> slots;
-        for (auto& l : layers) slots.push_back(progress.add(l.digest, l.size));
-        size_t config_slot = progress.add(manifest.config.digest, manifest.config.size);
-        std::atomic<size_t> next{0};
-        auto worker = [&] {
-            for (size_t i; (i = next++) < layers.size();) {
-                if (ctx.cancelled) return;
-                one(layers[i], slots[i]);
-            }
-        };
-        std::vector<std::thread> threads;
-        size_t n = std::max<size_t>(1, std::min(opts.parallel_blobs, layers.size()));
-        for (size_t t = 0; t < n; ++t) threads.emplace_back(worker);
-        for (auto& t : threads) t.join();
-        if (!first_error && seen.insert(manifest.config.digest).second) one(manifest.config, config_slot);
-        else if (!first_error) progress.finish(config_slot, "already exists");
-        progress.stop();
-        if (first_error) {
-            try {
-                std::rethrow_exception(first_error);
-            } catch (const Cancelled&) {
-                throw Error("push cancelled");
-            } catch (const FatalError& e) {
-                throw Error(e.what(), e.kind(), e.sys_errno());
-            }
+        image::CopyOptions copy;
+        copy.parallel = opts.parallel_blobs;
+        copy.observer = &progress;
+        image::CopyResult copied;
+        try {
+            copied = image::copy_image(source, sink, copy);
+        } catch (const Cancelled&) {
+            progress.stop();
+            throw Error("push cancelled");
+        } catch (...) {
+            progress.stop();
+            throw;
         }
-
-        put_manifest(ctx, dest, body, media_type, md.digest);
+        progress.stop();
+        PushResult result;
         result.name = name;
-        result.digest = md.digest;
+        result.digest = copied.manifest_digest;
+        auto add = [&](image::BlobOutcome o) {
+            if (o == image::BlobOutcome::present) ++result.skipped;
+            else if (o == image::BlobOutcome::mounted) ++result.mounted;
+            else ++result.uploaded;
+        };
+        result.skipped = copied.layers.present;
+        result.mounted = copied.layers.mounted;
+        result.uploaded = copied.layers.copied + copied.layers.reused;
+        add(copied.config);
         return result;
     } catch (const Error& e) {
         throw Error("push " + name + ": " + e.what());

@@ -287,4 +287,18 @@ assert_contains "$ERR" "has no image nosuch"
 run_expect_fail mr push "oci:$layout:latest"
 assert_contains "$ERR" "name a destination for oci:$layout:latest"
 pass "push from an OCI layout (oci:DIR:TAG)"
+
+# The reverse: an OCI layout into the store (podman's name for it: localhost<DIR>:<TAG>);
+# a second pull finds the layer there; skopeo reads the store's copy with the same digest.
+run_ok mr pull "oci:$layout:latest"
+assert_contains "$OUT" "Pulled localhost$layout:latest ("
+run_ok skopeo inspect "oci:$STORE/store:localhost$layout:latest"
+assert_eq "$layout_digest" "$(jq -r .Digest <<<"$OUT")" "the store holds the layout's manifest"
+run_ok mr pull -q "oci:$layout:latest"
+assert_eq "localhost$layout:latest" "$OUT"
+run_ok mr pull "oci:$layout:latest"
+assert_contains "$OUT" "(0 layers downloaded, 1 already present)"
+run_expect_fail mr pull "oci:$layout:nosuch"
+assert_contains "$ERR" "has no image nosuch"
+pass "pull from an OCI layout into the store (oci:DIR:TAG)"
 "$FIXTURES/registry.sh" stop "$REGISTRY_DIR"

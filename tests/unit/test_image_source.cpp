@@ -10,7 +10,9 @@
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/sha256.hpp"
+#include "minirun/image/image_config.hpp"
 #include "minirun/image/image_source.hpp"
+#include "minirun/image/layer_pack.hpp"
 #include "minirun/image/oci_layout.hpp"
 #include "minirun/image/store.hpp"
 #include "scratch_dir.hpp"
@@ -150,4 +152,76 @@ TEST_CASE("image source: oci:DIR[:TAG] as skopeo spells it") {
     CHECK_FALSE(parse_oci_transport("oci-archive:/x.tar"));  // another transport
     CHECK_THROWS_AS(parse_oci_transport("oci:"), Error);
     CHECK_THROWS_AS(parse_oci_transport("oci:/dir:"), Error);
+}
+
+namespace {
+
+// A store image with one real layer (a packed directory) and a config naming its diff id.
+Descriptor store_real_image(Store& store, const stdfs::path& scratch, const std::string& name, size_t diff_ids) {
+    stdfs::create_directories(scratch / "rootfs/etc");
+    fs::write_file_atomic(scratch / "rootfs/etc/motd", "hello from a layer\n");
+    PackedLayer layer = pack_layer(store, scratch / "rootfs", PackOptions{});
+    std::string ids;
+    for (size_t i = 0; i < diff_ids; ++i) ids += (i ? ",\"" : "\"") + layer.diff_id + "\"";
+    std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[)" + ids + "]}}";
+    Manifest m;
+    m.media_type = media::kOciManifest;
+    m.config = blob(media::kOciConfig, config);
+    m.layers = {layer.blob};
+    store.put_blob(config);
+    std::string text = manifest_json(m);
+    store.put_blob(text);
+    Descriptor md = blob(media::kOciManifest, text);
+    store.set_image(name, md);
+    return md;
+}
+
+}  // namespace
+
+TEST_CASE("image source: the store as a sink unpacks each layer, names the image last, and reuses what it has") {
+    test::ScratchDir t("image-source");
+    Store from(t.p / "from");
+    Descriptor md = store_real_image(from, t.p, "example.com/app:1", 1);
+    copy_image(*store_source(from, "example.com/app:1"), *layout_sink(t.p / "layout", "v1"));
+
+    Store to(t.p / "to");
+    auto layout = layout_source(t.p / "layout", "v1");
+    CopyResult first;
+    {
+        auto sink = store_sink(to, "localhost/app:v1", 1 << 20);
+        first = copy_image(*layout, *sink);
+    }
+    CHECK(first.layers.copied == 1);
+    CHECK(first.config == BlobOutcome::copied);
+    REQUIRE(first.platform);
+    CHECK(first.platform->os == "linux");
+    auto rec = to.find_image("localhost/app:v1");
+    REQUIRE(rec);
+    CHECK(rec->manifest.digest == md.digest);
+    REQUIRE(rec->manifest.platform);
+    CHECK(rec->manifest.platform->architecture == "amd64");
+    Manifest m = parse_manifest(to.read_blob(md.digest, kMaxManifestBytes));
+    std::string diff_id = parse_image_config(to.read_blob(m.config.digest)).diff_ids.at(0);
+    CHECK(fs::read_file(to.layer_dir(diff_id) / "etc/motd", 100) == "hello from a layer\n");
+
+    // Again: nothing moves. Without the unpacked layer: it is unpacked from the blob it has.
+    CopyResult again = copy_image(*layout, *store_sink(to, "localhost/app:v1", 1 << 20));
+    CHECK(again.layers.present == 1);
+    CHECK(again.layers.copied == 0);
+    remove_tree(to.layer_dir(diff_id));
+    CopyResult reused = copy_image(*layout, *store_sink(to, "localhost/app:v2", 1 << 20));
+    CHECK(reused.layers.reused == 1);
+    CHECK(stdfs::exists(to.layer_dir(diff_id) / "etc/motd"));
+}
+
+TEST_CASE("image source: the store refuses an image whose config does not give each layer a diff id") {
+    test::ScratchDir t("image-source");
+    Store from(t.p / "from");
+    store_real_image(from, t.p, "example.com/bad:1", 2);
+    Store to(t.p / "to");
+    CHECK_THROWS_WITH_AS(copy_image(*store_source(from, "example.com/bad:1"), *store_sink(to, "localhost/bad:1", 1 << 20)),
+                         "malformed image: 1 layers but 2 diff_ids in the config", Error);
+    CHECK_FALSE(to.find_image("localhost/bad:1"));
+    // A layout needs no diff ids: the same image copies there.
+    CHECK_NOTHROW(copy_image(*store_source(from, "example.com/bad:1"), *layout_sink(t.p / "layout", "x")));
 }

@@ -11,11 +11,13 @@
 #include <thread>
 #include <vector>
 
+#include "minirun/image/image_source.hpp"
+
 namespace minirun::registry {
 
 enum class ProgressMode { automatic, terminal, plain, quiet };
 
-class Progress {
+class Progress final : public image::TransferObserver {
 public:
     // verb: "Downloading" (live), done_verb: "Downloaded" (plain lines)
     Progress(ProgressMode mode, std::string verb, std::string done_verb);
@@ -24,11 +26,11 @@ public:
     Progress& operator=(const Progress&) = delete;
 
     // Registers a blob; returns its slot.
-    size_t add(const std::string& digest, int64_t total);
+    size_t add(const std::string& digest, int64_t total) override;
     void advance(size_t slot, uint64_t bytes);
-    void set_bytes(size_t slot, uint64_t bytes);
+    void set_bytes(size_t slot, uint64_t bytes) override;
     // Marks a blob finished with a short status ("done", "exists", "mounted", …).
-    void finish(size_t slot, const std::string& status);
+    void finish(size_t slot, const std::string& status) override;
     // Prints a line outside the live area.
     void message(const std::string& line);
     void stop();

@@ -2,7 +2,9 @@
 // Pulling an image into the store: manifest (and index) resolution, parallel layer
 // downloads hashed while streaming and unpacked while downloading, Range resume.
 #include <cstddef>
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "minirun/image/manifest.hpp"
@@ -10,6 +12,7 @@
 #include "minirun/registry/progress.hpp"
 
 namespace minirun::image {
+class ImageSource;
 class Store;
 struct Reference;
 struct ImageRecord;
@@ -34,9 +37,21 @@ struct PullResult {
     size_t layers_present = 0;
 };
 
-// Throws Error("pull <ref>: <reason>") and leaves the store as it was (no new image
+// The image `ref` names in its registry, as an ImageSource (image/image_source.hpp): an
+// index is resolved to the manifest for `platform`; blobs stream with Range resume.
+// Throws Error (RegistryError for HTTP answers) when the manifest cannot be had.
+std::unique_ptr<image::ImageSource> registry_source(const image::Reference& ref, const image::Platform& platform,
+                                                    const RegistryOptions& opts);
+
+// copy_image(registry_source → store_sink). Throws Error("pull <ref>: <reason>") and leaves the store as it was (no new image
 // reference; only complete, verified blobs and layers may remain).
 PullResult pull_image(image::Store& store, const image::Reference& ref, const PullOptions& opts);
+
+// podman's name for an image pulled from an OCI layout: localhost<absolute DIR>:<TAG|latest>.
+std::string layout_image_name(const std::filesystem::path& dir, const std::string& tag);
+// copy_image(layout_source → store_sink) under that name (`minirun pull oci:DIR[:TAG]`).
+PullResult pull_layout(image::Store& store, const std::filesystem::path& dir, const std::string& tag,
+                       const PullOptions& opts);
 
 // --pull as run, build (FROM) and apply take it.
 enum class PullPolicy { missing, always, never };

@@ -5,6 +5,7 @@
 // registry's reported offset); layers in parallel, then the config, then the manifest.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "minirun/registry/progress.hpp"
 
 namespace minirun::image {
+class ImageSink;
 class ImageSource;
 struct Reference;
 }  // namespace minirun::image
@@ -39,7 +41,11 @@ struct PushResult {
     size_t uploaded = 0, mounted = 0, skipped = 0;  // blobs (layers and config)
 };
 
-// Pushes `source` (the store's image, an OCI layout's: image/image_source.hpp) to `dest`
+// The repository `dest` names, as an ImageSink; set_manifest tags it dest.tag (required:
+// Error(InvalidArgument) otherwise).
+std::unique_ptr<image::ImageSink> registry_sink(const image::Reference& dest, const PushOptions& opts);
+
+// copy_image(source → registry_sink). Pushes `source` (the store's image, an OCI layout's: image/image_source.hpp) to `dest`
 // (tag required). Throws Error("push <dest>: <reason>").
 PushResult push_image(const image::ImageSource& source, const image::Reference& dest, const PushOptions& opts);
 
