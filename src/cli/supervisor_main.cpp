@@ -9,7 +9,8 @@
 #include <string>
 
 #include "minirun/common/log.hpp"
-#include "minirun/engine/engine.hpp"
+#include "minirun/common/error.hpp"
+#include "minirun/engine/supervisor.hpp"
 
 int main(int argc, char** argv) {
     if (argc != 4) {
@@ -21,8 +22,8 @@ int main(int argc, char** argv) {
     int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int i = 0; i < 3; ++i) ::dup2(null, i);
     try {
-        minirun::engine::Engine engine(argv[1], {});
-        int status = engine.supervise(argv[2], ready_fd);
+        minirun::engine::Supervisor supervisor(argv[1]);
+        int status = supervisor.supervise(argv[2], ready_fd);
         return status > 255 || status < 0 ? 1 : status;
     } catch (const std::exception& e) {
         std::string msg = minirun::encode_error_record(minirun::ErrorRecord::of(e, 125));

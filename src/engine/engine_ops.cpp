@@ -22,6 +22,7 @@
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/common/process.hpp"
+#include "minirun/engine/container_network.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/image_config.hpp"
 #include "minirun/engine/logs.hpp"
@@ -43,13 +44,6 @@ namespace {
 
 bool alive(pid_t pid, unsigned long long start) { return pid > 0 && runtime::process_alive(pid, start); }
 
-// Writes in place: these files are bind-mounted, a rename would detach them.
-void write_in_place(const std::string& path, const std::string& text) {
-    fs::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd) throw_errno("write " + path);
-    fs::write_all(fd.get(), text.data(), text.size(), path);
-}
-
 std::string ago(const std::string& rfc3339) {
     std::tm tm{};
     if (rfc3339.empty() || !::strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return "";
@@ -63,7 +57,6 @@ std::string ago(const std::string& rfc3339) {
 
 }  // namespace
 
-// Here, not in engine_run.cpp: the supervisor binary links this file but not pulling.
 Engine::Engine(stdfs::path storage, registry::RegistryOptions registry)
     : storage_(std::move(storage)), registry_(std::move(registry)), containers_(storage_) {}
 
@@ -121,86 +114,7 @@ ContainerRecord Engine::refresh(const ContainerRecord& r) const {
     return out;
 }
 
-namespace {
-// --add-host / extra_hosts ("host:ip") as /etc/hosts lines.
-std::string extra_hosts_lines(const std::vector<std::string>& extra) {
-    std::string out;
-    for (auto& h : extra) {
-        auto colon = h.find(':');
-        if (colon != std::string::npos) out += h.substr(colon + 1) + "\t" + h.substr(0, colon) + "\n";
-    }
-    return out;
-}
-}  // namespace
-
-void Engine::rewrite_peer_hosts(const std::string& id, const std::string& text) const {
-    if (!stdfs::exists(containers_.dir(id) / "hosts")) return;
-    std::string extra;
-    try {
-        extra = extra_hosts_lines(containers_.load(id).extra_hosts);
-    } catch (const Error&) {
-    }
-    write_in_place((containers_.dir(id) / "hosts").string(), text + extra);
-}
-
-void Engine::connect_network(ContainerRecord& rec) {
-    std::string dir = containers_.dir(rec.id).string();
-    std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
-    if (rec.network == "host") {
-        hosts = fs::read_file("/etc/hosts", 1 << 20);
-    } else {
-        network::Networks::create_netns(dir + "/netns");
-        if (rec.network != "none") {
-            auto peer = [&](const std::string& id, const std::string& text) {
-                if (id != rec.id) rewrite_peer_hosts(id, text);
-            };
-            BridgeAttachment a = bridge_attach(storage_, rec, dir + "/netns", peer);
-            rec.ip = a.ip;
-            rec.ports = a.ports;
-            hosts = a.hosts;
-        } else {
-            hosts += "127.0.1.1\t" + rec.hostname + "\n";
-        }
-    }
-    hosts += extra_hosts_lines(rec.extra_hosts);
-    write_in_place(dir + "/hosts", hosts);
-    write_in_place(dir + "/hostname", rec.hostname + "\n");
-    write_in_place(dir + "/resolv.conf",
-                   rec.network == "host" ? fs::read_file("/etc/resolv.conf", 1 << 20) : network::Networks::resolv_conf());
-    containers_.save(rec);
-}
-
-void Engine::disconnect_network(ContainerRecord& rec) {
-    std::string dir = containers_.dir(rec.id).string();
-    // The namespace file exists from connect until the end of this function: without it
-    // there is nothing to undo (run_once already disconnected before --rm's cleanup).
-    if (rec.network != "host" && !stdfs::exists(dir + "/netns")) return;
-    try {
-        if (rec.network != "host" && rec.network != "none") {
-            bridge_detach(storage_, rec, [&](const std::string& id, const std::string& text) { rewrite_peer_hosts(id, text); });
-        }
-        if (rec.network != "host") network::Networks::delete_netns(dir + "/netns");
-    } catch (const Error& e) {
-        log::warn("network cleanup of " + rec.name + ": " + e.what());
-    }
-}
-
-void Engine::cleanup(ContainerRecord& rec, bool remove_dir) {
-    runtime::Runtime rt((storage_ / "run").string());
-    try {
-        rt.remove(rec.id, true);
-    } catch (const Error& e) {
-        log::warn(e.what());
-    }
-    log::debug("cleanup: runtime removed");
-    disconnect_network(rec);
-    log::debug("cleanup: network gone");
-    std::string dir = containers_.dir(rec.id).string();
-    unmount_rootfs(dir);
-    log::debug("cleanup: rootfs unmounted");
-    if (remove_dir) containers_.remove(rec.id);
-    log::debug("cleaned up");
-}
+void Engine::cleanup(ContainerRecord& rec, bool remove_dir) { teardown_container(storage_, containers_, rec, remove_dir); }
 
 std::vector<std::string> Engine::reap_orphans() {
     std::vector<std::string> reaped;

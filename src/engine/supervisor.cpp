@@ -1,6 +1,6 @@
-// Watching a container: start it through the runtime (we are the init's parent), carry
-// its output to the log driver (and the terminal in the foreground), record its exit,
-// and apply the restart policy.
+// Watching a container (supervisor.hpp): start it through the runtime (we are the init's
+// parent), carry its output to the log driver (and the terminal in the foreground),
+// record its exit, and apply the restart policy.
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
@@ -23,7 +23,7 @@
 #include "minirun/common/fs.hpp"
 #include "minirun/common/process.hpp"
 #include "minirun/common/log.hpp"
-#include "minirun/engine/engine.hpp"
+#include "minirun/engine/supervisor.hpp"
 #include "minirun/engine/logs.hpp"
 #include "minirun/engine/rootfs.hpp"
 #include "minirun/runtime/cgroups.hpp"
@@ -58,7 +58,7 @@ void notify_failure(int fd, const ErrorRecord& r) { notify(fd, encode_error_reco
 
 }  // namespace
 
-int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) {
+int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) {
     std::string dir = containers_.dir(rec.id).string();
     runtime::Runtime rt((storage_ / "run").string());
     std::unique_ptr<LogSink> sink;
@@ -68,7 +68,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
             mount_rootfs((storage_ / "layers").string(), rec.layers, dir);
         }
         log::debug("run_once: rootfs ready");
-        connect_network(rec);
+        network_.connect(rec);
         log::debug("network connected");
         sink = make_log_sink(rec.log_driver, rec.log_opts, dir + "/container.log", rec.id, rec.name);
     } catch (const Error& e) {
@@ -80,7 +80,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         rec.finished_at = rfc3339_now();
         containers_.save(rec);
         try {
-            disconnect_network(rec);
+            network_.disconnect(rec);
         } catch (const Error&) {
         }
         notify_failure(notify_fd, ErrorRecord::of(e, 125));
@@ -119,7 +119,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         rec.error = e.what();
         rec.finished_at = rfc3339_now();
         containers_.save(rec);
-        disconnect_network(rec);
+        network_.disconnect(rec);
         if (notify_fd < 0 && code != 125) std::fprintf(stderr, "Error: %s\n", e.what());
         notify_failure(notify_fd, ErrorRecord::of(e, code));
         if (code != 125) return code;
@@ -136,7 +136,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
         rec.error = failure.message;
         rec.finished_at = rfc3339_now();
         containers_.save(rec);
-        disconnect_network(rec);
+        network_.disconnect(rec);
         if (notify_fd < 0) std::fprintf(stderr, "Error: %s\n", failure.message.c_str());
         notify_failure(notify_fd, failure);
         return failure.status;
@@ -234,7 +234,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
     }
     rt.remove(rec.id, true);
     log::debug("runtime state removed");
-    disconnect_network(rec);
+    network_.disconnect(rec);
     log::debug("network disconnected");
     ContainerRecord latest = containers_.load(rec.id);
     latest.status = "exited";
@@ -248,7 +248,7 @@ int Engine::run_once(ContainerRecord& rec, const Attach& attach, int notify_fd) 
     return status;
 }
 
-int Engine::run_foreground(ContainerRecord& rec) {
+int Supervisor::run_foreground(ContainerRecord& rec) {
     // This process watches the container: recorded (with "running") so that, killed before
     // it cleans up, its --rm container is reaped by the next command (reap_orphans).
     rec.supervisor_pid = ::getpid();
@@ -258,14 +258,14 @@ int Engine::run_foreground(ContainerRecord& rec) {
     try {
         status = run_once(rec, Attach{true}, -1);
     } catch (const Error& e) {
-        if (rec.auto_remove) cleanup(rec, true);
+        if (rec.auto_remove) teardown_container(storage_, containers_, rec, true);
         throw;
     }
-    if (rec.auto_remove) cleanup(rec, true);
+    if (rec.auto_remove) teardown_container(storage_, containers_, rec, true);
     return status;
 }
 
-int Engine::supervise(const std::string& id, int ready_fd) {
+int Supervisor::supervise(const std::string& id, int ready_fd) {
     ContainerRecord rec = containers_.load(id);
     rec.supervisor_pid = ::getpid();
     rec.supervisor_start = runtime::process_start_time(rec.supervisor_pid);
@@ -302,7 +302,7 @@ int Engine::supervise(const std::string& id, int ready_fd) {
     rec = containers_.load(id);
     rec.supervisor_pid = 0;
     containers_.save(rec);
-    if (rec.auto_remove) cleanup(rec, true);
+    if (rec.auto_remove) teardown_container(storage_, containers_, rec, true);
     // A unit from `generate systemd` restarts on failure: a stop asked for is not one.
     return rec.stop_requested ? 0 : status;
 }

@@ -1,6 +1,7 @@
 #pragma once
-// `minirun run` and the container lifecycle: containers from images, started in-process
-// through the runtime core, each detached one watched by a small supervisor process.
+// The container lifecycle: `run` (create_container, then a Supervisor in this process or
+// a detached minirun-supervisor) and the verbs on existing containers. The engine prints
+// nothing; the CLI reports what it returns.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -11,47 +12,10 @@
 
 #include "minirun/engine/container_store.hpp"
 #include "minirun/engine/logs.hpp"
-#include "minirun/engine/mount_request.hpp"
+#include "minirun/engine/run_request.hpp"
 #include "minirun/registry/client.hpp"
 
 namespace minirun::engine {
-
-struct RunRequest {
-    std::string image;
-    std::vector<std::string> command;  // after the image
-    std::string name;
-    bool detach = false, interactive = false, tty = false, remove = false;
-    std::vector<std::string> env, env_files, publish, labels, cap_add, cap_drop,
-        security_opts, log_opts;
-    bool publish_all = false;
-    // -v, --mount and --tmpfs, parsed by the caller (mount_request.hpp), in that order.
-    std::vector<MountRequest> mounts;
-    std::string workdir, user, hostname, memory, cpus, restart = "no", network = "bridge";
-    std::optional<std::string> entrypoint;
-    std::optional<int64_t> pids_limit;
-    bool read_only = false, privileged = false, init = false;
-    std::string stop_signal;
-    std::optional<int> stop_timeout;
-    std::string log_driver = "json-file";
-    std::string pull = "missing";  // missing | always | never
-    std::string platform;
-    bool quiet_pull = false;  // no pull progress bars
-    // Called with the familiar reference before a missing image is pulled (the CLI says so).
-    std::function<void(const std::string& image)> on_pull;
-    std::vector<std::string> network_aliases;  // --network-alias (apply: the service name)
-    std::vector<std::string> add_hosts;        // --add-host host:ip
-    // --health-* over the image's HEALTHCHECK; --no-healthcheck: disable.
-    HealthOverride health;
-};
-
-// What `run` did. The engine prints nothing: the caller reports the id or the error.
-struct RunResult {
-    std::string container_id;  // "" when no container was created
-    // For the shell: the container's own status (foreground), 0 once a detached one is
-    // started, or 125/126/127 as Docker when it could not be.
-    int status = 0;
-    std::string error;  // why it did not start; "" when it did
-};
 
 // One `stats` sample of a running container.
 struct ContainerStats {
@@ -121,40 +85,22 @@ public:
     // `timeout_s` passes (<= 0: no limit).
     void wait_healthy(const std::string& container, double timeout_s);
 
-    // The supervisor's loop (runs in its own session); public for the detached child.
-    // Returns the container's last exit status (0 when stopped on request).
-    int supervise(const std::string& id, int ready_fd);
-
     ContainerStore& containers() { return containers_; }
     // Fresh view of a record with its live status (a dead supervisor does not lie).
     ContainerRecord refresh(const ContainerRecord& r) const;
 
 private:
-    struct Prepared;
-    struct Attach {
-        bool foreground = false;
-    };
-    // Starts the container once and watches it until it exits; returns its status.
-    // `on_started` receives "ok" or "error:<status>:<message>".
-    int run_once(ContainerRecord& rec, const Attach& attach, int notify_fd);
-    int run_foreground(ContainerRecord& rec);
-    // Starts minirun-supervisor for a prepared container and waits for its verdict.
+    // Starts minirun-supervisor for a created container and waits for its verdict.
     struct SupervisorReply {
         bool started = false;
         ErrorRecord failure;  // when not started; its status is the shell status to report
     };
     SupervisorReply spawn_supervisor(const std::string& id);
-    Prepared prepare(const RunRequest& req);
-    void start_prepared(ContainerRecord& rec);
     void cleanup(ContainerRecord& rec, bool remove_dir);
     // `rm -f <full id>` of a container whose record cannot be read; false when it can.
     bool remove_unreadable(const std::string& id);
-    void connect_network(ContainerRecord& rec);
-    // A peer's /etc/hosts after a network change: the network's text plus its --add-host lines.
-    void rewrite_peer_hosts(const std::string& id, const std::string& text) const;
     std::string read_health(const std::string& id) const;
-    std::string last_health_output(const ContainerRecord& rec) const;  // a peer's --add-host lines
-    void disconnect_network(ContainerRecord& rec);
+    std::string last_health_output(const ContainerRecord& rec) const;
 
     std::filesystem::path storage_;
     registry::RegistryOptions registry_;
