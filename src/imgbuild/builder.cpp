@@ -33,6 +33,7 @@
 #include "minirun/image/store.hpp"
 #include "minirun/image/stored_image.hpp"
 #include "minirun/image/unpack.hpp"
+#include "minirun/imgbuild/build_plan.hpp"
 #include "minirun/imgbuild/containerfile.hpp"
 #include "minirun/imgbuild/context.hpp"
 #include "minirun/imgbuild/copy.hpp"
@@ -108,6 +109,26 @@ struct StageCtx {
     std::map<std::string, std::optional<std::string>> args;  // declared ARGs (unset: nullopt)
 };
 
+// What one RUN step's --mounts hold while it runs, released when the step ends (also
+// when it fails): per-step state, so it lives with the step and not in the Builder.
+struct RunMounts {
+    std::vector<std::unique_ptr<SecretFile>> secret_files;  // written for the step
+    std::vector<std::unique_ptr<StepRoot>> roots;           // read-only stage views
+    std::vector<std::string> copies;                        // filtered context copies
+    std::vector<std::function<void()>> pending;             // ... made when the step runs (not on a cache hit)
+    RunMounts() = default;
+    RunMounts(const RunMounts&) = delete;
+    RunMounts& operator=(const RunMounts&) = delete;
+    ~RunMounts() {
+        for (auto& d : copies) {
+            try {
+                if (stdfs::exists(d)) image::remove_tree(d);
+            } catch (...) {
+            }
+        }
+    }
+};
+
 // The default: BuildProgress's hooks do nothing and keep no state, so one serves all.
 BuildProgress& silent_progress() {
     static BuildProgress silent;
@@ -127,7 +148,6 @@ public:
 
 private:
     void load();
-    std::set<size_t> needed_stages(size_t target);
     ImageState& ensure_stage(size_t idx);
     void build_stage(size_t idx);
     ImageState from_base(const Stage& stage);
@@ -136,13 +156,10 @@ private:
     Expander expander(StageCtx& c);
     Command typed_command(const Instruction& ins) const;
     ShellEnv expansion_env(StageCtx& c);
-    // Meta ARGs (before the first FROM) with values: what FROM lines and --from expand with.
-    ShellEnv meta_env() const;
     // A read-only view of an earlier stage (name or index) or an image, for COPY --from and
     // RUN --mount from=; its chain joins the step's cache key.
     std::unique_ptr<StepRoot> from_view(StageCtx& c, const std::string& from, std::string& key);
     std::string expand(StageCtx& c, const std::string& word) { return lexer_.process_word(word, expansion_env(c)); }
-    std::optional<size_t> stage_ref(const std::string& name, size_t before) const;
 
     // Steps.
     void metadata_step(StageCtx& c, const std::string& text);
@@ -155,15 +172,12 @@ private:
     void add_history(ImageState& s, const std::string& created_by, bool empty);
 
     std::string context_digest(const SourceTree& tree, const std::string& rel, bool stat_cache);
-    runtime::Mount run_mount(StageCtx& c, const std::string& spec, std::map<std::string, std::string> kv, std::string& key);
+    runtime::Mount run_mount(StageCtx& c, RunMounts& held, const std::string& spec, std::map<std::string, std::string> kv,
+                             std::string& key);
     // RUN --mount=type=secret: the file to bind (none when only env= or the secret is absent).
-    std::optional<runtime::Mount> secret_mount(StageCtx& c, const std::string& spec, const std::map<std::string, std::string>& kv,
-                                               std::vector<std::string>& env);
-    std::map<std::string, std::string> secrets_;                 // imgbuild build --secret
-    std::vector<std::unique_ptr<SecretFile>> secret_files_;      // ... written for the running step
-    std::vector<std::unique_ptr<StepRoot>> mount_roots_;  // read-only stage views for RUN --mount
-    std::vector<std::string> mount_copies_;                // filtered context copies for RUN --mount
-    std::vector<std::function<void()>> pending_copies_;    // ... made when the step runs
+    std::optional<runtime::Mount> secret_mount(StageCtx& c, RunMounts& held, const std::string& spec,
+                                               const std::map<std::string, std::string>& kv, std::vector<std::string>& env);
+    std::map<std::string, std::string> secrets_;  // imgbuild build --secret
     void step_header(const std::string& text);
     void step_done(bool cached);
     BuildResult commit_image(ImageState& s);
@@ -173,17 +187,13 @@ private:
     image::Store store_;
     BuildCache cache_;
     image::PackOptions pack_;
-    Containerfile cf_;
+    BuildPlan plan_;  // decided before anything runs
     ShellLexer lexer_;
     stdfs::path context_;
     IgnoreMatcher ignore_;
     fs::UniqueFd context_fd_;
-    std::map<std::string, std::string> build_args_;
-    std::set<std::string> used_args_;
-    std::map<std::string, std::optional<std::string>> meta_args_;
     std::map<size_t, ImageState> built_;
-    std::vector<std::vector<Command>> commands_;  // per stage, parallel to its instructions
-    size_t step_ = 0, total_ = 0;
+    size_t step_ = 0;
     uint64_t cached_ = 0, executed_ = 0;
     std::chrono::steady_clock::time_point step_start_;
     std::string location_;  // "file:line" of the instruction being run, for errors
@@ -197,75 +207,12 @@ void Builder::load() {
     stdfs::path file = o_.containerfile;
     if (file.empty()) file = stdfs::exists(context_ / "Containerfile") ? context_ / "Containerfile" : context_ / "Dockerfile";
     if (!stdfs::exists(file)) throw Error("no Containerfile or Dockerfile in " + context_.string() + " (use -f)");
-    cf_ = load_containerfile(file);
-    // Every instruction typed before any work: a bad one fails at its line, nothing built.
-    for (auto& stage : cf_.stages) {
-        auto& typed = commands_.emplace_back();
-        for (auto& ins : stage.instructions) typed.push_back(typed_command(ins));
-    }
-    lexer_ = ShellLexer(cf_.directives.escape);
+    plan_ = plan_build(load_containerfile(file), PlanRequest{o_.build_args, o_.target, o_.platform});
+    lexer_ = plan_.lexer();
     ignore_ = load_ignore_file(context_, file);
     context_fd_.reset(::open(context_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!context_fd_) throw_errno("open build context " + context_.string());
     secrets_ = load_secrets(o_.secrets);
-
-    for (auto& a : o_.build_args) {
-        auto eq = a.find('=');
-        if (eq == 0) throw Error("invalid --build-arg \"" + a + "\": expected KEY=VALUE");
-        if (eq == std::string::npos) {
-            if (const char* v = std::getenv(a.c_str())) build_args_[a] = v;
-            continue;
-        }
-        build_args_[a.substr(0, eq)] = a.substr(eq + 1);
-    }
-    // The predefined platform args, in the global scope as BuildKit has them.
-    image::Platform p = o_.platform.empty() ? image::Platform::host() : image::Platform::parse(o_.platform);
-    image::Platform host = image::Platform::host();
-    std::map<std::string, std::string> predefined = {
-        {"TARGETPLATFORM", p.str()}, {"TARGETOS", p.os}, {"TARGETARCH", p.architecture}, {"TARGETVARIANT", p.variant},
-        {"BUILDPLATFORM", host.str()}, {"BUILDOS", host.os}, {"BUILDARCH", host.architecture}, {"BUILDVARIANT", host.variant}};
-    for (auto& [k, v] : predefined) meta_args_[k] = v;
-    for (auto& ins : cf_.meta_args) {
-        for (auto& word : ins.args) {
-            auto eq = word.find('=');
-            std::string name = word.substr(0, eq);
-            std::optional<std::string> value;
-            if (eq != std::string::npos) {
-                value = lexer_.process_word(word.substr(eq + 1), meta_env());
-            }
-            if (build_args_.count(name)) {
-                value = build_args_[name];
-                used_args_.insert(name);
-            }
-            meta_args_[name] = value;
-        }
-    }
-}
-
-std::optional<size_t> Builder::stage_ref(const std::string& name, size_t before) const {
-    std::string l = lower(name);
-    for (size_t i = 0; i < before && i < cf_.stages.size(); ++i)
-        if (!cf_.stages[i].name.empty() && cf_.stages[i].name == l) return i;
-    if (!l.empty() && l.find_first_not_of("0123456789") == std::string::npos) {
-        size_t i = std::stoul(l);
-        if (i < before) return i;
-    }
-    return std::nullopt;
-}
-
-std::set<size_t> Builder::needed_stages(size_t target) {
-    const ShellEnv meta = meta_env();
-    std::set<size_t> need;
-    std::function<void(size_t)> visit = [&](size_t i) {
-        if (!need.insert(i).second) return;
-        const Stage& s = cf_.stages[i];
-        if (auto r = stage_ref(lexer_.process_word(s.base_image, meta), i)) visit(*r);
-        for (auto& ins : s.instructions)
-            if ((ins.keyword == "COPY" || ins.keyword == "ADD") && ins.has_flag("from"))
-                if (auto r = stage_ref(lexer_.process_word(ins.flag("from"), meta), i)) visit(*r);
-    };
-    visit(target);
-    return need;
 }
 
 // ---- images ----
@@ -301,9 +248,9 @@ ImageState Builder::load_image(const std::string& name) {
 }
 
 ImageState Builder::from_base(const Stage& stage) {
-    std::string name = lexer_.process_word(stage.base_image, meta_env());
+    std::string name = lexer_.process_word(stage.base_image, plan_.meta_env());
     if (name.empty()) throw Error(location_ + ": FROM names no image (\"" + stage.base_image + "\" expands to nothing)");
-    if (auto r = stage_ref(name, static_cast<size_t>(stage.index))) return ensure_stage(*r);
+    if (auto r = plan_.stage_ref(name, static_cast<size_t>(stage.index))) return ensure_stage(*r);
     if (lower(name) == "scratch") {
         image::Platform p = o_.platform.empty() ? image::Platform::host() : image::Platform::parse(o_.platform);
         ImageState s;
@@ -324,7 +271,7 @@ ImageState& Builder::ensure_stage(size_t idx) {
 void Builder::step_header(const std::string& text) {
     ++step_;
     step_start_ = std::chrono::steady_clock::now();
-    progress_.step_started(step_, total_, text);
+    progress_.step_started(step_, plan_.total_steps, text);
 }
 
 void Builder::step_done(bool cached) {
@@ -366,17 +313,10 @@ void Builder::fs_step(StageCtx& c, const std::string& key_text, const std::strin
     step_done(cached);
 }
 
-ShellEnv Builder::meta_env() const {
-    ShellEnv env;
-    for (auto& [k, v] : meta_args_)
-        if (v) env[k] = *v;
-    return env;
-}
-
 std::unique_ptr<StepRoot> Builder::from_view(StageCtx& c, const std::string& from, std::string& key) {
     ImageState loaded;
     const ImageState* s = nullptr;
-    if (auto r = stage_ref(from, static_cast<size_t>(c.stage->index))) s = &ensure_stage(*r);
+    if (auto r = plan_.stage_ref(from, static_cast<size_t>(c.stage->index))) s = &ensure_stage(*r);
     else s = &(loaded = load_image(from));
     key += " from=" + s->chain;
     return std::make_unique<StepRoot>(store_, diff_ids_of(*s), false);
@@ -407,7 +347,8 @@ static std::map<std::string, std::string> mount_options(const std::string& spec)
 // RUN --mount=type=bind|cache|tmpfs,... (BuildKit's syntax). Bind sources come from the
 // context or an earlier stage/image, read-only, and key the step by their content; cache
 // dirs persist under the storage across builds and never key it; tmpfs is scratch.
-runtime::Mount Builder::run_mount(StageCtx& c, const std::string& spec, std::map<std::string, std::string> kv, std::string& key) {
+runtime::Mount Builder::run_mount(StageCtx& c, RunMounts& held, const std::string& spec,
+                                  std::map<std::string, std::string> kv, std::string& key) {
     std::string type = kv.count("type") ? kv["type"] : "bind";
     std::string target = kv.count("target") ? kv["target"] : kv.count("dst") ? kv["dst"] : kv["destination"];
     if (target.empty()) throw Error(location_ + ": RUN --mount=" + spec + ": no target");
@@ -442,8 +383,8 @@ runtime::Mount Builder::run_mount(StageCtx& c, const std::string& spec, std::map
     SourceTree tree{context_fd_.get(), &ignore_, "build context"};
     if (kv.count("from")) {
         std::string from = lexer_.process_word(kv["from"], expansion_env(c));
-        mount_roots_.push_back(from_view(c, from, key));
-        tree = SourceTree{mount_roots_.back()->root_fd(), nullptr, "stage or image " + from};
+        held.roots.push_back(from_view(c, from, key));
+        tree = SourceTree{held.roots.back()->root_fd(), nullptr, "stage or image " + from};
     }
     std::string rel = clean_relative(source);
     auto matched = expand_source(tree, rel.empty() ? "." : rel);
@@ -451,10 +392,10 @@ runtime::Mount Builder::run_mount(StageCtx& c, const std::string& spec, std::map
     if (!kv.count("from") && !ignore_.empty()) {
         // The context as the build sees it: ignored files must not show through a bind.
         std::string copy = (store_.temp_dir() / (std::string(fs::kTempPrefix) + fs::unique_suffix() + "-mount")).string();
-        mount_copies_.push_back(copy);
+        held.copies.push_back(copy);
         bool dir = source_is_dir(tree, matched.at(0));
         // Made only when the step runs: a cache hit copies nothing.
-        pending_copies_.push_back([this, copy, dir, rel = matched.at(0)] {
+        held.pending.push_back([this, copy, dir, rel = matched.at(0)] {
             fs::mkdir_p(copy);
             fs::UniqueFd dst(::open(copy.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
             SourceTree ctx{context_fd_.get(), &ignore_, "build context"};
@@ -469,8 +410,9 @@ runtime::Mount Builder::run_mount(StageCtx& c, const std::string& spec, std::map
     return {target, "bind", resolved, {"rbind", "rprivate", "ro"}};
 }
 
-std::optional<runtime::Mount> Builder::secret_mount(StageCtx& c, const std::string& spec,
-                                                   const std::map<std::string, std::string>& kv, std::vector<std::string>& env) {
+std::optional<runtime::Mount> Builder::secret_mount(StageCtx& c, RunMounts& held, const std::string& spec,
+                                                   const std::map<std::string, std::string>& kv,
+                                                   std::vector<std::string>& env) {
     SecretMountSpec s;
     try {
         s = parse_secret_mount(kv);
@@ -487,8 +429,8 @@ std::optional<runtime::Mount> Builder::secret_mount(StageCtx& c, const std::stri
     if (!s.env.empty()) env.push_back(s.env + "=" + found->second);
     if (s.target.empty()) return std::nullopt;
     std::string target = in_workdir(c.st, s.target);
-    secret_files_.push_back(std::make_unique<SecretFile>(found->second, s, store_.temp_dir()));
-    return runtime::Mount{"/" + clean_relative(target), "bind", secret_files_.back()->path().string(),
+    held.secret_files.push_back(std::make_unique<SecretFile>(found->second, s, store_.temp_dir()));
+    return runtime::Mount{"/" + clean_relative(target), "bind", held.secret_files.back()->path().string(),
                           {"bind", "rprivate", "ro", "nosuid", "nodev", "noexec"}};
 }
 
@@ -499,12 +441,13 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins, const RunComm
         throw Error(location_ + ": RUN --network=" + network + ": use host, none or default");
     std::string mount_key;
     std::vector<std::string> secret_env;
+    RunMounts held;
     for (auto& spec : run.mounts) {
         auto kv = mount_options(spec);
         if (kv.count("type") && kv["type"] == "secret") {
-            if (auto m = secret_mount(c, spec, kv, secret_env)) step.mounts.push_back(*m);
+            if (auto m = secret_mount(c, held, spec, kv, secret_env)) step.mounts.push_back(*m);
         } else {
-            step.mounts.push_back(run_mount(c, spec, kv, mount_key));
+            step.mounts.push_back(run_mount(c, held, spec, kv, mount_key));
         }
     }
     if (run.security) throw Error(location_ + ": RUN --security is not supported by imgbuild");
@@ -556,10 +499,10 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins, const RunComm
         ++nargs;
     }
     // Proxy settings reach RUN without an ARG and stay out of the cache key and history.
-    for (auto& [k, v] : build_args_)
+    for (auto& [k, v] : plan_.build_args)
         if (kProxyArgs.count(k) && !c.args.count(k)) {
             step.env.push_back(k + "=" + v);
-            used_args_.insert(k);
+            plan_.used_args.insert(k);
         }
     const auto& conf = c.st.meta.config;
     step.cwd = "/" + clean_relative(conf.working_dir);  // "/x/y/../z" runs in /x/z
@@ -576,19 +519,13 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins, const RunComm
             step.scripts.emplace_back(files.back()->path().string(), ".imgbuild-heredoc-" + std::to_string(i));
         }
         std::string output;
-        for (auto& make : pending_copies_) make();
+        for (auto& make : held.pending) make();
         int status = detail::run_step(store_, root, step, output);
         if (status != 0) {
             progress_.step_failed(output);
             throw Error(location_ + ": " + ins.original + ": the command exited with status " + std::to_string(status));
         }
     });
-    for (auto& d : mount_copies_)
-        if (stdfs::exists(d)) image::remove_tree(d);
-    mount_copies_.clear();
-    pending_copies_.clear();
-    mount_roots_.clear();
-    secret_files_.clear();
 }
 
 // The content digest of a COPY source. For the build context, a digest of the stat data
@@ -762,7 +699,7 @@ Command Builder::typed_command(const Instruction& ins) const {
     try {
         return to_command(ins);
     } catch (const Error& e) {
-        throw wrap_error(e, cf_.file + ":" + std::to_string(ins.line));
+        throw wrap_error(e, plan_.file.file + ":" + std::to_string(ins.line));
     }
 }
 
@@ -795,10 +732,10 @@ void Builder::arg_instruction(StageCtx& c, const ArgCommand& a) {
     for (auto& d : a.declarations) {
         std::optional<std::string> value;
         if (d.default_value) value = expand(c, *d.default_value);
-        else if (meta_args_.count(d.name)) value = meta_args_[d.name];
-        if (build_args_.count(d.name)) {
-            value = build_args_[d.name];
-            used_args_.insert(d.name);
+        else if (plan_.meta_args.count(d.name)) value = plan_.meta_args[d.name];
+        if (plan_.build_args.count(d.name)) {
+            value = plan_.build_args[d.name];
+            plan_.used_args.insert(d.name);
         }
         c.args[d.name] = value;
         text += " " + d.name + (value ? "=" + *value : "");
@@ -807,7 +744,7 @@ void Builder::arg_instruction(StageCtx& c, const ArgCommand& a) {
 }
 
 void Builder::execute(StageCtx& c, const Instruction& ins, const Command& command, bool trigger) {
-    location_ = cf_.file + ":" + std::to_string(ins.line);
+    location_ = plan_.file.file + ":" + std::to_string(ins.line);
     if (!trigger) step_header(ins.original);
     else progress_.trigger_started(ins.original);
     std::visit(
@@ -838,10 +775,10 @@ void Builder::execute(StageCtx& c, const Instruction& ins, const Command& comman
 }
 
 void Builder::build_stage(size_t idx) {
-    const Stage& stage = cf_.stages[idx];
+    const Stage& stage = plan_.file.stages[idx];
     StageCtx c;
     c.stage = &stage;
-    location_ = cf_.file + ":" + std::to_string(stage.from.line);
+    location_ = plan_.file.file + ":" + std::to_string(stage.from.line);
     ImageState base = from_base(stage);
     step_header(stage.from.original);
     c.st = std::move(base);
@@ -853,7 +790,7 @@ void Builder::build_stage(size_t idx) {
     c.st.meta.config.on_build.clear();
     for (auto& t : triggers)
         for (auto& ins : parse_instructions(t, "ONBUILD trigger")) execute(c, ins, typed_command(ins), true);
-    const auto& commands = commands_.at(idx);
+    const auto& commands = plan_.commands.at(idx);
     for (size_t i = 0; i < stage.instructions.size(); ++i) execute(c, stage.instructions[i], commands[i], false);
     built_[idx] = std::move(c.st);
 }
@@ -902,23 +839,15 @@ BuildResult Builder::commit_image(ImageState& s) {
 
 BuildResult Builder::run() {
     load();
-    size_t target = cf_.stages.size() - 1;
-    if (!o_.target.empty()) {
-        const Stage* s = cf_.find_stage(o_.target);
-        if (!s) throw Error("--target " + o_.target + ": no such stage in " + cf_.file);
-        target = static_cast<size_t>(s->index);
-    }
     for (auto& t : o_.tags) image::Reference::parse(t);  // a bad tag fails before any work
     for (auto& out : o_.outputs) detail::check_output(out);
-    auto need = needed_stages(target);
-    for (size_t i : need) total_ += 1 + cf_.stages[i].instructions.size();
     image::Store::PullGuard guard(store_);
     store_.sweep_leftovers();
-    for (size_t i : need) ensure_stage(i);
-    BuildResult r = commit_image(built_.at(target));
-    for (auto& [k, v] : build_args_)
-        if (!used_args_.count(k) && !kProxyArgs.count(k))
-            log::warn("build argument " + k + " was not consumed by any ARG in " + cf_.file);
+    for (size_t i : plan_.stages) ensure_stage(i);
+    BuildResult r = commit_image(built_.at(plan_.target));
+    for (auto& [k, v] : plan_.build_args)
+        if (!plan_.used_args.count(k) && !kProxyArgs.count(k))
+            log::warn("build argument " + k + " was not consumed by any ARG in " + plan_.file.file);
     return r;
 }
 
