@@ -23,7 +23,8 @@ RunResult Engine::run(const RunRequest& req) {
     if (!req.detach) {
         // This process watches the container: recorded (with "running") so that, killed
         // before it cleans up, its --rm container is reaped by the next command.
-        return RunResult{rec.id, Supervisor(storage_).run_foreground(rec), ""};
+        Supervisor::Outcome out = Supervisor(storage_).run_foreground(rec);
+        return RunResult{rec.id, out.status, out.start_error};
     }
     SupervisorReply reply = spawn_supervisor(rec.id);
     if (reply.started) return RunResult{rec.id, 0, ""};

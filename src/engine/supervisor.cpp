@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -120,7 +119,7 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
         rec.finished_at = rfc3339_now();
         containers_.save(rec);
         network_.disconnect(rec);
-        if (notify_fd < 0 && code != 125) std::fprintf(stderr, "Error: %s\n", e.what());
+        if (code != 125) start_error_ = e.what();
         notify_failure(notify_fd, ErrorRecord::of(e, code));
         if (code != 125) return code;
         throw;
@@ -137,7 +136,7 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
         rec.finished_at = rfc3339_now();
         containers_.save(rec);
         network_.disconnect(rec);
-        if (notify_fd < 0) std::fprintf(stderr, "Error: %s\n", failure.message.c_str());
+        start_error_ = failure.message;
         notify_failure(notify_fd, failure);
         return failure.status;
     }
@@ -248,7 +247,7 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
     return status;
 }
 
-int Supervisor::run_foreground(ContainerRecord& rec) {
+Supervisor::Outcome Supervisor::run_foreground(ContainerRecord& rec) {
     // This process watches the container: recorded (with "running") so that, killed before
     // it cleans up, its --rm container is reaped by the next command (reap_orphans).
     rec.supervisor_pid = ::getpid();
@@ -262,7 +261,7 @@ int Supervisor::run_foreground(ContainerRecord& rec) {
         throw;
     }
     if (rec.auto_remove) teardown_container(storage_, containers_, rec, true);
-    return status;
+    return Outcome{status, start_error_};
 }
 
 int Supervisor::supervise(const std::string& id, int ready_fd) {

@@ -16,9 +16,14 @@ public:
     explicit Supervisor(std::filesystem::path storage)
         : storage_(std::move(storage)), containers_(storage_), network_(storage_, containers_) {}
 
-    // Runs a created container attached to this terminal until it exits; returns its
-    // status (126/127 when its command cannot start). A --rm container is torn down.
-    int run_foreground(ContainerRecord& rec);
+    // Runs a created container attached to this terminal until it exits. A --rm container
+    // is torn down. Prints nothing: a command that cannot start comes back as its status
+    // (126/127) and `start_error` for the caller to report.
+    struct Outcome {
+        int status = 0;
+        std::string start_error;
+    };
+    Outcome run_foreground(ContainerRecord& rec);
     // The detached supervisor's loop (it runs in its own session): starts container `id`,
     // answers on ready_fd ("ok" or one encoded ErrorRecord), restarts it as its policy
     // says. Returns its last exit status (0 when stopped on request).
@@ -34,6 +39,7 @@ private:
     std::filesystem::path storage_;
     ContainerStore containers_;
     ContainerNetwork network_;
+    std::string start_error_;  // why the last run_once's command did not start (foreground)
 };
 
 }  // namespace minirun::engine
