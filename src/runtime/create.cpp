@@ -162,6 +162,8 @@ void init_steps(InitContext& c) {
     ::_exit(code);
 }
 
+}  // namespace
+
 std::string resolve_rootfs(const std::string& bundle, const std::string& root_path) {
     stdfs::path p = root_path.empty() ? "rootfs" : root_path;
     if (p.is_relative()) p = stdfs::path(bundle) / p;
@@ -171,6 +173,8 @@ std::string resolve_rootfs(const std::string& bundle, const std::string& root_pa
     if (!stdfs::is_directory(canon)) throw Error("rootfs " + canon.string() + " is not a directory");
     return canon;
 }
+
+namespace {
 
 void write_id_maps(pid_t pid, const Spec& s) {
     auto render = [](const std::vector<IdMapping>& maps) {
@@ -242,12 +246,15 @@ private:
 CreatedProcess create_process(const StateStore& store, const CreateOptions& opts, const Spec& spec,
                               const std::string& bundle, Cgroup& cgroup, const SeccompFilter* filter) {
     if (!spec.process) throw Error("config.json: process is required");
-    if (!spec.has_namespace("mount")) throw Error("config.json: a mount namespace is required");
+    if (!spec.has_namespace("mount") && spec.root_readonly)
+        throw Error("config.json: root.readonly needs a mount namespace (it would remount the runtime's own)",
+                    ErrorKind::InvalidArgument);
     InitContext c;
     c.spec = &spec;
     c.plan.rootfs = resolve_rootfs(bundle, spec.root_path);
     c.plan.spec = &spec;
     c.plan.user_namespace = spec.has_namespace("user");
+    c.plan.mount_namespace = spec.has_namespace("mount");
     if (cgroup.layout() == CgroupLayout::v2) c.plan.cgroup_v2_dir = cgroup.v2_path();
     else c.plan.cgroup_v1_dirs = v1_mounts_for(cgroup);
     c.filter = filter;

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <sstream>
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
@@ -337,6 +338,16 @@ unsigned long requested_propagation(const Spec& s) {
 
 void prepare_rootfs(const RootfsPlan& plan, Kernel& k) {
     const Spec& s = *plan.spec;
+    if (!plan.mount_namespace) {
+        // The runtime's own namespace: its root's propagation is not ours to change, and the
+        // rootfs needs no bind (chroot enters it).
+        UniqueFd root(::open(plan.rootfs.c_str(), O_DIRECTORY | O_PATH | O_CLOEXEC));
+        if (!root) throw_errno("open rootfs " + plan.rootfs);
+        for (auto& m : s.mounts) mount_one(k, plan, m, root.get());
+        if (!dev_is_mounted(s)) UniqueFd dev(open_in_root(root.get(), "/dev", true, false));
+        create_devices(k, plan, root.get());
+        return;
+    }
     // Keep our mounts from reaching the host: everything private or slave while the root
     // is built. A shared or unbindable root is set after pivot_root (enter_rootfs): the
     // kernel refuses to pivot onto a shared mount or to bind from an unbindable one.
@@ -359,6 +370,13 @@ void prepare_rootfs(const RootfsPlan& plan, Kernel& k) {
 void enter_rootfs(const RootfsPlan& plan, bool no_pivot, Kernel& k) {
     const std::string& rootfs = plan.rootfs;
     if (k.chdir(rootfs.c_str()) != 0) throw_errno("chdir " + rootfs);
+    if (!plan.mount_namespace) {
+        // Nothing to move or pivot in a namespace we share; rootfsPropagation would change
+        // the runtime's mounts, so it is not applied.
+        if (k.chroot(".") != 0) throw_errno("chroot");
+        if (k.chdir("/") != 0) throw_errno("chdir /");
+        return;
+    }
     if (no_pivot) {
         if (k.mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) != 0) throw_errno("move rootfs to /");
         if (k.chroot(".") != 0) throw_errno("chroot");
@@ -430,6 +448,35 @@ void finish_rootfs(const Spec& spec, Kernel& k) {
         if (k.mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags("/"), nullptr) != 0)
             throw_errno("remount / read-only");
     }
+}
+
+std::vector<std::string> mounts_under(const std::string& rootfs, const std::string& mountinfo_text) {
+    std::string root = rootfs;
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    std::vector<std::string> found;
+    std::istringstream in(mountinfo_text);
+    for (std::string line; std::getline(in, line);) {
+        // id parent major:minor root mount-point ...; the mount point escapes space, tab,
+        // newline and backslash as \ooo.
+        std::istringstream fields(line);
+        std::string id, parent, dev, mroot, point;
+        if (!(fields >> id >> parent >> dev >> mroot >> point)) continue;
+        std::string path;
+        for (size_t i = 0; i < point.size(); ++i) {
+            if (point[i] == '\\' && i + 3 < point.size()) {
+                path += static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8));
+                i += 3;
+            } else {
+                path += point[i];
+            }
+        }
+        // Strictly under: the rootfs itself may be a mount its owner made before create.
+        if (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/')
+            found.push_back(path);
+    }
+    // Later mounts sit on earlier ones: take them down in reverse order.
+    std::reverse(found.begin(), found.end());
+    return found;
 }
 
 }  // namespace minirun::runtime

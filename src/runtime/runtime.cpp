@@ -1,6 +1,7 @@
 // The runtime verbs over create.cpp's init: start, run, state, kill, delete, list,
 // ps, pause/resume, update.
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 #include "minirun/runtime/cgroups.hpp"
 #include "minirun/runtime/container.hpp"
 #include "minirun/runtime/hooks.hpp"
+#include "minirun/runtime/mounts.hpp"
 #include "minirun/runtime/seccomp.hpp"
 #include "minirun/common/time.hpp"
 #include "minirun/common/process.hpp"
@@ -108,6 +110,26 @@ Resources with_default_devices(const Spec& spec) {
     return r;
 }
 
+// A container without its own mount namespace mounted into ours (under its rootfs): those
+// mounts go when it does. The marker in its state dir says so, so delete needs no config parse.
+std::string shared_mounts_marker(const StateStore& store, const std::string& id) {
+    return store.dir(id) + "/shared-mounts";
+}
+
+void take_down_shared_mounts(const std::string& rootfs) {
+    if (rootfs.empty()) return;
+    std::string info;
+    try {
+        info = fs::read_file("/proc/self/mountinfo", 64 << 20);
+    } catch (const Error& e) {
+        log::warn(e.what());
+        return;
+    }
+    for (auto& m : mounts_under(rootfs, info))
+        if (::umount2(m.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+            log::warn(errno_message("unmount " + m, errno));
+}
+
 struct CreateResult {
     CreatedProcess proc;
     ContainerState state;
@@ -121,6 +143,7 @@ CreateResult do_create(StateStore& store, const CreateOptions& opts) {
     CgroupMounts cgroup_mounts = read_cgroup_mounts();
     std::optional<Cgroup> cgroup;
     CreatedProcess proc;
+    std::string shared_rootfs;  // set when the init mounts into our namespace
     try {
         std::string bundle = stdfs::canonical(opts.bundle).string();
         std::string config_text = fs::read_file(bundle + "/config.json", 16 << 20);
@@ -143,6 +166,10 @@ CreateResult do_create(StateStore& store, const CreateOptions& opts) {
         state.annotations = spec.annotations;
         state.cgroup_path = spec.linux.cgroups_path;
         state.config = config_text;
+        if (!spec.has_namespace("mount")) {
+            shared_rootfs = resolve_rootfs(bundle, spec.root_path);
+            fs::write_file_atomic(shared_mounts_marker(store, opts.id), shared_rootfs, 0600, false);
+        }
         proc = create_process(store, opts, spec, bundle, *cgroup, filter ? &*filter : nullptr);
         log::debug("init cloned");
         state.rootfs = proc.rootfs;
@@ -162,6 +189,7 @@ CreateResult do_create(StateStore& store, const CreateOptions& opts) {
                 log::warn(e.what());
             }
         }
+        if (!shared_rootfs.empty()) take_down_shared_mounts(shared_rootfs);
         store.remove(opts.id);
         throw;
     }
@@ -265,6 +293,8 @@ void Runtime::remove(const std::string& id, bool force) {
             throw Error("container " + id + " did not stop after SIGKILL");
     }
     if (cg) cg->destroy(true);
+    std::string marker = shared_mounts_marker(store_, id);
+    if (::access(marker.c_str(), F_OK) == 0) take_down_shared_mounts(fs::read_file(marker, 1 << 16));
     try {
         auto poststop = saved_hooks(s.config, &Hooks::poststop, "poststop");
         s.status = "stopped";

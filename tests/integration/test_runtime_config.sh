@@ -206,6 +206,28 @@ inside 'ls /sys/class/net'
 assert_contains "$OUT" "dummy7"
 pass "joined network namespace by path"
 
+# No mount namespace in config.json: the container shares the runtime's (the spec's
+# inherit, as crun does). Run in a private mount namespace of the test's own, so nothing
+# reaches the host: the container's mount ns is the runtime's, its /proc and /dev land
+# under its rootfs there, and delete takes them down again.
+reset_config
+config "$B" '.linux.namespaces |= map(select(.type != "mount")) | .process.args=["sleep","30"]'
+run_ok unshare -m --propagation private bash -c '
+  set -e
+  "$0" --root "$1" create nomnt --bundle "$2"
+  pid=$("$0" --root "$1" state nomnt | jq -r .pid)
+  [[ "$(readlink /proc/$pid/ns/mnt)" == "$(readlink /proc/self/ns/mnt)" ]] || { echo "own mount namespace"; exit 1; }
+  echo proc=$(grep -c " $2/rootfs/proc " /proc/self/mountinfo)
+  "$0" --root "$1" delete -f nomnt
+  echo left=$(grep -c " $2/rootfs/" /proc/self/mountinfo || true)' "$OCI" "$OCI_ROOT" "$B"
+assert_contains "$OUT" "proc=1" "the container's /proc is mounted in the shared namespace"
+assert_contains "$OUT" "left=0" "delete takes the container's mounts down"
+reset_config
+config "$B" '.linux.namespaces |= map(select(.type != "mount")) | .root.readonly=true'
+run_expect_fail oci run nomnt-ro --bundle "$B"
+assert_contains "$ERR" "root.readonly needs a mount namespace"
+pass "no mount namespace: the runtime's is shared, its mounts go with delete"
+
 reset_config
 config "$B" '.linux.namespaces += [{type:"user"}] | .linux.uidMappings=[{containerID:0,hostID:100000,size:65536}] | .linux.gidMappings=[{containerID:0,hostID:100000,size:65536}]
   | .mounts |= map(select(.destination != "/sys" and .destination != "/sys/fs/cgroup"))'

@@ -294,3 +294,36 @@ TEST_CASE("start path: a failing step names itself and keeps its errno") {
         CHECK(e.sys_errno() == EPERM);
     }
 }
+
+TEST_CASE("start path: without a mount namespace the runtime's root is left alone and the rootfs is entered by chroot") {
+    Fixture fx;
+    Spec spec = fx.spec("rshared");
+    RootfsPlan plan{fx.rootfs.string(), &spec, false, "", {}};
+    plan.mount_namespace = false;
+    RecordingKernel k(fx.rootfs.string());
+    prepare_rootfs(plan, k);
+    // No propagation change of the shared "/", no rootfs bind: the config's mounts first.
+    CHECK(k.calls.at(0) == "mount proc ROOTFS/proc proc 0");
+    for (auto& c : k.calls) CHECK_MESSAGE(c.find(" / ") == std::string::npos, c);
+    for (auto& c : k.calls) CHECK_MESSAGE(c != "mount ROOTFS ROOTFS - BIND|REC", c);
+
+    k.calls.clear();
+    enter_rootfs(plan, false, k);
+    // Neither pivot_root nor MS_MOVE in a namespace we share; rootfsPropagation not applied.
+    CHECK(k.calls == std::vector<std::string>{"chdir ROOTFS", "chroot .", "chdir /"});
+}
+
+TEST_CASE("start path: what a container without its own mount namespace left is found deepest first") {
+    std::string info =
+        "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+        "39 22 0:4 / /srv/b/rootfs rw - overlay overlay rw\n"
+        "40 22 0:5 / /srv/b/rootfs/proc rw - proc proc rw\n"
+        "41 22 0:6 / /srv/b/rootfs/dev rw - tmpfs tmpfs rw\n"
+        "42 41 0:7 / /srv/b/rootfs/dev/pts rw - devpts devpts rw\n"
+        "43 22 0:8 / /srv/b/rootfs-other/x rw - tmpfs tmpfs rw\n"
+        "44 22 0:9 / /srv/b/rootfs/with\\040space rw - tmpfs tmpfs rw\n";
+    CHECK(mounts_under("/srv/b/rootfs/", info) ==
+          std::vector<std::string>{"/srv/b/rootfs/with space", "/srv/b/rootfs/dev/pts", "/srv/b/rootfs/dev",
+                                   "/srv/b/rootfs/proc"});
+    CHECK(mounts_under("/nowhere", info).empty());
+}

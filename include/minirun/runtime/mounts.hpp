@@ -41,17 +41,27 @@ struct RootfsPlan {
     bool user_namespace = false;  // devices are bind-mounted, not created
     std::string cgroup_v2_dir;    // the container's cgroup dirs, for `cgroup` mounts
     std::vector<std::pair<std::string, std::string>> cgroup_v1_dirs;  // (mount name, host dir)
+    // false: config.json lists no mount namespace, so the container shares the runtime's
+    // (the spec's "inherit"; crun does the same). Its mounts land there, nothing of the
+    // shared root's propagation is touched, and the rootfs is entered with chroot.
+    bool mount_namespace = true;
 };
 
 // Everything up to, not including, pivot_root: the host's mounts become slave (private
 // when asked) so nothing reaches back, the rootfs is bound onto itself, then config.json's
-// mounts and the devices. Throws Error("mount X on Y: reason").
+// mounts and the devices (without a mount namespace: only the mounts and devices).
+// Throws Error("mount X on Y: reason").
 void prepare_rootfs(const RootfsPlan& plan, Kernel& k = host_kernel());
-// pivot_root into the rootfs (or chroot with no_pivot), detach the old root, then give
-// the new root the propagation config.json asks for (linux.rootfsPropagation).
+// pivot_root into the rootfs (or chroot with no_pivot, or without a mount namespace),
+// detach the old root, then give the new root the propagation config.json asks for
+// (linux.rootfsPropagation).
 void enter_rootfs(const RootfsPlan& plan, bool no_pivot, Kernel& k = host_kernel());
 // After pivot: read-only paths, masked paths, read-only root. Paths resolve against the
 // current directory, which enter_rootfs leaves at the new root.
 void finish_rootfs(const Spec& spec, Kernel& k = host_kernel());
+
+// Mount points under `rootfs` (not the rootfs itself) in /proc/self/mountinfo, last first: what a
+// container without its own mount namespace left in ours, for delete to take down.
+std::vector<std::string> mounts_under(const std::string& rootfs, const std::string& mountinfo_text);
 
 }  // namespace minirun::runtime
