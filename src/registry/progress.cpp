@@ -106,4 +106,20 @@ void Progress::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
+image::CopyResult copy_with_progress(const image::ImageSource& from, image::ImageSink& to, ProgressMode mode,
+                                     const std::string& verb, const std::string& done_verb, size_t parallel) {
+    Progress progress(mode, verb, done_verb);
+    image::CopyOptions copy;
+    copy.parallel = parallel;
+    copy.observer = &progress;
+    try {
+        image::CopyResult result = image::copy_image(from, to, copy);
+        progress.stop();
+        return result;
+    } catch (...) {
+        progress.stop();  // the live area is cleared before the error is printed
+        throw;
+    }
+}
+
 }  // namespace minirun::registry

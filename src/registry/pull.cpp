@@ -234,6 +234,17 @@ private:
     mutable std::map<std::string, std::string> small_;  // digest → manifest or config bytes
 };
 
+PullResult pull_result(const std::string& name, const std::string& digest, const image::CopyResult& copied) {
+    PullResult result;
+    result.name = name;
+    result.digest = digest;
+    result.manifest_digest = copied.manifest_digest;
+    result.image_id = copied.config_digest;
+    result.layers_downloaded = copied.layers.copied;
+    result.layers_present = copied.layers.present + copied.layers.reused;
+    return result;
+}
+
 }  // namespace
 
 std::unique_ptr<image::ImageSource> registry_source(const image::Reference& ref, const image::Platform& platform,
@@ -246,30 +257,12 @@ PullResult pull_image(Store& store, const image::Reference& ref, const PullOptio
     try {
         RegistrySource source(ref, opts.platform, opts.registry);
         auto sink = image::store_sink(store, name, opts.max_layer_bytes);
-        Progress progress(opts.progress, "Downloading", "downloaded");
-        image::CopyOptions copy;
-        copy.parallel = opts.parallel_layers;
-        copy.observer = &progress;
-        image::CopyResult copied;
-        try {
-            copied = image::copy_image(source, *sink, copy);
-        } catch (...) {
-            progress.stop();
-            throw;
-        }
-        progress.stop();
+        image::CopyResult copied =
+            copy_with_progress(source, *sink, opts.progress, "Downloading", "downloaded", opts.parallel_layers);
         if (copied.platform && !copied.platform->satisfies(opts.platform) &&
             source.served_digest() == source.manifest().digest)
             log::warn(name + " is for " + copied.platform->str() + ", not " + opts.platform.str());
-
-        PullResult result;
-        result.name = name;
-        result.digest = source.served_digest();
-        result.manifest_digest = copied.manifest_digest;
-        result.image_id = copied.config_digest;
-        result.layers_downloaded = copied.layers.copied;
-        result.layers_present = copied.layers.present + copied.layers.reused;
-        return result;
+        return pull_result(name, source.served_digest(), copied);
     } catch (const Error& e) {
         throw Error("pull " + name + ": " + e.what());
     }
@@ -293,26 +286,9 @@ PullResult pull_layout(Store& store, const stdfs::path& dir, const std::string& 
     try {
         auto source = image::layout_source(dir, tag);
         auto sink = image::store_sink(store, name, opts.max_layer_bytes);
-        Progress progress(opts.progress, "Copying", "copied");
-        image::CopyOptions copy;
-        copy.parallel = opts.parallel_layers;
-        copy.observer = &progress;
-        image::CopyResult copied;
-        try {
-            copied = image::copy_image(*source, *sink, copy);
-        } catch (...) {
-            progress.stop();
-            throw;
-        }
-        progress.stop();
-        PullResult result;
-        result.name = name;
-        result.digest = copied.manifest_digest;
-        result.manifest_digest = copied.manifest_digest;
-        result.image_id = copied.config_digest;
-        result.layers_downloaded = copied.layers.copied;
-        result.layers_present = copied.layers.present + copied.layers.reused;
-        return result;
+        image::CopyResult copied =
+            copy_with_progress(*source, *sink, opts.progress, "Copying", "copied", opts.parallel_layers);
+        return pull_result(name, copied.manifest_digest, copied);
     } catch (const Error& e) {
         throw Error("pull oci:" + dir.string() + (tag.empty() ? "" : ":" + tag) + ": " + e.what(), e.kind(),
                     e.sys_errno());

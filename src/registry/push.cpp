@@ -387,21 +387,12 @@ PushResult push_image(const image::ImageSource& source, const image::Reference& 
     try {
         if (dest.tag.empty()) throw Error("a tag is required");
         RegistrySink sink(dest, opts);
-        Progress progress(opts.progress, "Uploading", "uploaded");
-        image::CopyOptions copy;
-        copy.parallel = opts.parallel_blobs;
-        copy.observer = &progress;
         image::CopyResult copied;
         try {
-            copied = image::copy_image(source, sink, copy);
+            copied = copy_with_progress(source, sink, opts.progress, "Uploading", "uploaded", opts.parallel_blobs);
         } catch (const Cancelled&) {
-            progress.stop();
             throw Error("push cancelled");
-        } catch (...) {
-            progress.stop();
-            throw;
         }
-        progress.stop();
         PushResult result;
         result.name = name;
         result.digest = copied.manifest_digest;

@@ -59,4 +59,9 @@ private:
 
 std::string human_bytes(double bytes);
 
+// copy_image with a Progress drawn as `mode` says (verb/done_verb as Progress takes them),
+// stopped before the result or the error comes back.
+image::CopyResult copy_with_progress(const image::ImageSource& from, image::ImageSink& to, ProgressMode mode,
+                                     const std::string& verb, const std::string& done_verb, size_t parallel);
+
 }  // namespace minirun::registry
