@@ -161,7 +161,9 @@ bool trim_continuation(std::string& line, char esc) {
     return false;
 }
 
-// buildkit's extractBuilderFlags: leading --words; returns the rest.
+// buildkit's extractBuilderFlags: leading --words; returns the rest. Its word state machine
+// looks like parse_words' below but differs as buildkit's two do: bytes, not runes, no escape
+// token (a backslash always escapes), and "--" ends the flags. Kept apart to match each.
 std::string extract_flags(const std::string& line, std::vector<std::string>& words) {
     enum { InSpaces, InWord, InQuote } phase = InSpaces;
     std::string word;
