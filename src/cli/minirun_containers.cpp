@@ -486,6 +486,25 @@ void add_info(CLI::App& app, GlobalOptions& g) {
     auto* top = app.add_subcommand("top", "Processes of a container");
     top->add_option("container", top_name)->required();
     top->callback([&g] { std::cout << open_engine(g).top(top_name); });
+    static std::string port_name, port_private;
+    auto* port = app.add_subcommand("port", "List a container's published ports, or the host address of one");
+    port->add_option("container", port_name)->required();
+    port->add_option("private_port", port_private, "PORT[/PROTO]: print only where it is published");
+    port->callback([&g] {
+        auto ports = open_engine(g).ports(port_name);
+        if (port_private.empty()) {
+            for (auto& p : ports) std::cout << network::format_port_line(p) << "\n";
+            return;
+        }
+        auto chosen = network::select_container_port(ports, port_private);
+        if (chosen.empty()) {
+            std::string key = port_private.find('/') == std::string::npos ? port_private + "/tcp" : port_private;
+            throw Error("no public port '" + key + "' published for " + port_name, ErrorKind::NotFound);
+        }
+        for (auto& p : chosen)
+            std::cout << (network::binds_all_addresses(p.host_ip) ? std::string("0.0.0.0") : p.host_ip) << ":"
+                      << p.host_port << "\n";
+    });
     auto* container = app.add_subcommand("container", "Manage containers");
     container->require_subcommand(1);
     container->add_subcommand("prune", "Remove all stopped containers")->callback([&g] {

@@ -451,6 +451,12 @@ std::string Engine::top(const std::string& name) const {
     return r.out;
 }
 
+std::vector<network::PortMapping> Engine::ports(const std::string& name) const {
+    ContainerRecord rec = refresh(containers_.find(name));
+    if (rec.status != "running") return {};
+    return rec.ports;
+}
+
 std::vector<std::string> Engine::prune() {
     std::vector<std::string> removed;
     for (auto& r : containers_.list()) {

@@ -91,6 +91,21 @@ std::string format_port_mapping(const PortMapping& p) {
            std::to_string(p.container_port) + "/" + p.protocol;
 }
 
+std::string format_port_line(const PortMapping& p) {
+    return std::to_string(p.container_port) + "/" + p.protocol + " -> " +
+           (binds_all_addresses(p.host_ip) ? std::string("0.0.0.0") : p.host_ip) + ":" + std::to_string(p.host_port);
+}
+
+std::vector<PortMapping> select_container_port(const std::vector<PortMapping>& ports, const std::string& text) {
+    auto range = parse_port_range(text);
+    if (!range || range->first != range->last)
+        throw Error("invalid port \"" + text + "\": expected PORT[/PROTO]", ErrorKind::InvalidArgument);
+    std::vector<PortMapping> out;
+    for (auto& p : ports)
+        if (p.container_port == range->first && p.protocol == range->protocol) out.push_back(p);
+    return out;
+}
+
 PortMapping parse_formatted_port_mapping(const std::string& text) {
     auto arrow = text.find("->");
     if (arrow == std::string::npos) throw Error("invalid port mapping \"" + text + "\": expected HOST:PORT->PORT/PROTO");

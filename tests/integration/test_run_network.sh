@@ -34,6 +34,13 @@ host_ip=$("${N[@]}" ip -4 -o addr show minirun0 | awk '{print $4}' | cut -d/ -f1
 assert_eq hello-from-httpd "$("${N[@]}" curl -s -m 2 "http://$host_ip:18080/")" "published port on the bridge address"
 run_ok m ps
 assert_contains "$OUT" "0.0.0.0:18080->80/tcp"
+# `port` as Docker prints it.
+run_ok m port web
+assert_eq "80/tcp -> 0.0.0.0:18080" "$OUT" "port lists the mapping"
+run_ok m port web 80/tcp
+assert_eq "0.0.0.0:18080" "$OUT" "port PRIVATE gives the host address"
+run_expect_fail m port web 81
+assert_contains "$ERR" "no public port '81/tcp' published for web"
 run_ok m run --rm -q "$IMG" sh -c "wget -q -O - http://$ip/"
 assert_eq hello-from-httpd "$OUT" "container to container on the default bridge"
 run_ok m run --rm -q "$IMG" cat /etc/resolv.conf

@@ -66,6 +66,16 @@ TEST_CASE("network: -p mappings as Docker spells them") {
     for (const auto& p : {pm("", 8080, 80), pm("127.0.0.1", 5353, 53, "udp"), pm("10.0.0.1", 1, 65535, "sctp")})
         CHECK(parse_formatted_port_mapping(format_port_mapping(p)) == p);
     CHECK_THROWS_WITH_AS(parse_formatted_port_mapping("8080:80"), doctest::Contains("\"8080:80\""), Error);
+    // `docker port`'s lines and its PRIVATE[/PROTO] selection.
+    CHECK(format_port_line(pm("", 8080, 80)) == "80/tcp -> 0.0.0.0:8080");
+    CHECK(format_port_line(pm("127.0.0.1", 5353, 53, "udp")) == "53/udp -> 127.0.0.1:5353");
+    std::vector<PortMapping> published = {pm("", 8080, 80), pm("127.0.0.1", 8081, 80), pm("", 5353, 53, "udp")};
+    CHECK(select_container_port(published, "80").size() == 2);
+    CHECK(select_container_port(published, "80/tcp").size() == 2);
+    CHECK(select_container_port(published, "53/udp") == std::vector<PortMapping>{pm("", 5353, 53, "udp")});
+    CHECK(select_container_port(published, "53").empty());
+    CHECK_THROWS_WITH_AS(select_container_port(published, "http"), "invalid port \"http\": expected PORT[/PROTO]", Error);
+    CHECK_THROWS_AS(select_container_port(published, "80-81"), Error);
     CHECK(container_port_key(pm("", 8080, 80)) == "80/tcp");
     CHECK(container_port_key(pm("", 0, 53, "udp")) == "53/udp");
     // An inspect PortBindings entry reads back into the mapping it came from.

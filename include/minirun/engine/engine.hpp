@@ -67,6 +67,9 @@ public:
     // Samples the running ones among `containers` (all running ones when empty) over 200 ms.
     std::vector<ContainerStats> stats(const std::vector<std::string>& containers) const;
     std::string top(const std::string& container) const;
+    // `port`: the published ports of a running container with their host ports resolved
+    // (none for a stopped one, as Docker).
+    std::vector<network::PortMapping> ports(const std::string& container) const;
     std::vector<std::string> prune();
     // `--rm` containers whose watcher (the foreground CLI or the supervisor) died without
     // cleaning up, e.g. SIGKILLed: their process, veth, port rules, overlay and record are

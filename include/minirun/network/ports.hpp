@@ -22,6 +22,11 @@ struct PortMapping {
 PortMapping parse_port_mapping(const std::string& text);
 // "0.0.0.0:8080->80/tcp" as `docker ps` shows it.
 std::string format_port_mapping(const PortMapping& p);
+// `docker port`'s line: "80/tcp -> 0.0.0.0:8080".
+std::string format_port_line(const PortMapping& p);
+// The mappings `docker port NAME PRIVATE[/PROTO]` shows: container port PRIVATE with that
+// protocol (tcp when absent). Throws Error naming `text` when it is not a port.
+std::vector<PortMapping> select_container_port(const std::vector<PortMapping>& ports, const std::string& text);
 // The inverse of format_port_mapping (records written before ports were typed hold it).
 PortMapping parse_formatted_port_mapping(const std::string& text);
 // "80/tcp": the key Docker's inspect uses for a container port.
