@@ -40,7 +40,6 @@ size_t Progress::add(const std::string& digest, int64_t total) {
     return items_.size() - 1;
 }
 
-void Progress::advance(size_t slot, uint64_t bytes) { items_[slot]->bytes += bytes; }
 void Progress::set_bytes(size_t slot, uint64_t bytes) { items_[slot]->bytes = bytes; }
 
 void Progress::finish(size_t slot, const std::string& status) {

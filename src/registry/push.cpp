@@ -8,13 +8,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
-#include <exception>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
-#include <thread>
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
@@ -378,33 +374,28 @@ private:
 }  // namespace
 
 std::unique_ptr<image::ImageSink> registry_sink(const image::Reference& dest, const PushOptions& opts) {
-    if (dest.tag.empty()) throw Error("push " + dest.str() + ": a tag is required", ErrorKind::InvalidArgument);
+    if (dest.tag.empty()) throw Error("a tag is required", ErrorKind::InvalidArgument);
     return std::make_unique<RegistrySink>(dest, opts);
 }
 
 PushResult push_image(const image::ImageSource& source, const image::Reference& dest, const PushOptions& opts) {
     const std::string name = dest.str();
     try {
-        if (dest.tag.empty()) throw Error("a tag is required");
-        RegistrySink sink(dest, opts);
+        auto sink = registry_sink(dest, opts);
         image::CopyResult copied;
         try {
-            copied = copy_with_progress(source, sink, opts.progress, "Uploading", "uploaded", opts.parallel_blobs);
+            copied = copy_with_progress(source, *sink, opts.progress, "Uploading", "uploaded", opts.parallel_blobs);
         } catch (const Cancelled&) {
             throw Error("push cancelled");
         }
         PushResult result;
         result.name = name;
         result.digest = copied.manifest_digest;
-        auto add = [&](image::BlobOutcome o) {
-            if (o == image::BlobOutcome::present) ++result.skipped;
-            else if (o == image::BlobOutcome::mounted) ++result.mounted;
-            else ++result.uploaded;
-        };
-        result.skipped = copied.layers.present;
-        result.mounted = copied.layers.mounted;
-        result.uploaded = copied.layers.copied + copied.layers.reused;
-        add(copied.config);
+        // Layers and the config: a blob is skipped, mounted or uploaded.
+        result.skipped = copied.layers.present + (copied.config == image::BlobOutcome::present);
+        result.mounted = copied.layers.mounted + (copied.config == image::BlobOutcome::mounted);
+        result.uploaded = copied.layers.copied + copied.layers.reused + (copied.config == image::BlobOutcome::copied ||
+                                                                         copied.config == image::BlobOutcome::reused);
         return result;
     } catch (const Error& e) {
         throw Error("push " + name + ": " + e.what());

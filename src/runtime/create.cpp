@@ -162,8 +162,6 @@ void init_steps(InitContext& c) {
     ::_exit(code);
 }
 
-}  // namespace
-
 std::string resolve_rootfs(const std::string& bundle, const std::string& root_path) {
     stdfs::path p = root_path.empty() ? "rootfs" : root_path;
     if (p.is_relative()) p = stdfs::path(bundle) / p;
@@ -173,8 +171,6 @@ std::string resolve_rootfs(const std::string& bundle, const std::string& root_pa
     if (!stdfs::is_directory(canon)) throw Error("rootfs " + canon.string() + " is not a directory");
     return canon;
 }
-
-namespace {
 
 void write_id_maps(pid_t pid, const Spec& s) {
     auto render = [](const std::vector<IdMapping>& maps) {

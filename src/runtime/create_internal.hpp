@@ -19,8 +19,6 @@ struct CreatedProcess {
     bool in_cgroup = false;  // cloned into its (cgroup v2) cgroup: no migration needed
 };
 
-// config.json's root.path against the bundle, canonical; throws when it is not a directory.
-std::string resolve_rootfs(const std::string& bundle, const std::string& root_path);
 // Clones the init with its namespaces; it then waits for "go".
 CreatedProcess create_process(const StateStore& store, const CreateOptions& opts, const Spec& spec,
                               const std::string& bundle, Cgroup& cgroup, const SeccompFilter* filter);

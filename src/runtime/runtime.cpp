@@ -166,11 +166,12 @@ CreateResult do_create(StateStore& store, const CreateOptions& opts) {
         state.annotations = spec.annotations;
         state.cgroup_path = spec.linux.cgroups_path;
         state.config = config_text;
+        proc = create_process(store, opts, spec, bundle, *cgroup, filter ? &*filter : nullptr);
+        // The init mounts only after "go" (finish_create): marked before it can.
         if (!spec.has_namespace("mount")) {
-            shared_rootfs = resolve_rootfs(bundle, spec.root_path);
+            shared_rootfs = proc.rootfs;
             fs::write_file_atomic(shared_mounts_marker(store, opts.id), shared_rootfs, 0600, false);
         }
-        proc = create_process(store, opts, spec, bundle, *cgroup, filter ? &*filter : nullptr);
         log::debug("init cloned");
         state.rootfs = proc.rootfs;
         finish_create(store, proc, spec, state, *cgroup);

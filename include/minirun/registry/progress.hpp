@@ -27,7 +27,6 @@ public:
 
     // Registers a blob; returns its slot.
     size_t add(const std::string& digest, int64_t total) override;
-    void advance(size_t slot, uint64_t bytes);
     void set_bytes(size_t slot, uint64_t bytes) override;
     // Marks a blob finished with a short status ("done", "exists", "mounted", …).
     void finish(size_t slot, const std::string& status) override;
