@@ -53,13 +53,14 @@ std::vector<ImageSummary> list_image_summaries(const Store& store) {
             s.id = img.id();
             s.created = img.config.created;
             s.size = img.size();
+            s.labels = img.config.config.labels;
         } catch (const Error& e) {
             s.damaged = e.what();  // one damaged image is marked, the others still list
         }
         out.push_back(s);
     }
     for (auto& rec : store.list_unnamed()) {
-        ImageSummary s{"<none>", "<none>", "", store.image_id(rec), rec.manifest.digest, "", "", 0};
+        ImageSummary s{"<none>", "<none>", "", store.image_id(rec), rec.manifest.digest, "", "", 0, {}};
         if (s.id.empty()) s.damaged = "its manifest or config cannot be read";
         out.push_back(s);
     }

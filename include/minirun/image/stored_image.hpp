@@ -2,6 +2,7 @@
 // An image in the store read once: its record, manifest and typed config. What `run`,
 // `images` and `inspect` consume, instead of each reading the blobs its own way.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ struct ImageSummary {
     std::string repository, tag;  // as `docker images` shows them ("alpine", "3.20")
     std::string name, id, digest, created, damaged;
     int64_t size = 0;
+    std::map<std::string, std::string> labels;  // the config's, for --filter label=
 };
 std::vector<ImageSummary> list_image_summaries(const Store& store);
 // `inspect` of images (name, reference or id each), Docker's fields; throws
