@@ -9,6 +9,8 @@ class App;
 
 namespace minirun::cli {
 
+inline constexpr const char* kVersion = "0.1.0";
+
 struct GlobalOptions {
     std::string storage;
     bool debug = false;

@@ -17,6 +17,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
+#include "listing_rows.hpp"
+#include "minirun/engine/list_filters.hpp"
+#include "minirun/format/table_format.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/units.hpp"
@@ -171,49 +174,51 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
 }
 
 void add_ps(CLI::App& app, GlobalOptions& g) {
-    static bool all = false, quiet = false, no_trunc = false;
+    static bool all = false, quiet = false, no_trunc = false, latest = false;
+    static int last = -1;
     static std::string format;
     auto* c = app.add_subcommand("ps", "List containers");
     c->add_flag("-a,--all", all, "Include stopped containers");
     c->add_flag("-q,--quiet", quiet, "Only IDs");
-    c->add_flag("--no-trunc", no_trunc, "Full IDs");
-    c->add_option("--format", format, "table (default) or json");
+    c->add_flag("--no-trunc", no_trunc, "Full IDs and commands");
+    c->add_option("-n,--last", last, "The N most recently created containers (all states)");
+    c->add_flag("-l,--latest", latest, "The most recently created container (all states)");
+    c->add_option("--format", format,
+                  "A Go template ({{.Names}}, table {{.ID}}\\t{{.Status}}, {{json .}}), or json: the full records "
+                  "as one array");
     static std::vector<std::string> filters;
     c->add_option("-f,--filter", filters,
-                  "label=K[=V], name=N, status=S, health=H (Docker's), or a Compose file: that project's containers")
+                  "KEY=VALUE: id, name, label, status, ancestor, network, volume, health, exited, before, since; "
+                  "or a Compose file: that project's containers")
         ->allow_extra_args(false);
     c->callback([&g] {
         auto e = open_engine(g);
         e.reap_orphans();
-        // status= asks for stopped containers by itself, as Docker's does
-        bool by_status = std::any_of(filters.begin(), filters.end(), [](auto& f) { return f.rfind("status=", 0) == 0; });
-        auto rows = e.ps(all || by_status);
-        for (auto f : filters) {
-            if (f.find('=') == std::string::npos) {  // a Compose file names its project
-                f = std::string("label=") + engine::kComposeProjectLabel + "=" + compose::project_name_of(f);
-            }
-            std::string key = f.substr(0, f.find('=')), value = f.substr(f.find('=') + 1);
-            std::erase_if(rows, [&](const engine::PsRow& r) {
-                if (key == "label") {
-                    auto eq = value.find('=');
-                    auto it = r.rec.labels.find(value.substr(0, eq));
-                    return it == r.rec.labels.end() || (eq != std::string::npos && it->second != value.substr(eq + 1));
-                }
-                if (key == "name") return r.rec.name.find(value) == std::string::npos;
-                if (key == "status") return r.rec.status != value;
-                if (key == "health") {
-                    std::string h = e.health_status(r.rec);
-                    return (h.empty() ? "none" : h) != value;
-                }
-                throw Error("invalid filter \"" + f + "\": use label=, name=, status= or health=");
-            });
-        }
-        size_t id_len = no_trunc ? std::string::npos : 12;
+        std::vector<std::string> docker_filters;
+        for (auto& f : filters)  // a Compose file names its project
+            docker_filters.push_back(f.find('=') == std::string::npos
+                                         ? std::string("label=") + engine::kComposeProjectLabel + "=" + compose::project_name_of(f)
+                                         : f);
+        auto parsed = engine::parse_container_filters(docker_filters);
+        if (latest) last = 1;
+        auto rows = e.ps(all || parsed.wants_stopped() || last > 0);
+        engine::ContainerFacts facts;
+        facts.health = [&e](const engine::ContainerRecord& r) { return e.health_status(r); };
+        facts.container = [&e](const std::string& n) { return e.containers().find(n); };
+        std::optional<image::Store> store;
+        facts.image_id = [&](const std::string& ref) -> std::optional<std::string> {
+            if (!store) store.emplace(storage_root(g));
+            auto rec = store->lookup(ref);
+            if (!rec) return std::nullopt;
+            return store->image_id(*rec);
+        };
+        std::erase_if(rows, [&](const engine::PsRow& r) { return !engine::matches(parsed, r.rec, facts); });
+        if (last > 0 && rows.size() > static_cast<size_t>(last)) rows.resize(static_cast<size_t>(last));  // newest first
         if (quiet) {
-            for (auto& r : rows) std::cout << r.rec.id.substr(0, id_len) << "\n";
+            for (auto& r : rows) std::cout << (no_trunc ? r.rec.id : r.rec.id.substr(0, 12)) << "\n";
             return;
         }
-        if (format == "json") {
+        if (format == "json") {  // podman's array of whole records, which minirun's tools read
             json out = json::array();
             for (auto& r : rows) {
                 json j = json::parse(engine::record_to_json(r.rec));
@@ -223,30 +228,9 @@ void add_ps(CLI::App& app, GlobalOptions& g) {
             std::cout << out.dump(2) << "\n";
             return;
         }
-        // Columns as wide as their widest cell, as Docker's tabwriter lays them out.
-        std::vector<std::array<std::string, 6>> table = {{"CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "PORTS", "NAMES"}};
-        for (auto& r : rows) {
-            std::string cmd;
-            for (auto& a : r.rec.command) cmd += (cmd.empty() ? "" : " ") + a;
-            if (cmd.size() > 22) cmd = cmd.substr(0, 21) + "…";
-            std::string ports;
-            for (auto& p : r.rec.ports) ports += (ports.empty() ? "" : ", ") + network::format_port_mapping(p);
-            table.push_back({r.rec.id.substr(0, id_len), r.rec.image, "\"" + cmd + "\"", r.status_text, ports, r.rec.name});
-        }
-        auto columns = [](const std::string& text) {  // display width: UTF-8 code points
-            return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-        };
-        std::array<size_t, 6> width{};
-        for (auto& row : table)
-            for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], columns(row[i]));
-        for (auto& row : table) {
-            std::string line;
-            for (size_t i = 0; i < row.size(); ++i) {
-                line += row[i];
-                if (i + 1 < row.size()) line += std::string(width[i] - columns(row[i]) + 3, ' ');
-            }
-            std::cout << line << "\n";
-        }
+        std::vector<json> data;
+        for (auto& r : rows) data.push_back(container_row(r, !no_trunc));
+        std::cout << format::format_rows(format, container_listing(), data) << std::flush;
     });
 }
 
@@ -447,26 +431,17 @@ void add_logs_exec(CLI::App& app, GlobalOptions& g, int& exit_code) {
     });
 }
 
-std::string format_stats(const std::vector<engine::ContainerStats>& rows, bool as_json) {
-    if (as_json) {
-        nlohmann::json out = nlohmann::json::array();
+std::string format_stats(const std::vector<engine::ContainerStats>& rows, const std::string& format) {
+    if (format == "json") {  // one array per sample, as before
+        json out = json::array();
         for (auto& r : rows)
             out.push_back({{"ID", r.id}, {"Name", r.name}, {"CPUPerc", r.cpu_percent}, {"MemUsage", r.memory_usage},
                            {"MemLimit", r.memory_limit}, {"MemPerc", r.memory_percent}, {"PIDs", r.pids}});
-        return out.dump(2);
+        return out.dump(2) + "\n";
     }
-    std::string table;
-    char line[256];
-    std::snprintf(line, sizeof line, "%-14s %-20s %8s %24s %7s %5s\n", "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS");
-    table += line;
-    auto mib = [](double v) { char s[32]; std::snprintf(s, sizeof s, "%.1fMiB", v / 1048576.0); return std::string(s); };
-    for (auto& r : rows) {
-        std::string mem = mib(static_cast<double>(r.memory_usage)) + " / " + (r.memory_limit > 0 ? mib(r.memory_limit) : "unlimited");
-        std::snprintf(line, sizeof line, "%-14s %-20s %7.2f%% %24s %6.2f%% %5llu\n", r.id.substr(0, 12).c_str(), r.name.c_str(),
-                      r.cpu_percent, mem.c_str(), r.memory_percent, static_cast<unsigned long long>(r.pids));
-        table += line;
-    }
-    return table;
+    std::vector<json> data;
+    for (auto& r : rows) data.push_back(stats_row(r));
+    return format::format_rows(format, stats_listing(), data);
 }
 
 void add_info(CLI::App& app, GlobalOptions& g) {
@@ -475,12 +450,12 @@ void add_info(CLI::App& app, GlobalOptions& g) {
     static std::string stats_format, top_name;
     auto* stats = app.add_subcommand("stats", "CPU, memory and pids of running containers");
     stats->add_flag("--no-stream", no_stream, "Print one sample and exit");
-    stats->add_option("--format", stats_format, "table or json");
+    stats->add_option("--format", stats_format, "A Go template ({{.Name}} {{.MemUsage}}, table …), or json");
     stats->add_option("container", stats_names);
     stats->callback([&g] {
         auto e = open_engine(g);
         do {
-            std::cout << format_stats(e.stats(stats_names), stats_format == "json") << std::flush;
+            std::cout << format_stats(e.stats(stats_names), stats_format) << std::flush;
         } while (!no_stream);
     });
     auto* top = app.add_subcommand("top", "Processes of a container");
@@ -507,6 +482,10 @@ void add_info(CLI::App& app, GlobalOptions& g) {
     });
     auto* container = app.add_subcommand("container", "Manage containers");
     container->require_subcommand(1);
+    // Spelled as Docker spells them; main() turns them into the verbs before parsing.
+    for (const char* verb : {"ls", "run", "start", "stop", "restart", "kill", "rm", "logs", "exec", "inspect", "port", "top",
+                             "stats", "wait"})
+        container->add_subcommand(verb, std::string("Same as `minirun ") + (std::string(verb) == "ls" ? "ps" : verb) + "`");
     container->add_subcommand("prune", "Remove all stopped containers")->callback([&g] {
         auto removed = open_engine(g).prune();
         std::cout << "Deleted Containers:\n";
@@ -523,10 +502,35 @@ void add_network(CLI::App& app, GlobalOptions& g) {
     create->add_option("--subnet", subnet, "CIDR, e.g. 10.89.0.0/24");
     create->add_option("name", name)->required();
     create->callback([nets] { std::cout << nets().create(name, subnet).id << "\n"; });
-    net->add_subcommand("ls", "List networks")->alias("list")->callback([nets] {
-        std::printf("%-14s %-20s %-8s %s\n", "NETWORK ID", "NAME", "DRIVER", "SUBNET");
-        for (auto& n : nets().list())
-            std::printf("%-14s %-20s %-8s %s\n", n.id.substr(0, 12).c_str(), n.name.c_str(), n.driver.c_str(), n.subnet.c_str());
+    static std::string ls_format;
+    static bool ls_quiet = false, ls_no_trunc = false;
+    static std::vector<std::string> ls_filters;
+    auto* ls = net->add_subcommand("ls", "List networks")->alias("list");
+    ls->add_option("--format", ls_format, "A Go template ({{.Name}}, table {{.ID}}\\t{{.Name}}…)");
+    ls->add_flag("-q,--quiet", ls_quiet, "Only network IDs");
+    ls->add_flag("--no-trunc", ls_no_trunc, "Full network IDs");
+    ls->add_option("-f,--filter", ls_filters, "name=N, id=ID, driver=D (Docker's)")->allow_extra_args(false);
+    ls->callback([nets] {
+        std::vector<json> data;
+        for (auto& n : nets().list()) {
+            bool keep = true;
+            std::map<std::string, bool> key_matched;
+            for (auto& f : ls_filters) {
+                auto eq = f.find('=');
+                std::string key = f.substr(0, eq), value = eq == std::string::npos ? "" : f.substr(eq + 1);
+                bool hit;
+                if (key == "name") hit = n.name.find(value) != std::string::npos;
+                else if (key == "id") hit = n.id.rfind(value, 0) == 0;
+                else if (key == "driver") hit = n.driver == value;
+                else throw Error("invalid filter \"" + f + "\" (network ls takes name=, id=, driver=)", ErrorKind::InvalidArgument);
+                key_matched[key] = key_matched[key] || hit;  // one key's values: any; keys: all
+            }
+            for (auto& [k, hit] : key_matched) keep = keep && hit;
+            if (!keep) continue;
+            if (ls_quiet) std::cout << (ls_no_trunc ? n.id : n.id.substr(0, 12)) << "\n";
+            else data.push_back(network_row(n, !ls_no_trunc));
+        }
+        if (!ls_quiet) std::cout << format::format_rows(ls_format, network_listing(), data) << std::flush;
     });
     static std::string rm_name, inspect_name;
     auto* rm = net->add_subcommand("rm", "Remove a network");
@@ -535,15 +539,17 @@ void add_network(CLI::App& app, GlobalOptions& g) {
         nets().remove(rm_name);
         std::cout << rm_name << "\n";
     });
+    static std::string inspect_format;
     auto* inspect = net->add_subcommand("inspect", "Show a network");
     inspect->add_option("name", inspect_name)->required();
+    inspect->add_option("-f,--format", inspect_format, "A Go template over the network ({{.Subnet}}, {{json .}})");
     inspect->callback([nets] {
         auto n = nets().inspect(inspect_name);
-        std::cout << json::array({{{"Name", n.name}, {"Id", n.id}, {"Driver", n.driver}, {"Bridge", n.bridge},
-                                   {"Subnet", n.subnet}, {"Gateway", n.gateway}, {"Containers", n.containers},
-                                   {"Created", n.created}}})
-                         .dump(4)
-                  << "\n";
+        json j{{"Name", n.name},       {"Id", n.id},           {"Driver", n.driver},         {"Scope", "local"},
+               {"Bridge", n.bridge},   {"Subnet", n.subnet},   {"Gateway", n.gateway},       {"Containers", n.containers},
+               {"Created", n.created}, {"IPAM", {{"Driver", "default"}, {"Config", json::array({{{"Subnet", n.subnet}, {"Gateway", n.gateway}}})}}}};
+        if (!inspect_format.empty()) std::cout << format::format_value(inspect_format, j);
+        else std::cout << json::array({j}).dump(4) << "\n";
     });
 }
 
@@ -561,13 +567,12 @@ void add_container_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     add_network(app, g);
 }
 
-bool inspect_container(GlobalOptions& g, const std::string& name) {
+std::optional<std::string> inspect_container(GlobalOptions& g, const std::string& name) {
     engine::Engine e = open_engine(g);
     try {
-        std::cout << e.inspect(name) << "\n";
-        return true;
+        return e.inspect(name);
     } catch (const Error& err) {
-        if (err.kind() == ErrorKind::NotFound) return false;
+        if (err.kind() == ErrorKind::NotFound) return std::nullopt;
         throw;
     }
 }

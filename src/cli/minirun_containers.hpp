@@ -1,5 +1,6 @@
 #pragma once
 // minirun's container subcommands.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,7 @@ const std::vector<std::string>& raw_args();
 void add_container_commands(CLI::App& app, GlobalOptions& g, int& exit_code);
 // The engine on the store and registry settings of the global options.
 engine::Engine open_engine(GlobalOptions& g);
-// `inspect NAME` for a container; false when no container has that name or id.
-bool inspect_container(GlobalOptions& g, const std::string& name);
+// `inspect NAME` of a container: its JSON array; nullopt when no container has that name or id.
+std::optional<std::string> inspect_container(GlobalOptions& g, const std::string& name);
 
 }  // namespace minirun::cli

@@ -3,11 +3,20 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/engine/engine.hpp"
+#include "minirun/format/table_format.hpp"
+#include "minirun/image/store.hpp"
+#include "minirun/runtime/cgroups.hpp"
 #include "minirun_containers.hpp"
 
 namespace minirun::cli {
@@ -93,11 +102,181 @@ void add_generate(CLI::App& app, GlobalOptions& g) {
     });
 }
 
+std::string go_arch(const std::string& machine) {  // Go's GOARCH names, as Docker's OS/Arch prints
+    if (machine == "x86_64") return "amd64";
+    if (machine == "aarch64") return "arm64";
+    if (machine == "i686" || machine == "i386") return "386";
+    if (machine.rfind("armv", 0) == 0) return "arm";
+    return machine;
+}
+
+json version_json() {
+    utsname u{};
+    ::uname(&u);
+    json side{{"Version", kVersion},
+              {"ApiVersion", kVersion},
+              {"Os", "linux"},
+              {"Arch", go_arch(u.machine)},
+              {"OsArch", "linux/" + go_arch(u.machine)},
+              {"KernelVersion", u.release},
+              {"Platform", {{"Name", "minirun"}}},
+              {"Components", json::array({{{"Name", "minirun-oci"}, {"Version", kVersion}}})}};
+    // Daemonless: the "server" is this same program, as with podman.
+    return {{"Client", side}, {"Server", side}};
+}
+
+void add_version(CLI::App& app) {
+    static std::string format;
+    auto* cmd = app.add_subcommand("version", "Show the version of minirun and its parts");
+    cmd->add_option("-f,--format", format, "A Go template ({{.Client.Version}}, {{json .}})");
+    cmd->callback([] {
+        json v = version_json();
+        if (!format.empty()) {
+            std::cout << format::format_value(format, v);
+            return;
+        }
+        const json& c = v["Client"];
+        std::cout << "Client:\n"
+                  << " Version:           " << c["Version"].get<std::string>() << "\n"
+                  << " OS/Arch:           " << c["OsArch"].get<std::string>() << "\n"
+                  << " Runtime:           minirun-oci " << c["Version"].get<std::string>() << "\n"
+                  << " Kernel Version:    " << c["KernelVersion"].get<std::string>() << "\n"
+                  << "\nServer: none (minirun has no daemon)\n";
+    });
+}
+
+std::string os_release_name() {
+    std::ifstream in("/etc/os-release");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("PRETTY_NAME=", 0) == 0) {
+            std::string v = line.substr(12);
+            if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'')) v = v.substr(1, v.size() - 2);
+            return v;
+        }
+    return "Linux";
+}
+
+json info_json(GlobalOptions& g) {
+    std::string root = storage_root(g);
+    auto e = open_engine(g);
+    e.reap_orphans();
+    size_t running = 0, stopped = 0, total = 0;
+    for (auto& r : e.ps(true)) {
+        ++total;
+        if (r.running) ++running;
+        else if (r.rec.status != "restarting") ++stopped;
+    }
+    image::Store store(root);
+    utsname u{};
+    ::uname(&u);
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+    auto layout = runtime::detect_cgroup_layout();
+    std::string machine_id;
+    std::ifstream("/etc/machine-id") >> machine_id;
+    return {{"ID", machine_id},
+            {"Containers", total},
+            {"ContainersRunning", running},
+            {"ContainersPaused", 0},
+            {"ContainersStopped", stopped},
+            {"Images", store.list_images().size()},
+            {"Driver", "overlay"},
+            {"LoggingDriver", "json-file"},
+            {"CgroupDriver", "cgroupfs"},
+            {"CgroupVersion", layout == runtime::CgroupLayout::v2 ? "2" : "1"},  // hybrid: the controllers are v1
+            {"CgroupLayout", runtime::to_string(layout)},
+            {"KernelVersion", u.release},
+            {"OperatingSystem", os_release_name()},
+            {"OSType", "linux"},
+            {"Architecture", u.machine},
+            {"NCPU", ::sysconf(_SC_NPROCESSORS_ONLN)},
+            {"MemTotal", static_cast<int64_t>(pages) * page},
+            {"DockerRootDir", root},
+            {"Name", host},
+            {"ServerVersion", kVersion},
+            {"DefaultRuntime", "minirun-oci"},
+            {"Runtimes", {{"minirun-oci", {{"path", (fs::self_exe_dir() / "minirun-oci").string()}}}}},
+            {"SecurityOptions", json::array({"name=seccomp,profile=builtin"})},
+            {"Debug", g.debug}};
+}
+
+void add_info(CLI::App& app, GlobalOptions& g) {
+    static std::string format;
+    auto* cmd = app.add_subcommand("info", "Show this host's containers, images, kernel and store");
+    cmd->add_option("-f,--format", format, "A Go template ({{.ServerVersion}}, {{.CgroupVersion}}, {{json .}})");
+    cmd->callback([&g] {
+        json i = info_json(g);
+        if (!format.empty()) {
+            std::cout << format::format_value(format, i);
+            return;
+        }
+        auto str = [&](const char* k) { return i[k].is_string() ? i[k].get<std::string>() : i[k].dump(); };
+        char mem[32];
+        std::snprintf(mem, sizeof mem, "%.2fGiB", static_cast<double>(i["MemTotal"].get<int64_t>()) / (1 << 30));
+        std::cout << "Client:\n Version:    " << kVersion << "\n Debug Mode: " << (g.debug ? "true" : "false") << "\n\n"
+                  << "Server:\n"
+                  << " Containers: " << str("Containers") << "\n"
+                  << "  Running: " << str("ContainersRunning") << "\n"
+                  << "  Paused: 0\n"
+                  << "  Stopped: " << str("ContainersStopped") << "\n"
+                  << " Images: " << str("Images") << "\n"
+                  << " Server Version: " << kVersion << "\n"
+                  << " Storage Driver: overlay\n"
+                  << " Logging Driver: json-file\n"
+                  << " Cgroup Driver: cgroupfs\n"
+                  << " Cgroup Version: " << str("CgroupVersion") << " (" << str("CgroupLayout") << " layout)\n"
+                  << " Runtimes: minirun-oci\n"
+                  << " Default Runtime: minirun-oci\n"
+                  << " Security Options:\n  seccomp\n   Profile: builtin\n"
+                  << " Kernel Version: " << str("KernelVersion") << "\n"
+                  << " Operating System: " << str("OperatingSystem") << "\n"
+                  << " OSType: linux\n"
+                  << " Architecture: " << str("Architecture") << "\n"
+                  << " CPUs: " << str("NCPU") << "\n"
+                  << " Total Memory: " << mem << "\n"
+                  << " Name: " << str("Name") << "\n"
+                  << " ID: " << str("ID") << "\n"
+                  << " Docker Root Dir: " << str("DockerRootDir") << "\n"
+                  << " Debug Mode: " << (g.debug ? "true" : "false") << "\n";
+    });
+}
+
 }  // namespace
 
 void add_host_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     add_boot(app, g, exit_code);
     add_generate(app, g);
+    add_version(app);
+    add_info(app, g);
+}
+
+std::vector<std::string> docker_aliases(std::vector<std::string> args) {
+    // The first word that is not a global option (or its value) is the command.
+    size_t i = 1;
+    while (i < args.size() && args[i].size() > 1 && args[i][0] == '-') {
+        bool takes_value = (args[i] == "--storage" || args[i] == "--insecure-registry");
+        i += takes_value ? 2 : 1;
+    }
+    if (i + 1 >= args.size()) return args;
+    static const std::map<std::string, std::map<std::string, std::vector<std::string>>> groups = {
+        {"container",
+         {{"ls", {"ps"}}, {"list", {"ps"}}, {"ps", {"ps"}}, {"run", {"run"}}, {"start", {"start"}}, {"stop", {"stop"}},
+          {"restart", {"restart"}}, {"kill", {"kill"}}, {"rm", {"rm"}}, {"logs", {"logs"}}, {"exec", {"exec"}},
+          {"inspect", {"inspect", "--type", "container"}}, {"port", {"port"}}, {"top", {"top"}}, {"stats", {"stats"}},
+          {"wait", {"wait"}}}},
+        {"image",
+         {{"ls", {"images"}}, {"list", {"images"}}, {"rm", {"rmi"}}, {"remove", {"rmi"}}, {"pull", {"pull"}},
+          {"push", {"push"}}, {"tag", {"tag"}}, {"inspect", {"inspect", "--type", "image"}}}}};
+    auto group = groups.find(args[i]);
+    if (group == groups.end()) return args;
+    auto verb = group->second.find(args[i + 1]);
+    if (verb == group->second.end()) return args;  // `container prune` and the like stay as they are
+    std::vector<std::string> out(args.begin(), args.begin() + static_cast<long>(i));
+    out.insert(out.end(), verb->second.begin(), verb->second.end());
+    out.insert(out.end(), args.begin() + static_cast<long>(i) + 2, args.end());
+    return out;
 }
 
 }  // namespace minirun::cli

@@ -1,5 +1,8 @@
 #pragma once
-// minirun's host-level subcommands: boot (after a reboot), generate systemd.
+// minirun's host-level subcommands: boot (after a reboot), generate systemd, version, info.
+#include <string>
+#include <vector>
+
 #include "cli_common.hpp"
 
 namespace CLI {
@@ -8,6 +11,12 @@ class App;
 
 namespace minirun::cli {
 
+// boot, generate systemd, version, info.
 void add_host_commands(CLI::App& app, GlobalOptions& g, int& exit_code);
+
+// Docker's management-command spellings turned into minirun's verbs before parsing:
+// `container ls` → `ps`, `image ls` → `images`, `image rm` → `rmi`, `container inspect`
+// → `inspect --type container`, … Other words pass unchanged.
+std::vector<std::string> docker_aliases(std::vector<std::string> args);
 
 }  // namespace minirun::cli

@@ -8,6 +8,9 @@
 #include "cli_common.hpp"
 #include "minirun_containers.hpp"
 #include "minirun_host.hpp"
+#include "listing_rows.hpp"
+#include "minirun/engine/list_filters.hpp"
+#include "minirun/format/table_format.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/units.hpp"
 #include "minirun/engine/engine.hpp"
@@ -37,7 +40,6 @@ image::ImageRecord require_image(const image::Store& store, const std::string& t
     return *rec;
 }
 
-std::string short_id(const std::string& digest) { return digest.substr(7, 12); }
 
 void add_pull(CLI::App& app) {
     static std::string ref_text, platform, max_layer;
@@ -77,56 +79,87 @@ void add_pull(CLI::App& app) {
 }
 
 void add_images(CLI::App& app) {
-    static std::string format;
-    static bool quiet = false;
+    static std::string format, reference;
+    static bool quiet = false, no_trunc = false, digests = false, all = false;
+    static std::vector<std::string> filters;
     auto* cmd = app.add_subcommand("images", "List images in the store");
-    cmd->add_option("--format", format, "table (default) or json");
+    cmd->add_option("reference", reference, "Only images whose name matches (repository[:tag], globs allowed)");
+    cmd->add_option("--format", format,
+                    "A Go template ({{.Repository}}:{{.Tag}}, table …), or json: the records as one array");
+    cmd->add_option("-f,--filter", filters, "KEY=VALUE: reference, dangling, label, before, since")->allow_extra_args(false);
     cmd->add_flag("-q,--quiet", quiet, "Only image ids");
+    cmd->add_flag("--no-trunc", no_trunc, "Full image ids");
+    cmd->add_flag("--digests", digests, "Show the manifest digests");
+    cmd->add_flag("-a,--all", all, "Accepted for Docker's scripts (there are no intermediate images to hide)");
     cmd->callback([] {
         auto store = open_store();
+        std::vector<std::string> all_filters = filters;
+        if (!reference.empty()) all_filters.push_back("reference=" + reference);
+        auto parsed = engine::parse_image_filters(all_filters);
+        auto images = image::list_image_summaries(store);
         json out = json::array();
-        std::vector<std::vector<std::string>> rows;
-        for (auto& img : image::list_image_summaries(store)) {
+        std::vector<json> rows;
+        for (auto& img : images) {
+            if (!engine::matches(parsed, img, images)) continue;
             if (!img.damaged.empty()) {
                 std::cerr << "Warning: image " << (img.name.empty() ? img.digest : img.name) << " is damaged: " << img.damaged
                           << " (minirun system check --repair, or pull it again)\n";
                 out.push_back({{"Repository", img.repository}, {"Tag", img.tag}, {"Name", img.name}, {"Digest", img.digest},
                                {"Damaged", img.damaged}});
-                rows.push_back({img.repository, img.tag, "<damaged>", "", ""});
-                continue;
+            } else {
+                json row{{"Repository", img.repository}, {"Tag", img.tag}, {"Name", img.name}, {"ID", img.id}, {"Digest", img.digest}};
+                if (!img.name.empty()) {  // dangling images list no creation time or size, as before
+                    row["Created"] = img.created;
+                    row["Size"] = img.size;
+                }
+                out.push_back(row);
             }
-            json row{{"Repository", img.repository}, {"Tag", img.tag}, {"Name", img.name}, {"ID", img.id}, {"Digest", img.digest}};
-            if (!img.name.empty()) {  // dangling images list no creation time or size, as before
-                row["Created"] = img.created;
-                row["Size"] = img.size;
-            }
-            out.push_back(row);
-            rows.push_back({img.repository, img.tag, short_id(img.id), img.created.substr(0, 19),
-                            img.name.empty() ? "" : registry::human_bytes(static_cast<double>(img.size))});
+            rows.push_back(cli::image_row(img, !no_trunc));
         }
-        if (format == "json") {
+        if (format == "json") {  // the records as one array, which minirun's tools read
             std::cout << out.dump(2) << "\n";
             return;
         }
-        if (!format.empty() && format != "table") throw Error("images: unknown --format \"" + format + "\"");
         if (quiet) {
-            for (auto& r : rows) std::cout << r[2] << "\n";
+            for (auto& r : rows) std::cout << r["ID"].get<std::string>() << "\n";
             return;
         }
-        std::printf("%-40s %-16s %-14s %-20s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
-        for (auto& r : rows)
-            std::printf("%-40s %-16s %-14s %-20s %s\n", r[0].c_str(), r[1].c_str(), r[2].c_str(), r[3].c_str(),
-                        r[4].c_str());
+        std::cout << format::format_rows(format, cli::image_listing(digests), rows) << std::flush;
     });
 }
 
-void add_inspect(CLI::App& app) {
+void add_inspect(CLI::App& app, int& exit_code) {
     static std::vector<std::string> names;
-    auto* cmd = app.add_subcommand("inspect", "Show a container's or an image's details as JSON");
+    static std::string format, type;
+    auto* cmd = app.add_subcommand("inspect", "Show containers' or images' details as JSON");
     cmd->add_option("name", names, "Container name or id, image reference or id")->required();
-    cmd->callback([] {
-        if (names.size() == 1 && cli::inspect_container(g, names[0])) return;
-        std::cout << image::inspect_images_json(open_store(), names) << "\n";
+    cmd->add_option("-f,--format", format, "A Go template per object ({{.State.Status}}, {{json .Config}})");
+    cmd->add_option("--type", type, "container or image: look only for that kind")
+        ->check(CLI::IsMember({"container", "image"}));
+    cmd->callback([&exit_code] {
+        // Docker's order: a container of that name first, then an image; each missing one is
+        // an error line, the others still print.
+        json found = json::array();
+        std::optional<image::Store> store;
+        for (auto& n : names) {
+            std::optional<std::string> text;
+            if (type != "image") text = cli::inspect_container(g, n);
+            if (!text && type != "container") {
+                if (!store) store.emplace(cli::storage_root(g));
+                if (store->lookup(n)) text = image::inspect_images_json(*store, {n});
+            }
+            if (!text) {
+                std::cerr << "Error: no such object: " << n << "\n";
+                exit_code = 1;
+                continue;
+            }
+            for (auto& obj : json::parse(*text)) found.push_back(obj);
+        }
+        if (!format.empty()) {
+            for (auto& obj : found) std::cout << format::format_value(format, obj);
+        } else if (!found.empty() || exit_code == 0) {
+            std::cout << found.dump(4) << "\n";
+        }
     });
 }
 
@@ -179,6 +212,13 @@ void add_image_prune(CLI::App& app, int& exit_code) {
     static bool all = false;
     auto* image = app.add_subcommand("image", "Manage images");
     image->require_subcommand(1);
+    // Spelled as Docker spells them; main() turns them into the verbs before parsing.
+    image->add_subcommand("ls", "List images (images); also: list");
+    image->add_subcommand("rm", "Remove images (rmi)");
+    image->add_subcommand("inspect", "Show images' details (inspect --type image)");
+    image->add_subcommand("pull", "Pull an image (pull)");
+    image->add_subcommand("push", "Push an image (push)");
+    image->add_subcommand("tag", "Name an image (tag)");
     auto* prune = add_prune(*image, "Remove unused images and unreferenced blobs and layers", all,
                             "Every image no container uses, not only unnamed ones");
     prune->callback([&exit_code] {
@@ -310,14 +350,14 @@ void add_builder_prune(CLI::App& app) {
 
 int main(int argc, char** argv) {
     CLI::App app{"minirun: pull and run OCI images without a daemon"};
-    app.set_version_flag("--version", "minirun 0.1.0");
+    app.set_version_flag("--version", std::string("minirun ") + cli::kVersion);
     app.require_subcommand(1);
     cli::add_global_options(app, g);
     add_pull(app);
     add_images(app);
-    add_inspect(app);
-    add_tag(app);
     int exit_code = 0;
+    add_inspect(app, exit_code);
+    add_tag(app);
     add_rmi(app, exit_code);
     add_image_prune(app, exit_code);
     add_system(app, exit_code);
@@ -325,6 +365,13 @@ int main(int argc, char** argv) {
     add_apply(app, exit_code);
     cli::add_login_commands(app, g);
     cli::add_push_command(app, g);
+    // Docker's `container ls`, `image rm`, … spelled as minirun's verbs.
+    std::vector<std::string> words = cli::docker_aliases(std::vector<std::string>(argv, argv + argc));
+    std::vector<char*> rewritten;
+    for (auto& w : words) rewritten.push_back(w.data());
+    rewritten.push_back(nullptr);
+    argc = static_cast<int>(words.size());
+    argv = rewritten.data();
     cli::set_raw_args(argc, argv);
     cli::add_container_commands(app, g, exit_code);
     cli::add_host_commands(app, g, exit_code);

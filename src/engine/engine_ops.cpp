@@ -45,14 +45,8 @@ namespace {
 bool alive(pid_t pid, unsigned long long start) { return pid > 0 && runtime::process_alive(pid, start); }
 
 std::string ago(const std::string& rfc3339) {
-    std::tm tm{};
-    if (rfc3339.empty() || !::strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return "";
-    long secs = static_cast<long>(std::time(nullptr) - ::timegm(&tm));
-    if (secs < 1) return "Less than a second";
-    if (secs < 60) return std::to_string(secs) + " second" + (secs == 1 ? "" : "s");
-    if (secs < 3600) return std::to_string(secs / 60) + " minute" + (secs / 60 == 1 ? "" : "s");
-    if (secs < 86400) return std::to_string(secs / 3600) + " hour" + (secs / 3600 == 1 ? "" : "s");
-    return std::to_string(secs / 86400) + " day" + (secs / 86400 == 1 ? "" : "s");
+    auto t = parse_rfc3339(rfc3339);
+    return t ? human_duration(static_cast<std::int64_t>(std::time(nullptr)) - *t) : "";
 }
 
 }  // namespace

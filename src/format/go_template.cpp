@@ -1355,7 +1355,11 @@ private:
                 if (header_) return json(to_upper(name));
                 std::vector<json> a = args;
                 if (final) a.push_back(*final);
-                return m->second(recv, a);
+                try {
+                    return m->second(recv, a);
+                } catch (const std::exception& e) {
+                    fail("error calling " + name + ": " + e.what());
+                }
             }
             if (header_ && has_args) return json(to_upper(name));  // a method's header: LABEL
             if (has_args) fail(name + " is not a method but has arguments");

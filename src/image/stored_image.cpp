@@ -84,6 +84,15 @@ std::string inspect_images_json(const Store& store, const std::vector<std::strin
         json layers = json::array();
         for (auto& l : img.manifest.layers) layers.push_back({{"Digest", l.digest}, {"Size", l.size}, {"MediaType", l.media_type}});
         const ImageConfig& c = img.config;
+        // Every list and map present, empty when unset: `{{.Config.Entrypoint}}` prints [] and
+        // `{{range .Config.Labels}}` works, as on Docker's typed structs.
+        json config = json::parse(container_config_json(c.config));
+        for (const char* list : {"Entrypoint", "Cmd", "Env"})
+            if (!config.contains(list) || config[list].is_null()) config[list] = json::array();
+        for (const char* map : {"Labels", "ExposedPorts", "Volumes"})
+            if (!config.contains(map) || config[map].is_null()) config[map] = json::object();
+        for (const char* text : {"User", "WorkingDir", "StopSignal"})
+            if (!config.contains(text)) config[text] = "";
         out.push_back({{"Id", img.id()},
                        {"Digest", img.record.manifest.digest},
                        {"RepoTags", tags},
@@ -92,8 +101,8 @@ std::string inspect_images_json(const Store& store, const std::vector<std::strin
                        {"Author", c.author},
                        {"Architecture", c.platform.architecture},
                        {"Os", c.platform.os},
-                       {"Config", json::parse(container_config_json(c.config))},
-                       {"RootFS", {{"type", "layers"}, {"diff_ids", c.diff_ids}}},
+                       {"Config", config},
+                       {"RootFS", {{"Type", "layers"}, {"Layers", c.diff_ids}}},  // Docker's names
                        {"Layers", layers},
                        {"ManifestMediaType", img.record.manifest.media_type},
                        {"Size", img.size()}});

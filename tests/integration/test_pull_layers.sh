@@ -10,7 +10,7 @@ start_registry none
 "$IMAGES" seed "$REGISTRY" >/dev/null 2>&1 || fail "seeding fixtures"
 run_ok mr pull -q "$REGISTRY/big:latest"
 run_ok mr inspect "$REGISTRY/big:latest"
-mapfile -t diffs < <(jq -r '.[0].RootFS.diff_ids[]' <<<"$OUT")
+mapfile -t diffs < <(jq -r '.[0].RootFS.Layers[]' <<<"$OUT")
 (( ${#diffs[@]} >= 3 )) || fail "expected a multi-layer image"
 lower=""
 for d in "${diffs[@]}"; do

@@ -13,7 +13,7 @@ start_registry none
 "$IMAGES" seed "$REGISTRY" busybox >/dev/null 2>&1 || fail "seeding busybox"
 IMG=$REGISTRY/busybox:latest
 ib() { "${N[@]}" "$IMGBUILD" --storage "$STORE" "$@"; }
-layers_of() { jq -r '.[0].RootFS.diff_ids[]' <<<"$(mr inspect "$1")" | sed 's/^sha256://'; }
+layers_of() { jq -r '.[0].RootFS.Layers[]' <<<"$(mr inspect "$1")" | sed 's/^sha256://'; }
 
 run_ok mr pull -q "$IMG"
 run_ok m tag "$IMG" localhost/app:1

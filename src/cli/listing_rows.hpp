@@ -1,0 +1,31 @@
+#pragma once
+// What each listing command offers to --format: Docker's field names and default tables
+// (cli/command/formatter), built from minirun's records. Presentation only: the records
+// come from the engine, the template engine from the format module.
+#include <nlohmann/json.hpp>
+
+#include "minirun/engine/engine.hpp"
+#include "minirun/format/table_format.hpp"
+#include "minirun/image/stored_image.hpp"
+#include "minirun/network/networks.hpp"
+
+namespace minirun::cli {
+
+// Docker's sizes: decimal units, three significant digits ("4.26MB"), and binary ones
+// with four ("1.195MiB") where Docker's stats uses them.
+std::string docker_size(double bytes);
+std::string docker_binary_size(double bytes);
+
+format::Listing container_listing();
+nlohmann::json container_row(const engine::PsRow& row, bool truncate);
+
+format::Listing image_listing(bool digests);
+nlohmann::json image_row(const image::ImageSummary& img, bool truncate);
+
+format::Listing network_listing();
+nlohmann::json network_row(const network::NetworkInfo& n, bool truncate);
+
+format::Listing stats_listing();
+nlohmann::json stats_row(const engine::ContainerStats& s);
+
+}  // namespace minirun::cli
