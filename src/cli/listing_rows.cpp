@@ -158,6 +158,21 @@ json network_row(const network::NetworkInfo& n, bool truncate) {
             {"LabelMap", json::object()}};
 }
 
+format::Listing volume_listing() {
+    format::Listing l;
+    l.default_table = "table {{.Driver}}\\t{{.Name}}";
+    l.headers = {{"Name", "VOLUME NAME"}, {"Driver", "DRIVER"}, {"Scope", "SCOPE"}, {"Mountpoint", "MOUNTPOINT"},
+                 {"Labels", "LABELS"},    {"Links", "LINKS"},   {"Size", "SIZE"},   {"CreatedAt", "CREATED AT"}};
+    l.methods = label_method();
+    return l;
+}
+
+json volume_row(const engine::VolumeInfo& v) {
+    return {{"Name", v.name},         {"Driver", v.driver}, {"Scope", "local"}, {"Mountpoint", v.mountpoint},
+            {"Labels", join_labels(v.labels)}, {"Links", "N/A"}, {"Size", "N/A"}, {"CreatedAt", docker_time(v.created)},
+            {"LabelMap", v.labels}};
+}
+
 format::Listing stats_listing() {
     format::Listing l;
     l.default_table =

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "minirun/engine/engine.hpp"
+#include "minirun/engine/volumes.hpp"
 #include "minirun/format/table_format.hpp"
 #include "minirun/image/stored_image.hpp"
 #include "minirun/network/networks.hpp"
@@ -24,6 +25,9 @@ nlohmann::json image_row(const image::ImageSummary& img, bool truncate);
 
 format::Listing network_listing();
 nlohmann::json network_row(const network::NetworkInfo& n, bool truncate);
+
+format::Listing volume_listing();
+nlohmann::json volume_row(const engine::VolumeInfo& v);
 
 format::Listing stats_listing();
 nlohmann::json stats_row(const engine::ContainerStats& s);

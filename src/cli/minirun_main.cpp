@@ -8,6 +8,7 @@
 #include "cli_common.hpp"
 #include "minirun_containers.hpp"
 #include "minirun_host.hpp"
+#include "minirun_volumes.hpp"
 #include "listing_rows.hpp"
 #include "minirun/engine/list_filters.hpp"
 #include "minirun/format/table_format.hpp"
@@ -375,6 +376,7 @@ int main(int argc, char** argv) {
     cli::set_raw_args(argc, argv);
     cli::add_container_commands(app, g, exit_code);
     cli::add_host_commands(app, g, exit_code);
+    cli::add_volume_commands(app, g, exit_code);
     int rc = cli::run_app(app, argc, argv, 1);
     return rc != 0 ? rc : exit_code;
 }

@@ -21,6 +21,8 @@
 #include "minirun/common/process.hpp"
 #include "minirun/common/time.hpp"
 #include "minirun/engine/container_create.hpp"
+
+#include "minirun/engine/volumes.hpp"
 #include "minirun/engine/image_config.hpp"
 #include "minirun/engine/logs.hpp"
 #include "minirun/engine/rootfs.hpp"
@@ -146,20 +148,15 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
         s.host_network = req.network == "host";
         if (!s.host_network) s.netns_path = dir + "/netns";
         // Volumes and mounts.
-        auto volume_dir = [&](const std::string& name) {
-            std::string v = (storage_ / "volumes" / name / "_data").string();
-            bool fresh = !stdfs::exists(v);
-            fs::mkdir_p(v);
-            return std::pair{v, fresh};
-        };
+        VolumeStore volumes(storage_);
         std::vector<std::string> mounted;
         auto add_mount = [&](MountRequest m) {
             if (m.kind == MountRequest::Kind::Tmpfs) {
                 s.mounts.push_back({m.destination, "tmpfs", "tmpfs", m.tmpfs_options});
                 return;
             }
-            if (m.kind == MountRequest::Kind::Volume && m.source.empty())
-                m.source = rec.id.substr(0, 12) + "-" + std::to_string(mounted.size());
+            bool anonymous = m.kind == MountRequest::Kind::Volume && m.source.empty();
+            if (anonymous) m.source = rec.id.substr(0, 12) + "-" + std::to_string(mounted.size());
             if (m.kind == MountRequest::Kind::Bind) {
                 std::string abs = stdfs::absolute(m.source).lexically_normal().string();
                 if (abs.size() > 1 && abs.back() == '/') abs.pop_back();
@@ -169,7 +166,7 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
                 }
                 s.mounts.push_back(bind_mount(abs, m.destination, m.read_only));
             } else {
-                auto [path, fresh] = volume_dir(m.source);
+                auto [path, fresh] = volumes.ensure(m.source, anonymous);
                 if (fresh) seed_volume(rootfs, m.destination, path);
                 s.mounts.push_back(bind_mount(path, m.destination, m.read_only));
                 rec.volumes.push_back(m.source);
