@@ -115,6 +115,25 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     c->add_flag("-q,--quiet", r.quiet_pull, "No pull progress");
     c->add_option("--network-alias", r.network_aliases, "Another name peers on the network resolve to this container");
     c->add_option("--add-host", r.add_hosts, "Add host:ip to /etc/hosts");
+    c->add_option("--dns", r.dns, "A nameserver for /etc/resolv.conf (repeatable)");
+    c->add_option("--dns-search", r.dns_search, "A search domain for /etc/resolv.conf (\".\" for none)");
+    c->add_option("--dns-option", r.dns_options, "A resolver option for /etc/resolv.conf (e.g. ndots:2)");
+    c->add_option("--ulimit", r.ulimits, "A resource limit: NAME=SOFT[:HARD] (nofile, nproc, core, …; -1 unlimited)");
+    c->add_option("--sysctl", r.sysctls, "A namespaced kernel parameter KEY=VALUE (net.*, kernel.shm*, …)");
+    c->add_option("--shm-size", r.shm_size, "Size of /dev/shm (default 64m)");
+    c->add_option("--cpuset-cpus", r.cpuset_cpus, "CPUs the container may run on (0-2,4)");
+    c->add_option("--cpuset-mems", r.cpuset_mems, "Memory nodes the container may use (0-1)");
+    static int64_t cpu_shares = 0;
+    static int oom_score_adj = 0;
+    auto* shares_opt = c->add_option("-c,--cpu-shares", cpu_shares, "Relative CPU weight (default 1024)");
+    c->add_option("--memory-swap", r.memory_swap, "Memory plus swap (-1: unlimited swap); needs --memory");
+    c->add_option("--memory-reservation", r.memory_reservation, "Soft memory limit");
+    auto* oom_opt = c->add_option("--oom-score-adj", oom_score_adj, "The container's OOM score adjustment (-1000 to 1000)");
+    c->add_option("--group-add", r.group_add, "Another group for the container's process (name or id)");
+    c->add_option("--device", r.devices, "A host device: HOST[:CONTAINER][:rwm]");
+    c->add_option("--device-cgroup-rule", r.device_cgroup_rules, "Allow device access: \"c MAJOR:MINOR rwm\"");
+    static std::string cidfile;
+    c->add_option("--cidfile", cidfile, "Write the container ID to this file (which must not exist)");
     static std::string health_cmd;
     static int health_retries = 0;
     // --health-interval and friends: flag name → its text, parsed into the request's durations.
@@ -131,8 +150,11 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     c->add_option("image", r.image, "Image")->required();
     one_value_each(c);
     c->prefix_command();
-    c->callback([&g, &exit_code, c] {
+    c->callback([&g, &exit_code, c, shares_opt, oom_opt] {
         r.command = c->remaining();
+        if (shares_opt->count()) r.cpu_shares = cpu_shares;
+        if (oom_opt->count()) r.oom_score_adj = oom_score_adj;
+        r.cidfile = cidfile;
         // prefix_command() lets unknown flags before the image through as the command.
         // The real command is the tail of argv after the image: whatever of remaining()
         // is not in that tail came before the image, and is an unknown flag to refuse.

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +50,28 @@ runtime::Mount bind_mount(const std::string& src, const std::string& dst, bool r
     return m;
 }
 
+}  // namespace
+
+namespace {
+// A --device's node as the host has it: type, numbers and mode, for the container's /dev.
+runtime::Device host_device(const DeviceRequest& d) {
+    struct stat st {};
+    if (::stat(d.host_path.c_str(), &st) != 0)
+        throw Error("error gathering device information while adding custom device \"" + d.host_path + "\": " +
+                        std::strerror(errno),
+                    ErrorKind::InvalidArgument);
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+        throw Error("--device " + d.host_path + ": not a device node", ErrorKind::InvalidArgument);
+    runtime::Device dev;
+    dev.path = d.container_path;
+    dev.type = S_ISCHR(st.st_mode) ? "c" : "b";
+    dev.major = major(st.st_rdev);
+    dev.minor = minor(st.st_rdev);
+    dev.file_mode = st.st_mode & 07777;
+    dev.uid = st.st_uid;
+    dev.gid = st.st_gid;
+    return dev;
+}
 }  // namespace
 
 ContainerRecord create_container(const stdfs::path& storage_, const registry::RegistryOptions& registry_,
@@ -106,6 +129,9 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
     rec.ports = ports;
     rec.network_aliases = req.network_aliases;
     rec.extra_hosts = req.add_hosts;
+    rec.dns = req.dns;
+    rec.dns_search = req.dns_search;
+    rec.dns_options = req.dns_options;
     rec.health = effective_health(req.health, health_from_image(ic.healthcheck));
     std::string dir = containers_.dir(rec.id);
     containers_.save(rec, /*create=*/true);
@@ -145,6 +171,26 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
         s.annotations = rec.labels;
         s.no_new_privileges = opt.no_new_privileges;
         s.seccomp_unconfined = opt.seccomp_unconfined;
+        s.rlimits = opt.rlimits;
+        s.sysctl = opt.sysctls;
+        s.shm_bytes = opt.shm_bytes;
+        s.memory_swap = opt.memory_swap_bytes;
+        s.memory_reservation = opt.memory_reservation_bytes;
+        s.cpuset_cpus = opt.cpuset_cpus;
+        s.cpuset_mems = opt.cpuset_mems;
+        s.cpu_shares = opt.cpu_shares;
+        s.oom_score_adj = opt.oom_score_adj;
+        for (auto& g : req.group_add) {
+            unsigned gid = resolve_group(rootfs, g);
+            if (std::find(s.user.additional_gids.begin(), s.user.additional_gids.end(), gid) == s.user.additional_gids.end())
+                s.user.additional_gids.push_back(gid);
+        }
+        for (auto& d : opt.devices) {
+            auto node = host_device(d);
+            s.devices.push_back(node);
+            s.device_rules.push_back({true, node.type, node.major, node.minor, d.permissions});
+        }
+        s.device_rules.insert(s.device_rules.end(), opt.device_rules.begin(), opt.device_rules.end());
         s.host_network = req.network == "host";
         if (!s.host_network) s.netns_path = dir + "/netns";
         // Volumes and mounts.

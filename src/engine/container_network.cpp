@@ -1,6 +1,7 @@
 // A container's network attachment and its hosts files (container_network.hpp), and the
 // teardown every way out of a container ends with.
 #include "minirun/engine/container_network.hpp"
+#include "minirun/network/hosts_files.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -70,8 +71,8 @@ void ContainerNetwork::connect(ContainerRecord& rec) {
     hosts += extra_hosts_lines(rec.extra_hosts);
     write_in_place(dir + "/hosts", hosts);
     write_in_place(dir + "/hostname", rec.hostname + "\n");
-    write_in_place(dir + "/resolv.conf",
-                   rec.network == "host" ? fs::read_file("/etc/resolv.conf", 1 << 20) : network::Networks::resolv_conf());
+    std::string resolv = rec.network == "host" ? fs::read_file("/etc/resolv.conf", 1 << 20) : network::Networks::resolv_conf();
+    write_in_place(dir + "/resolv.conf", network::override_resolv_conf(resolv, rec.dns, rec.dns_search, rec.dns_options));
     containers_.save(rec);
 }
 

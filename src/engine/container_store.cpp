@@ -109,6 +109,9 @@ json to_json(const ContainerRecord& r) {
                   {"PortBindings", port_map(r.ports, false)},
                   {"Binds", r.mounts},
                   {"ExtraHosts", r.extra_hosts},
+                  {"Dns", r.dns},
+                  {"DnsSearch", r.dns_search},
+                  {"DnsOptions", r.dns_options},
                   {"LogConfig", {{"Type", r.log_driver}, {"Config", r.log_opts}}}}},
                 {"Config",
                  {{"Labels", r.labels},
@@ -178,6 +181,9 @@ ContainerRecord from_json(const json& j) {
     r.ip = ns.value("IPAddress", "");
     r.network_aliases = ns.value("Aliases", std::vector<std::string>{});
     r.extra_hosts = hc.value("ExtraHosts", std::vector<std::string>{});
+    r.dns = hc.value("Dns", std::vector<std::string>{});
+    r.dns_search = hc.value("DnsSearch", std::vector<std::string>{});
+    r.dns_options = hc.value("DnsOptions", std::vector<std::string>{});
     r.volumes = j.value("Volumes", std::vector<std::string>{});
     return r;
 }

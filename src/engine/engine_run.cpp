@@ -2,6 +2,9 @@
 // minirun-supervisor and report its verdict.
 #include <unistd.h>
 
+#include <filesystem>
+
+#include "minirun/common/fs.hpp"
 #include "minirun/engine/container_create.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/supervisor.hpp"
@@ -14,12 +17,16 @@ RunResult Engine::run(const RunRequest& req) {
     // starts while the image, rootfs and network are prepared.
     runtime::CgroupMigrationPrimer primer;
     reap_orphans();
+    if (!req.cidfile.empty() && std::filesystem::exists(req.cidfile))
+        return RunResult{"", 125, "container ID file found, make sure the other container isn't running or delete " + req.cidfile};
     ContainerRecord rec;
     try {
         rec = create_container(storage_, registry_, containers_, req);
     } catch (const CreateRefused& e) {
         return RunResult{"", e.status, e.what()};
     }
+    // --cidfile: written once the container exists, before it runs (Docker's moment).
+    if (!req.cidfile.empty()) fs::write_file_atomic(req.cidfile, rec.id, 0644);
     if (!req.detach) {
         // This process watches the container: recorded (with "running") so that, killed
         // before it cleans up, its --rm container is reaped by the next command.

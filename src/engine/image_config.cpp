@@ -73,6 +73,15 @@ void check_user_spec(const std::string& spec) {
             throw Error("invalid user \"" + spec + "\": id " + *part + " is outside the range 0-" + std::to_string(kMaxId));
 }
 
+unsigned resolve_group(const std::string& rootfs, const std::string& group) {
+    for (auto& row : read_db(rootfs, "/etc/group"))
+        if (row.size() >= 3 && (row[0] == group || (is_number(group) && row[2] == group)))
+            return static_cast<unsigned>(std::stoul(row[2]));
+    if (!is_number(group) || group.size() > 10 || std::stoull(group) > kMaxId)
+        throw Error("unable to find group " + group + ": no matching entries in group file", ErrorKind::InvalidArgument);
+    return static_cast<unsigned>(std::stoul(group));
+}
+
 ResolvedUser resolve_user(const std::string& rootfs, const std::string& given) {
     ResolvedUser u;
     // No user means root, looked up like any other (HOME=/root, root's groups), as Docker.

@@ -1,7 +1,10 @@
 // RunRequest options checked and typed, command and environment (see run_options.hpp).
 #include "minirun/engine/run_options.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <sstream>
 
 #include "bridge_glue.hpp"
 #include "minirun/common/env_file.hpp"
@@ -56,6 +59,187 @@ std::optional<double> check_cpus(const std::string& text, long host_cpus) {
     return v;
 }
 
+[[noreturn]] void invalid(const std::string& flag, const std::string& value, const std::string& why) {
+    throw Error("invalid " + flag + " \"" + value + "\": " + why, ErrorKind::InvalidArgument);
+}
+
+bool parse_int(const std::string& text, int64_t& out) {
+    if (text.empty()) return false;
+    char* end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(text.c_str(), &end, 10);
+    if (*end || errno) return false;
+    out = v;
+    return true;
+}
+
+}  // namespace
+
+DeviceRequest parse_device_flag(const std::string& text) {
+    DeviceRequest d;
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (size_t c; (c = text.find(':', start)) != std::string::npos; start = c + 1) parts.push_back(text.substr(start, c - start));
+    parts.push_back(text.substr(start));
+    auto is_perms = [](const std::string& p) {
+        return !p.empty() && p.size() <= 3 && p.find_first_not_of("rwm") == std::string::npos;
+    };
+    if (parts.size() > 3) invalid("--device", text, "expected HOST[:CONTAINER][:PERMISSIONS]");
+    d.host_path = parts[0];
+    if (parts.size() == 2) {
+        if (is_perms(parts[1])) d.permissions = parts[1];
+        else d.container_path = parts[1];
+    } else if (parts.size() == 3) {
+        d.container_path = parts[1];
+        if (!is_perms(parts[2])) invalid("--device", text, "permissions are r, w and m");
+        d.permissions = parts[2];
+    }
+    if (d.container_path.empty()) d.container_path = d.host_path;
+    if (d.host_path.empty() || d.host_path[0] != '/') invalid("--device", text, "the host device must be an absolute path");
+    if (d.container_path[0] != '/') invalid("--device", text, "the container path must be absolute");
+    return d;
+}
+
+runtime::DeviceRule parse_device_cgroup_rule(const std::string& text) {
+    // TYPE MAJOR:MINOR ACCESS, as in devices.allow
+    std::istringstream in(text);
+    std::string type, numbers, access, extra;
+    if (!(in >> type >> numbers >> access) || (in >> extra)) invalid("--device-cgroup-rule", text, "expected \"TYPE MAJOR:MINOR ACCESS\"");
+    if (type != "a" && type != "c" && type != "b") invalid("--device-cgroup-rule", text, "the type is a, c or b");
+    if (access.empty() || access.size() > 3 || access.find_first_not_of("rwm") != std::string::npos)
+        invalid("--device-cgroup-rule", text, "access is r, w and m");
+    auto colon = numbers.find(':');
+    if (colon == std::string::npos) invalid("--device-cgroup-rule", text, "expected MAJOR:MINOR");
+    auto number = [&](const std::string& n) -> std::optional<int64_t> {
+        if (n == "*") return std::nullopt;
+        int64_t v = 0;
+        if (!parse_int(n, v) || v < 0) invalid("--device-cgroup-rule", text, "a device number is a number or *");
+        return v;
+    };
+    runtime::DeviceRule r;
+    r.allow = true;
+    r.type = type;
+    r.major = number(numbers.substr(0, colon));
+    r.minor = number(numbers.substr(colon + 1));
+    r.access = access;
+    return r;
+}
+
+runtime::Rlimit parse_ulimit(const std::string& text) {
+    static const char* const names[] = {"core",   "cpu",    "data",  "fsize",  "locks",      "memlock", "msgqueue",
+                                        "nice",   "nofile", "nproc", "rss",    "rtprio",     "rttime",  "sigpending",
+                                        "stack"};
+    auto eq = text.find('=');
+    if (eq == std::string::npos) invalid("--ulimit", text, "expected NAME=SOFT[:HARD]");
+    std::string name = text.substr(0, eq), values = text.substr(eq + 1);
+    if (std::find(std::begin(names), std::end(names), name) == std::end(names))
+        invalid("--ulimit", text, "unknown limit \"" + name + "\"");
+    auto colon = values.find(':');
+    auto value = [&](const std::string& v) -> uint64_t {
+        int64_t n = 0;
+        if (!parse_int(v, n) || n < -1) invalid("--ulimit", text, "a limit is a number, or -1 for unlimited");
+        return n == -1 ? UINT64_MAX : static_cast<uint64_t>(n);
+    };
+    runtime::Rlimit r;
+    std::string upper = name;
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    r.type = "RLIMIT_" + upper;
+    r.soft = value(values.substr(0, colon));
+    r.hard = colon == std::string::npos ? r.soft : value(values.substr(colon + 1));
+    if (r.soft > r.hard) invalid("--ulimit", text, "the soft limit is above the hard limit");
+    return r;
+}
+
+std::pair<std::string, std::string> parse_sysctl(const std::string& text, const std::string& network) {
+    auto eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) invalid("--sysctl", text, "expected KEY=VALUE");
+    std::string key = text.substr(0, eq);
+    for (auto& c : key)
+        if (c == '/') c = '.';  // net/ipv4/ip_forward is the same key
+    static const char* const ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                      "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+    bool is_ipc = std::find(std::begin(ipc), std::end(ipc), key) != std::end(ipc) || key.rfind("fs.mqueue.", 0) == 0;
+    if (key.rfind("net.", 0) == 0) {
+        if (network == "host") invalid("--sysctl", text, "net.* cannot be set on the host's network (--network host)");
+    } else if (!is_ipc) {
+        invalid("--sysctl", text, "not a namespaced sysctl: only IPC ones (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*) and net.*");
+    }
+    return {key, text.substr(eq + 1)};
+}
+
+void check_cpuset(const std::string& text, const char* flag, long available) {
+    // "0-2,4,7": ranges and single numbers, ascending within a range
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t comma = text.find(',', start);
+        std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        auto dash = item.find('-');
+        int64_t lo = 0, hi = 0;
+        bool ok = dash == std::string::npos ? parse_int(item, lo) && (hi = lo, true)
+                                            : parse_int(item.substr(0, dash), lo) && parse_int(item.substr(dash + 1), hi);
+        if (!ok || lo < 0 || hi < lo) invalid(flag, text, "expected a list like 0-2,4");
+        if (available > 0 && hi >= available)
+            invalid(flag, text, "requested CPUs are not available - available: 0-" + std::to_string(available - 1));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+}
+
+namespace {
+
+// The resource and process flags (check_run_options' second half).
+void check_resource_options(const RunRequest& req, long host_cpus, CheckedRunOptions& o) {
+    for (auto& u : req.ulimits) {
+        auto r = parse_ulimit(u);
+        std::erase_if(o.rlimits, [&](const runtime::Rlimit& x) { return x.type == r.type; });  // the last one wins
+        o.rlimits.push_back(r);
+    }
+    for (auto& s : req.sysctls) {
+        auto [key, value] = parse_sysctl(s, req.network);
+        o.sysctls[key] = value;
+    }
+    if (!req.shm_size.empty()) {
+        o.shm_bytes = static_cast<int64_t>(parse_size(req.shm_size, "--shm-size"));
+        if (*o.shm_bytes <= 0) invalid("--shm-size", req.shm_size, "the size must be greater than 0");
+    }
+    if (!req.memory_reservation.empty()) {
+        o.memory_reservation_bytes = static_cast<int64_t>(parse_size(req.memory_reservation, "--memory-reservation"));
+        if (o.memory_bytes && *o.memory_reservation_bytes > *o.memory_bytes)
+            invalid("--memory-reservation", req.memory_reservation, "it must be below the --memory limit");
+    }
+    if (!req.memory_swap.empty()) {
+        if (!o.memory_bytes) invalid("--memory-swap", req.memory_swap, "it needs --memory too");
+        o.memory_swap_bytes = req.memory_swap == "-1" ? -1 : static_cast<int64_t>(parse_size(req.memory_swap, "--memory-swap"));
+        if (*o.memory_swap_bytes != -1 && *o.memory_swap_bytes < *o.memory_bytes)
+            invalid("--memory-swap", req.memory_swap, "it is memory plus swap, so at least --memory");
+    }
+    if (!req.cpuset_cpus.empty()) check_cpuset(req.cpuset_cpus, "--cpuset-cpus", host_cpus);
+    if (!req.cpuset_mems.empty()) check_cpuset(req.cpuset_mems, "--cpuset-mems", 0);
+    o.cpuset_cpus = req.cpuset_cpus;
+    o.cpuset_mems = req.cpuset_mems;
+    if (req.cpu_shares) {
+        if (*req.cpu_shares < 2 || *req.cpu_shares > 262144)
+            invalid("--cpu-shares", std::to_string(*req.cpu_shares), "the range is 2 to 262144");
+        o.cpu_shares = static_cast<uint64_t>(*req.cpu_shares);
+    }
+    if (req.oom_score_adj) {
+        if (*req.oom_score_adj < -1000 || *req.oom_score_adj > 1000)
+            invalid("--oom-score-adj", std::to_string(*req.oom_score_adj), "the range is -1000 to 1000");
+        o.oom_score_adj = req.oom_score_adj;
+    }
+    for (auto& d : req.devices) o.devices.push_back(parse_device_flag(d));
+    for (auto& r : req.device_cgroup_rules) o.device_rules.push_back(parse_device_cgroup_rule(r));
+    if (req.network == "none" && (!req.dns.empty() || !req.dns_search.empty() || !req.dns_options.empty()))
+        throw Error("conflicting options: dns and the network mode: none", ErrorKind::InvalidArgument);
+    for (auto& ns : req.dns) {
+        bool v4 = ns.find_first_not_of("0123456789.") == std::string::npos && std::count(ns.begin(), ns.end(), '.') == 3;
+        bool v6 = ns.find(':') != std::string::npos && ns.find_first_not_of("0123456789abcdefABCDEF:.") == std::string::npos;
+        if (!v4 && !v6) invalid("--dns", ns, "expected an IP address");
+    }
+    for (auto& g : req.group_add)
+        if (g.empty() || g.find_first_of(": \t") != std::string::npos) invalid("--group-add", g, "expected a group name or id");
+}
+
 }  // namespace
 
 CheckedRunOptions check_run_options(const RunRequest& req, long host_cpus) {
@@ -93,6 +277,7 @@ CheckedRunOptions check_run_options(const RunRequest& req, long host_cpus) {
         else
             throw Error("unsupported --security-opt \"" + opt + "\"", ErrorKind::InvalidArgument);
     }
+    check_resource_options(req, host_cpus, o);
     return o;
 }
 

@@ -42,7 +42,7 @@ std::vector<runtime::Mount> default_mounts(const RunSettings& s) {
         {"/sys", "sysfs", "sysfs", sys_opts},
         {"/sys/fs/cgroup", "cgroup", "cgroup", cgroup_opts},
         {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}},
-        {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=67108864"}},
+        {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=" + std::to_string(s.shm_bytes.value_or(67108864))}},
     };
 }
 
@@ -50,16 +50,24 @@ runtime::Resources resources(const RunSettings& s) {
     runtime::Resources r;
     // Deny every device but the runtime's defaults, or allow all (--privileged).
     r.devices.push_back({s.privileged, "", std::nullopt, std::nullopt, "rwm"});
-    if (s.memory) {
+    r.devices.insert(r.devices.end(), s.device_rules.begin(), s.device_rules.end());
+    if (s.memory || s.memory_reservation) {
         runtime::MemoryResources& m = r.memory.emplace();
-        m.limit = *s.memory;
-        m.swap = *s.memory * 2;  // Docker: --memory without --memory-swap allows as much swap again
+        m.limit = s.memory;
+        // Docker: --memory without --memory-swap allows as much swap again; -1 unlimited
+        if (s.memory) m.swap = s.memory_swap ? *s.memory_swap : *s.memory * 2;
+        m.reservation = s.memory_reservation;
     }
-    if (s.cpus) {
-        constexpr uint64_t period = 100000;
+    if (s.cpus || s.cpu_shares || !s.cpuset_cpus.empty() || !s.cpuset_mems.empty()) {
         runtime::CpuResources& c = r.cpu.emplace();
-        c.quota = static_cast<int64_t>(std::llround(*s.cpus * static_cast<double>(period)));
-        c.period = period;
+        if (s.cpus) {
+            constexpr uint64_t period = 100000;
+            c.quota = static_cast<int64_t>(std::llround(*s.cpus * static_cast<double>(period)));
+            c.period = period;
+        }
+        c.shares = s.cpu_shares;
+        c.cpus = s.cpuset_cpus;
+        c.mems = s.cpuset_mems;
     }
     r.pids_limit = s.pids_limit;
     return r;
@@ -114,6 +122,7 @@ runtime::Spec run_spec(const RunSettings& s) {
     p.capabilities = runtime::Capabilities{caps, caps, {}, caps, {}};
     p.rlimits = s.rlimits;
     p.no_new_privileges = s.no_new_privileges;
+    p.oom_score_adj = s.oom_score_adj;
 
     spec.root_path = "rootfs";
     spec.root_readonly = s.read_only;
@@ -128,6 +137,8 @@ runtime::Spec run_spec(const RunSettings& s) {
     if (runtime::detect_cgroup_layout() == runtime::CgroupLayout::v2) l.namespaces.push_back({"cgroup", ""});
     l.resources = resources(s);
     l.cgroups_path = s.cgroups_path;
+    l.sysctl = s.sysctl;
+    l.devices = s.devices;
     if (!s.privileged) {
         l.masked_paths = {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
                           "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",

@@ -61,6 +61,43 @@ std::string rewrite_resolv_conf(const std::string& text) {
     return out;
 }
 
+std::string override_resolv_conf(const std::string& text, const std::vector<std::string>& dns,
+                                 const std::vector<std::string>& search, const std::vector<std::string>& options) {
+    if (dns.empty() && search.empty() && options.empty()) return text;
+    // Docker's Build: search, nameservers, options, each the flag's or else the host's.
+    std::vector<std::string> host_ns, host_search, host_options;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream words(line);
+        std::string first, w;
+        words >> first;
+        std::vector<std::string>* into = first == "nameserver" ? &host_ns
+                                         : (first == "search" || first == "domain") ? &host_search
+                                         : first == "options" ? &host_options
+                                                              : nullptr;
+        if (!into) continue;
+        if (first == "search" || first == "domain") into->clear();  // the last one wins, as in glibc
+        while (words >> w) into->push_back(w);
+    }
+    const auto& ns = dns.empty() ? host_ns : dns;
+    const auto& sr = search.empty() ? host_search : search;
+    const auto& op = options.empty() ? host_options : options;
+    std::string out;
+    if (!sr.empty() && !(sr.size() == 1 && sr[0] == ".")) {
+        out += "search";
+        for (auto& x : sr) out += " " + x;
+        out += "\n";
+    }
+    for (auto& x : ns) out += "nameserver " + x + "\n";
+    if (!op.empty()) {
+        out += "options";
+        for (auto& x : op) out += " " + x;
+        out += "\n";
+    }
+    return out;
+}
+
 bool is_systemd_resolved_stub(const std::string& text) {
     std::istringstream in(text);
     std::string line;

@@ -71,6 +71,7 @@ struct ContainerRecord {
     std::string hostname;
     std::vector<std::string> network_aliases;  // names peers on a user network resolve to us
     std::vector<std::string> extra_hosts;      // host:ip lines added to /etc/hosts
+    std::vector<std::string> dns, dns_search, dns_options;  // /etc/resolv.conf instead of the host's
     std::optional<HealthConfig> health;        // the check the supervisor runs
 };
 

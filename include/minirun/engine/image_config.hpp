@@ -18,6 +18,10 @@ std::optional<HealthConfig> health_from_image(const std::optional<image::Healthc
 
 // Resolves "user[:group]" (names or numbers) against the rootfs's /etc/passwd and
 // /etc/group: uid, gid (the user's primary group unless given) and supplementary groups.
+// A group name or id as the image's /etc/group knows it (--group-add); throws for an
+// unknown name.
+unsigned resolve_group(const std::string& rootfs, const std::string& group);
+
 struct ResolvedUser {
     unsigned uid = 0, gid = 0;
     std::vector<unsigned> additional_gids;

@@ -14,8 +14,27 @@
 #include "minirun/image/image_config.hpp"
 #include "minirun/network/ports.hpp"
 #include "minirun/registry/pull.hpp"
+#include "minirun/runtime/spec.hpp"
 
 namespace minirun::engine {
+
+// --device HOST[:CONTAINER][:PERMISSIONS], checked but not yet looked at on the host.
+struct DeviceRequest {
+    std::string host_path, container_path;
+    std::string permissions = "rwm";
+};
+
+// One --device flag; throws InvalidArgument naming it.
+DeviceRequest parse_device_flag(const std::string& text);
+// One --device-cgroup-rule ("c 13:* rwm", "a *:* r"); throws InvalidArgument naming it.
+runtime::DeviceRule parse_device_cgroup_rule(const std::string& text);
+// --ulimit NAME=SOFT[:HARD] (-1: unlimited).
+runtime::Rlimit parse_ulimit(const std::string& text);
+// --sysctl KEY=VALUE: Docker's rule, namespaced keys only (IPC ones; net.* unless the
+// container shares the host's network).
+std::pair<std::string, std::string> parse_sysctl(const std::string& text, const std::string& network);
+// --cpuset-cpus/--cpuset-mems "0-2,4": the syntax, and every CPU below `available` when known.
+void check_cpuset(const std::string& text, const char* flag, long available);
 
 struct CheckedRunOptions {
     registry::PullPolicy pull = registry::PullPolicy::missing;
@@ -25,6 +44,16 @@ struct CheckedRunOptions {
     std::optional<int64_t> memory_bytes;
     std::optional<double> cpus;
     bool no_new_privileges = false, seccomp_unconfined = false;
+    std::vector<runtime::Rlimit> rlimits;          // --ulimit
+    std::map<std::string, std::string> sysctls;    // --sysctl, namespaced ones only
+    std::optional<int64_t> shm_bytes;              // --shm-size
+    std::optional<int64_t> memory_swap_bytes;      // --memory-swap: memory + swap; -1 unlimited
+    std::optional<int64_t> memory_reservation_bytes;
+    std::string cpuset_cpus, cpuset_mems;
+    std::optional<uint64_t> cpu_shares;
+    std::optional<int> oom_score_adj;
+    std::vector<DeviceRequest> devices;            // --device
+    std::vector<runtime::DeviceRule> device_rules; // --device-cgroup-rule
 };
 
 // Throws Error naming the flag and its value ("invalid --cpus \"x\": …") for the first bad

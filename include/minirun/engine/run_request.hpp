@@ -38,6 +38,18 @@ struct RunRequest {
     std::vector<std::string> add_hosts;        // --add-host host:ip
     // --health-* over the image's HEALTHCHECK; --no-healthcheck: disable.
     HealthOverride health;
+    // Resources and process settings, as typed (checked by check_run_options).
+    std::vector<std::string> ulimits;              // --ulimit nofile=1024:2048
+    std::vector<std::string> sysctls;              // --sysctl net.ipv4.ip_forward=1
+    std::vector<std::string> group_add;            // --group-add audio / 1234
+    std::vector<std::string> devices;              // --device /dev/x[:/dev/y][:rwm]
+    std::vector<std::string> device_cgroup_rules;  // --device-cgroup-rule "c 13:* rwm"
+    std::string shm_size, cpuset_cpus, cpuset_mems, memory_swap, memory_reservation;
+    std::optional<int64_t> cpu_shares;
+    std::optional<int> oom_score_adj;
+    // --dns, --dns-search, --dns-option: /etc/resolv.conf's lines instead of the host's.
+    std::vector<std::string> dns, dns_search, dns_options;
+    std::string cidfile;  // --cidfile: the id is written there once the container exists
 };
 
 // What `run` did. The engine prints nothing: the caller reports the id or the error.

@@ -33,6 +33,14 @@ struct RunSettings {
     std::string cgroups_path;
     std::map<std::string, std::string> annotations;
     std::vector<runtime::Rlimit> rlimits;
+    std::map<std::string, std::string> sysctl;
+    std::optional<int64_t> shm_bytes;  // /dev/shm's size (Docker's default 64m)
+    std::optional<int64_t> memory_swap, memory_reservation;
+    std::string cpuset_cpus, cpuset_mems;
+    std::optional<uint64_t> cpu_shares;
+    std::optional<int> oom_score_adj;
+    std::vector<runtime::Device> devices;          // --device nodes
+    std::vector<runtime::DeviceRule> device_rules;  // their access, and --device-cgroup-rule
 };
 
 // Docker's default capability set.

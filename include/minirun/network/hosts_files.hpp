@@ -14,6 +14,11 @@ struct HostEntry {
 std::string render_hosts(const std::optional<HostEntry>& self, const std::vector<HostEntry>& peers);
 // Drops loopback and IPv6 nameservers; adds 8.8.8.8 and 8.8.4.4 when none remain.
 std::string rewrite_resolv_conf(const std::string& text);
+// Docker's --dns, --dns-search and --dns-option: with any given, the file is rebuilt as
+// Docker builds it (search, nameservers, options), each from its flag or else from the
+// host's lines of that kind. A search of "." means none. With none given, `text` as is.
+std::string override_resolv_conf(const std::string& text, const std::vector<std::string>& dns,
+                                 const std::vector<std::string>& search, const std::vector<std::string>& options);
 // True when every nameserver in the text is 127.0.0.53 (systemd-resolved's stub).
 bool is_systemd_resolved_stub(const std::string& text);
 
