@@ -69,51 +69,6 @@ std::string ensure_image(const stdfs::path& storage, const Project& p, const Ser
     return store.image_id(*have);
 }
 
-engine::RunRequest run_request(const Project& p, const Service& s) {
-    engine::RunRequest r;
-    r.image = image_ref(p, s);
-    r.name = container_name(p, s);
-    r.detach = true;
-    r.quiet_pull = true;
-    r.pull = "never";  // ensure_image did what --pull asked
-    if (s.entrypoint) {
-        r.entrypoint = s.entrypoint->empty() ? "" : s.entrypoint->front();
-        if (s.entrypoint->size() > 1) r.command.assign(s.entrypoint->begin() + 1, s.entrypoint->end());
-    }
-    if (s.command) r.command.insert(r.command.end(), s.command->begin(), s.command->end());
-    r.env = s.environment;
-    r.publish = s.ports;
-    for (auto& v : s.volumes) r.mounts.push_back(engine::parse_volume_flag(v));
-    for (auto& t : s.tmpfs) r.mounts.push_back(engine::parse_tmpfs_flag(t));
-    for (auto& [k, v] : s.labels) r.labels.push_back(k + "=" + v);
-    r.restart = s.restart;
-    if (s.networks.size() > 1)
-        throw Error("service " + s.name + ": a container on several networks is not supported by minirun yet");
-    r.network = s.networks.begin()->first;
-    r.network_aliases = {s.name};
-    r.network_aliases.insert(r.network_aliases.end(), s.networks.begin()->second.begin(), s.networks.begin()->second.end());
-    r.hostname = s.hostname;
-    r.add_hosts = s.extra_hosts;
-    r.memory = s.mem_limit;
-    r.cpus = s.cpus;
-    r.pids_limit = s.pids_limit;
-    r.read_only = s.read_only;
-    r.init = s.init;
-    r.privileged = s.privileged;
-    r.cap_add = s.cap_add;
-    r.cap_drop = s.cap_drop;
-    r.user = s.user;
-    r.workdir = s.working_dir;
-    r.stop_signal = s.stop_signal;
-    r.stop_timeout = s.stop_grace_period_s;
-    if (!s.log_driver.empty()) r.log_driver = s.log_driver;
-    for (auto& [k, v] : s.log_options) r.log_opts.push_back(k + "=" + v);
-    if (s.healthcheck) {
-        r.health = *s.healthcheck;
-        if (r.health.disable) r.health = {}, r.health.disable = true;  // nothing else counts then
-    }
-    return r;
-}
 
 // What decides "unchanged": every field of the request apply makes, in a fixed order.
 // Mounts count as the service file wrote them, so hashes stay what they were.
@@ -134,6 +89,24 @@ std::string config_hash(const engine::RunRequest& r, const Service& s) {
     j["pids_limit"] = r.pids_limit ? json(*r.pids_limit) : json(nullptr);
     j["stop_timeout"] = r.stop_timeout ? json(*r.stop_timeout) : json(nullptr);
     j["health_retries"] = r.health.retries ? json(*r.health.retries) : json(nullptr);
+    // Keys added later count only when set, so services without them keep their hash.
+    auto add_if = [&](const char* key, const json& v, bool set) {
+        if (set) j[key] = v;
+    };
+    add_if("ulimits", r.ulimits, !r.ulimits.empty());
+    add_if("sysctls", r.sysctls, !r.sysctls.empty());
+    add_if("group_add", r.group_add, !r.group_add.empty());
+    add_if("devices", r.devices, !r.devices.empty());
+    add_if("device_cgroup_rules", r.device_cgroup_rules, !r.device_cgroup_rules.empty());
+    add_if("dns", r.dns, !r.dns.empty());
+    add_if("dns_search", r.dns_search, !r.dns_search.empty());
+    add_if("dns_options", r.dns_options, !r.dns_options.empty());
+    add_if("shm_size", r.shm_size, !r.shm_size.empty());
+    add_if("cpuset", r.cpuset_cpus, !r.cpuset_cpus.empty());
+    add_if("mem_reservation", r.memory_reservation, !r.memory_reservation.empty());
+    add_if("memswap_limit", r.memory_swap, !r.memory_swap.empty());
+    add_if("cpu_shares", r.cpu_shares.value_or(0), r.cpu_shares.has_value());
+    add_if("oom_score_adj", r.oom_score_adj.value_or(0), r.oom_score_adj.has_value());
     return sha256_digest(j.dump()).substr(7);
 }
 
@@ -176,6 +149,66 @@ void ensure_networks(const stdfs::path& storage, const Project& p, const std::se
 }
 
 }  // namespace
+
+engine::RunRequest run_request(const Project& p, const Service& s) {
+    engine::RunRequest r;
+    r.image = image_ref(p, s);
+    r.name = container_name(p, s);
+    r.detach = true;
+    r.quiet_pull = true;
+    r.pull = "never";  // ensure_image did what --pull asked
+    if (s.entrypoint) {
+        r.entrypoint = s.entrypoint->empty() ? "" : s.entrypoint->front();
+        if (s.entrypoint->size() > 1) r.command.assign(s.entrypoint->begin() + 1, s.entrypoint->end());
+    }
+    if (s.command) r.command.insert(r.command.end(), s.command->begin(), s.command->end());
+    r.env = s.environment;
+    r.publish = s.ports;
+    for (auto& v : s.volumes) r.mounts.push_back(engine::parse_volume_flag(v));
+    for (auto& t : s.tmpfs) r.mounts.push_back(engine::parse_tmpfs_flag(t));
+    for (auto& [k, v] : s.labels) r.labels.push_back(k + "=" + v);
+    r.restart = s.restart;
+    if (s.networks.size() > 1)
+        throw Error("service " + s.name + ": a container on several networks is not supported by minirun yet");
+    r.network = s.networks.begin()->first;
+    r.network_aliases = {s.name};
+    r.network_aliases.insert(r.network_aliases.end(), s.networks.begin()->second.begin(), s.networks.begin()->second.end());
+    r.hostname = s.hostname;
+    r.add_hosts = s.extra_hosts;
+    r.memory = s.mem_limit;
+    r.cpus = s.cpus;
+    r.pids_limit = s.pids_limit;
+    r.read_only = s.read_only;
+    r.init = s.init;
+    r.privileged = s.privileged;
+    r.cap_add = s.cap_add;
+    r.cap_drop = s.cap_drop;
+    r.user = s.user;
+    r.workdir = s.working_dir;
+    r.stop_signal = s.stop_signal;
+    r.stop_timeout = s.stop_grace_period_s;
+    r.ulimits = s.ulimits;
+    r.sysctls = s.sysctls;
+    r.group_add = s.group_add;
+    r.devices = s.devices;
+    r.device_cgroup_rules = s.device_cgroup_rules;
+    r.dns = s.dns;
+    r.dns_search = s.dns_search;
+    r.dns_options = s.dns_options;
+    r.shm_size = s.shm_size;
+    r.cpuset_cpus = s.cpuset;
+    r.memory_reservation = s.mem_reservation;
+    r.memory_swap = s.memswap_limit;
+    r.cpu_shares = s.cpu_shares;
+    r.oom_score_adj = s.oom_score_adj;
+    if (!s.log_driver.empty()) r.log_driver = s.log_driver;
+    for (auto& [k, v] : s.log_options) r.log_opts.push_back(k + "=" + v);
+    if (s.healthcheck) {
+        r.health = *s.healthcheck;
+        if (r.health.disable) r.health = {}, r.health.disable = true;  // nothing else counts then
+    }
+    return r;
+}
 
 std::string container_name(const Project& p, const Service& s) {
     return s.container_name.empty() ? p.name + "-" + s.name + "-1" : s.container_name;

@@ -1,6 +1,8 @@
 // Loading a Compose file: YAML (yaml-cpp) → validated, interpolated Project.
 #include "minirun/compose/project.hpp"
 
+#include "minirun/engine/run_options.hpp"
+
 #include <unistd.h>  // environ
 
 #include <yaml-cpp/yaml.h>
@@ -29,14 +31,15 @@ const std::set<std::string> kServiceKeys = {
     "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "volumes", "tmpfs", "networks",
     "restart", "depends_on", "healthcheck", "labels", "logging", "user", "working_dir", "hostname", "extra_hosts",
     "mem_limit", "cpus", "pids_limit", "read_only", "cap_add", "cap_drop", "stop_signal", "stop_grace_period", "init",
-    "container_name", "privileged", "expose", "profiles"};
+    "container_name", "privileged", "expose", "profiles", "ulimits", "sysctls", "shm_size", "cpuset", "cpu_shares",
+    "mem_reservation", "memswap_limit", "oom_score_adj", "group_add", "devices", "device_cgroup_rules", "dns",
+    "dns_search", "dns_opt"};
 const std::set<std::string> kSpecServiceKeys = {
-    "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_shares", "cpu_period", "cpu_quota",
-    "cpu_rt_runtime", "cpu_rt_period", "cpuset", "cgroup", "cgroup_parent", "configs", "credential_spec",
-    "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname", "external_links", "group_add",
-    "ipc", "isolation", "links", "mac_address", "mem_reservation", "mem_swappiness", "memswap_limit", "network_mode",
-    "oom_kill_disable", "oom_score_adj", "pid", "platform", "pull_policy", "runtime", "scale", "secrets",
-    "security_opt", "shm_size", "stdin_open", "storage_opt", "sysctls", "tty", "ulimits", "userns_mode", "uts",
+    "annotations", "attach", "blkio_config", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota",
+    "cpu_rt_runtime", "cpu_rt_period", "cgroup", "cgroup_parent", "configs", "credential_spec",
+    "domainname", "external_links", "ipc", "isolation", "links", "mac_address", "mem_swappiness", "network_mode",
+    "oom_kill_disable", "pid", "platform", "pull_policy", "runtime", "scale", "secrets",
+    "security_opt", "stdin_open", "storage_opt", "tty", "userns_mode", "uts",
     "volumes_from", "develop", "post_start", "pre_stop", "gpus", "label_file", "models", "use_api_socket", "provider"};
 
 struct Loader {
@@ -115,6 +118,73 @@ struct Loader {
             if (!allowed.count(k)) fail(kv.first, "unknown key " + where + "." + k);
         }
     }
+    // Checked here with the engine's own parsers, so a bad value names its file:line.
+    template <class Fn>
+    auto checked(const YAML::Node& n, const std::string& key, Fn fn) const {
+        try {
+            return fn();
+        } catch (const Error& e) {
+            fail(n, key + ": " + e.what());
+        }
+    }
+    // ulimits, sysctls, shm_size, cpuset, cpu_shares, mem_reservation, memswap_limit,
+    // oom_score_adj, group_add, devices, device_cgroup_rules, dns, dns_search, dns_opt.
+    void resource_keys(const YAML::Node& n, Service& s) const {
+        if (auto u = n["ulimits"]) {
+            if (!u.IsMap()) fail(u, "ulimits must be a map");
+            for (auto kv : u) {
+                std::string name = kv.first.Scalar(), value;
+                if (kv.second.IsMap()) {
+                    only_keys(kv.second, "ulimits." + name, {"soft", "hard"});
+                    if (!kv.second["soft"] || !kv.second["hard"]) fail(kv.second, "ulimits." + name + " needs soft and hard");
+                    value = std::to_string(integer(kv.second["soft"], "soft")) + ":" + std::to_string(integer(kv.second["hard"], "hard"));
+                } else {
+                    value = std::to_string(integer(kv.second, "ulimits." + name));
+                }
+                std::string flag = name + "=" + value;
+                checked(kv.second, "ulimits", [&] { return engine::parse_ulimit(flag); });
+                s.ulimits.push_back(flag);
+            }
+        }
+        if (n["sysctls"])
+            for (auto& [k, v] : pairs(n["sysctls"], "sysctls")) {
+                std::string flag = k + "=" + v.value_or("");
+                checked(n["sysctls"], "sysctls", [&] { return engine::parse_sysctl(flag, "bridge"); });
+                s.sysctls.push_back(flag);
+            }
+        if (n["shm_size"]) s.shm_size = str(n["shm_size"], "shm_size");
+        if (n["cpuset"]) s.cpuset = str(n["cpuset"], "cpuset");
+        if (n["cpu_shares"]) s.cpu_shares = integer(n["cpu_shares"], "cpu_shares");
+        if (n["mem_reservation"]) s.mem_reservation = str(n["mem_reservation"], "mem_reservation");
+        if (n["memswap_limit"]) s.memswap_limit = str(n["memswap_limit"], "memswap_limit");
+        if (n["oom_score_adj"]) s.oom_score_adj = static_cast<int>(integer(n["oom_score_adj"], "oom_score_adj"));
+        if (n["group_add"]) s.group_add = strings(n["group_add"], "group_add");
+        if (auto d = n["devices"]) {
+            if (!d.IsSequence()) fail(d, "devices must be a list");
+            for (auto e : d) {
+                std::string flag;
+                if (e.IsMap()) {  // long syntax: source, target, permissions
+                    only_keys(e, "devices[]", {"source", "target", "permissions"});
+                    if (!e["source"]) fail(e, "devices: an entry has no source");
+                    flag = str(e["source"], "source") + ":" + (e["target"] ? str(e["target"], "target") : str(e["source"], "source"));
+                    if (e["permissions"]) flag += ":" + str(e["permissions"], "permissions");
+                } else {
+                    flag = str(e, "devices");
+                }
+                checked(e, "devices", [&] { return engine::parse_device_flag(flag); });
+                s.devices.push_back(flag);
+            }
+        }
+        if (n["device_cgroup_rules"])
+            for (auto& rule : strings(n["device_cgroup_rules"], "device_cgroup_rules")) {
+                checked(n["device_cgroup_rules"], "device_cgroup_rules", [&] { return engine::parse_device_cgroup_rule(rule); });
+                s.device_cgroup_rules.push_back(rule);
+            }
+        if (n["dns"]) s.dns = strings(n["dns"], "dns");
+        if (n["dns_search"]) s.dns_search = strings(n["dns_search"], "dns_search");
+        if (n["dns_opt"]) s.dns_options = strings(n["dns_opt"], "dns_opt");
+    }
+
     stdfs::path resolve(const std::string& path) const {
         if (path.rfind("~/", 0) == 0 && env.count("HOME")) return stdfs::path(env.at("HOME")) / path.substr(2);
         stdfs::path pth(path);
@@ -368,6 +438,7 @@ struct Loader {
         if (n["profiles"]) s.profiles = strings(n["profiles"], "profiles");
         if (n["cap_drop"]) s.cap_drop = strings(n["cap_drop"], "cap_drop");
         if (n["stop_signal"]) s.stop_signal = str(n["stop_signal"], "stop_signal");
+        resource_keys(n, s);
         if (n["stop_grace_period"]) {
             try {
                 s.stop_grace_period_s = static_cast<int>(std::ceil(parse_duration_seconds(str(n["stop_grace_period"], "stop_grace_period"))));

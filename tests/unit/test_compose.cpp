@@ -7,7 +7,10 @@
 #include <fstream>
 
 #include "minirun/common/error.hpp"
+#include "minirun/compose/apply.hpp"
 #include "minirun/compose/project.hpp"
+#include "minirun/engine/run_options.hpp"
+#include "scratch_dir.hpp"
 
 using namespace minirun;
 using namespace minirun::compose;
@@ -164,4 +167,50 @@ TEST_CASE("compose: durations") {
     CHECK(parse_duration_seconds("10") == doctest::Approx(10));
     CHECK_THROWS_AS(parse_duration_seconds("5 seconds"), Error);
     CHECK_THROWS_AS(parse_duration_seconds("3d"), Error);
+}
+
+TEST_CASE("compose: resource keys become the run flags they stand for") {
+    test::ScratchDir dir("compose-resources");
+    std::ofstream(dir.p / "compose.yaml") << R"(services:
+  db:
+    image: busybox
+    ulimits:
+      nproc: 65535
+      nofile: {soft: 20000, hard: 40000}
+    sysctls: {net.core.somaxconn: 1024}
+    shm_size: 256m
+    cpuset: "0"
+    cpu_shares: 512
+    mem_limit: 1g
+    mem_reservation: 512m
+    memswap_limit: 2g
+    oom_score_adj: 200
+    group_add: [audio, "1234"]
+    devices:
+      - /dev/fuse
+      - {source: /dev/net/tun, target: /dev/tun, permissions: rw}
+    device_cgroup_rules: ["c 10:* rwm"]
+    dns: 10.0.0.53
+    dns_search: [corp.example]
+    dns_opt: [ndots:2]
+)";
+    auto p = load_project(dir.p / "compose.yaml", {"", {{"HOME", "/root"}}, {}});
+    const Service& s = p.services.at(0);
+    CHECK(s.ulimits == std::vector<std::string>{"nproc=65535", "nofile=20000:40000"});  // file order
+    CHECK(s.sysctls == std::vector<std::string>{"net.core.somaxconn=1024"});
+    CHECK(s.devices == std::vector<std::string>{"/dev/fuse", "/dev/net/tun:/dev/tun:rw"});
+    CHECK(s.group_add == std::vector<std::string>{"audio", "1234"});
+    CHECK(s.dns == std::vector<std::string>{"10.0.0.53"});
+    auto r = run_request(p, s);
+    CHECK(r.shm_size == "256m");
+    CHECK(r.cpuset_cpus == "0");
+    CHECK(*r.cpu_shares == 512);
+    CHECK(r.memory_reservation == "512m");
+    CHECK(r.memory_swap == "2g");
+    CHECK(*r.oom_score_adj == 200);
+    CHECK(r.device_cgroup_rules == std::vector<std::string>{"c 10:* rwm"});
+    CHECK(r.dns_search == std::vector<std::string>{"corp.example"});
+    CHECK(r.dns_options == std::vector<std::string>{"ndots:2"});
+    auto opt = engine::check_run_options(r, 2);  // every value passes the engine's own checks
+    CHECK(opt.rlimits.size() == 2);
 }

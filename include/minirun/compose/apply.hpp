@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "minirun/compose/project.hpp"
+#include "minirun/engine/run_request.hpp"
 #include "minirun/engine/container_store.hpp"
 #include "minirun/registry/client.hpp"
 
@@ -55,5 +56,7 @@ std::map<std::string, engine::ContainerRecord> project_containers(engine::Engine
 
 // The name apply gives a service's container: container_name, else PROJECT-SERVICE-1.
 std::string container_name(const Project& p, const Service& s);
+// The run request apply makes for a service (its container's every setting).
+engine::RunRequest run_request(const Project& p, const Service& s);
 
 }  // namespace minirun::compose

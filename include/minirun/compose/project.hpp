@@ -53,6 +53,11 @@ struct Service {
     std::string stop_signal;
     std::optional<int> stop_grace_period_s;
     std::vector<std::string> profiles;  // only with one of these enabled (Compose's profiles)
+    // Resource and process keys, in the run flags' syntax (--ulimit, --sysctl, --device, …).
+    std::vector<std::string> ulimits, sysctls, group_add, devices, device_cgroup_rules, dns, dns_search, dns_options;
+    std::string shm_size, cpuset, mem_reservation, memswap_limit;
+    std::optional<int64_t> cpu_shares;
+    std::optional<int> oom_score_adj;
 };
 
 struct NetworkSpec {
