@@ -502,11 +502,16 @@ void add_info(CLI::App& app, GlobalOptions& g) {
             std::cout << (network::binds_all_addresses(p.host_ip) ? std::string("0.0.0.0") : p.host_ip) << ":"
                       << p.host_port << "\n";
     });
+    static std::string rename_from, rename_to;
+    auto* rename = app.add_subcommand("rename", "Give a container a new name");
+    rename->add_option("container", rename_from)->required();
+    rename->add_option("new_name", rename_to)->required();
+    rename->callback([&g] { open_engine(g).rename(rename_from, rename_to); });
     auto* container = app.add_subcommand("container", "Manage containers");
     container->require_subcommand(1);
     // Spelled as Docker spells them; main() turns them into the verbs before parsing.
     for (const char* verb : {"ls", "run", "start", "stop", "restart", "kill", "rm", "logs", "exec", "inspect", "port", "top",
-                             "stats", "wait"})
+                             "stats", "wait", "rename"})
         container->add_subcommand(verb, std::string("Same as `minirun ") + (std::string(verb) == "ls" ? "ps" : verb) + "`");
     container->add_subcommand("prune", "Remove all stopped containers")->callback([&g] {
         auto removed = open_engine(g).prune();

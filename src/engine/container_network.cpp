@@ -49,6 +49,13 @@ void ContainerNetwork::rewrite_peer_hosts(const std::string& id, const std::stri
     write_in_place((containers_.dir(id) / "hosts").string(), text + extra);
 }
 
+void ContainerNetwork::renamed(const ContainerRecord& rec) {
+    network::Networks nets(storage_ / "networks");
+    std::string net = nets.rename_endpoint(rec.id, rec.name);
+    if (net.empty()) return;
+    for (auto& [id, text] : nets.hosts_files_for(net)) rewrite_peer_hosts(id, text);
+}
+
 void ContainerNetwork::connect(ContainerRecord& rec) {
     std::string dir = containers_.dir(rec.id).string();
     std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";

@@ -33,6 +33,7 @@
 #include "minirun/runtime/cgroups.hpp"
 #include "minirun/runtime/container.hpp"
 #include "minirun/runtime/state.hpp"
+#include "minirun/common/names.hpp"
 #include "minirun/common/time.hpp"
 
 namespace minirun::engine {
@@ -237,6 +238,23 @@ void Engine::remove(const std::string& name, bool force, bool volumes) {
         for (auto& v : vols)
             if (v.rfind(rec.id.substr(0, 12) + "-", 0) == 0) stdfs::remove_all(storage_ / "volumes" / v);
     }
+}
+
+void Engine::rename(const std::string& name, const std::string& new_name) {
+    ContainerRecord rec = containers_.find(name);
+    if (!is_valid_object_name(new_name))
+        throw Error("invalid container name \"" + new_name + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                    ErrorKind::InvalidArgument);
+    if (new_name == rec.name)
+        throw Error("renaming a container with the same name as its current name", ErrorKind::InvalidArgument);
+    for (auto& other : containers_.list())
+        if (other.name == new_name)
+            throw Error("the container name \"" + new_name + "\" is already in use by container " + other.id.substr(0, 12),
+                        ErrorKind::Conflict);
+    rec = containers_.load(rec.id);  // the latest, the supervisor may have written since
+    rec.name = new_name;
+    containers_.save(rec);
+    ContainerNetwork(storage_, containers_).renamed(rec);
 }
 
 int Engine::wait(const std::string& name) {

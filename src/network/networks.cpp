@@ -540,6 +540,20 @@ Attachment Networks::connect(const std::string& network, const std::string& cont
     }
 }
 
+std::string Networks::rename_endpoint(const std::string& container_id, const std::string& new_name) {
+    State st(state_dir_);
+    auto lk = st.lock();
+    auto recs = st.load_all();
+    for (auto& r : recs) {
+        auto it = r.endpoints.find(container_id);
+        if (it == r.endpoints.end()) continue;
+        it->second.name = new_name;
+        st.save(r);
+        return r.info.name;
+    }
+    return "";
+}
+
 void Networks::disconnect(const std::string& container_id) {
     if (container_id.empty()) return;
     State st(state_dir_);

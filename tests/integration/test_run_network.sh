@@ -86,6 +86,23 @@ run_ok m network inspect appnet
 assert_contains "$OUT" "10.89.0.0/24"
 pass "user network: containers reach each other by name, names follow stops and starts"
 
+# rename: peers resolve the new name at once, the old one no longer
+run_ok m rename db store
+run_ok m exec api sh -c 'wget -q -O - http://store/'
+assert_eq db-answers "$OUT" "reach the renamed container by its new name"
+run_ok m exec api cat /etc/hosts
+assert_not_contains "$OUT" "	db" "the old name left the peers' hosts"
+run_ok m ps --filter name=^store$ --format '{{.Names}} {{.State}}'
+assert_eq "store running" "$OUT" "ps shows the new name"
+run_expect_fail m rename store api
+assert_contains "$ERR" 'the container name "api" is already in use by container'
+run_expect_fail m rename store ../x
+assert_contains "$ERR" 'invalid container name "../x"'
+run_ok m container rename store db
+run_ok m exec api sh -c 'wget -q -O - http://db/'
+assert_eq db-answers "$OUT" "renamed back (container rename)"
+pass "rename: the new name resolves on the network at once; taken and invalid names refused"
+
 # host and none
 run_ok m run --rm -q --network host "$IMG" sh -c 'ls /sys/class/net'
 assert_contains "$OUT" "minirun0" "host network sees the namespace's links"

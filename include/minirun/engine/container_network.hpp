@@ -18,6 +18,9 @@ public:
     void connect(ContainerRecord& rec);
     // Undoes connect; safe to call twice. Failures are logged, not thrown: teardown goes on.
     void disconnect(ContainerRecord& rec);
+    // After `rename`: the endpoint takes the record's new name and every container on its
+    // network gets its /etc/hosts rewritten, so peers resolve the new name at once.
+    void renamed(const ContainerRecord& rec);
 
 private:
     // A peer's /etc/hosts after a network change: the network's text plus its --add-host lines.

@@ -57,6 +57,9 @@ public:
     void restart(const std::string& container, std::optional<int> timeout);
     void kill(const std::string& container, const std::string& signal);
     void remove(const std::string& container, bool force, bool volumes);
+    // A new name (Docker's rule, unused by any other container); peers on its network
+    // resolve the new one from then on. Throws InvalidArgument / Conflict naming it.
+    void rename(const std::string& container, const std::string& new_name);
     int wait(const std::string& container);
     // The command's exit status; a command that cannot start throws runtime::InitError
     // (status 127: not found, 126: not executable), which the CLI reports as Docker does.

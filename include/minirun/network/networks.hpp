@@ -78,6 +78,9 @@ public:
                        const std::vector<PortMapping>& ports, const std::vector<std::string>& aliases = {});
     // Removes the veth, the container's rules and frees its address; idempotent.
     void disconnect(const std::string& container_id);
+    // A connected container's new name (`rename`): its endpoint answers to it from now on.
+    // Returns the network it is on ("" when on none), whose hosts files need rewriting.
+    std::string rename_endpoint(const std::string& container_id, const std::string& new_name);
 
     // /etc/hosts for a container: the localhost lines, its own address with its short id
     // and name, and on a user-defined network every peer by name (not on "bridge").
