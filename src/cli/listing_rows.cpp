@@ -1,5 +1,6 @@
 #include "listing_rows.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "minirun/common/time.hpp"
@@ -171,6 +172,37 @@ json volume_row(const engine::VolumeInfo& v) {
     return {{"Name", v.name},         {"Driver", v.driver}, {"Scope", "local"}, {"Mountpoint", v.mountpoint},
             {"Labels", join_labels(v.labels)}, {"Links", "N/A"}, {"Size", "N/A"}, {"CreatedAt", docker_time(v.created)},
             {"LabelMap", v.labels}};
+}
+
+format::Listing history_listing() {
+    format::Listing l;
+    l.default_table = "table {{.ID}}\\t{{.CreatedSince}}\\t{{.CreatedBy}}\\t{{.Size}}\\t{{.Comment}}";
+    l.headers = {{"ID", "IMAGE"},          {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"},
+                 {"CreatedBy", "CREATED BY"}, {"Size", "SIZE"},         {"Comment", "COMMENT"}};
+    return l;
+}
+
+std::vector<json> history_rows(const image::StoredImage& img, bool truncate) {
+    std::vector<json> rows;
+    const auto& layers = img.manifest.layers;
+    size_t layer = 0;
+    for (auto& h : img.config.history) {
+        int64_t size = 0;
+        if (!h.empty_layer && layer < layers.size()) size = layers[layer++].size;
+        std::string by = h.created_by;
+        rows.push_back({{"ID", "<missing>"},
+                        {"CreatedSince", human_since(h.created)},
+                        {"CreatedAt", docker_time(h.created)},
+                        {"CreatedBy", truncate ? ellipsis(by, 45) : by},
+                        {"Size", docker_size(static_cast<double>(size))},
+                        {"Comment", h.comment}});
+    }
+    std::reverse(rows.begin(), rows.end());  // newest first
+    if (!rows.empty()) {
+        std::string id = img.id();
+        rows.front()["ID"] = truncate && id.rfind("sha256:", 0) == 0 ? id.substr(7, 12) : id;
+    }
+    return rows;
 }
 
 format::Listing stats_listing() {

@@ -29,6 +29,11 @@ nlohmann::json network_row(const network::NetworkInfo& n, bool truncate);
 format::Listing volume_listing();
 nlohmann::json volume_row(const engine::VolumeInfo& v);
 
+// `history`: one row per history entry, newest first; the image id on the top one,
+// "<missing>" below (Docker's way); sizes are the layers as stored (compressed).
+format::Listing history_listing();
+std::vector<nlohmann::json> history_rows(const image::StoredImage& img, bool truncate);
+
 format::Listing stats_listing();
 nlohmann::json stats_row(const engine::ContainerStats& s);
 

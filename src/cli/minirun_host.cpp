@@ -268,7 +268,8 @@ std::vector<std::string> docker_aliases(std::vector<std::string> args) {
           {"wait", {"wait"}}, {"rename", {"rename"}}}},
         {"image",
          {{"ls", {"images"}}, {"list", {"images"}}, {"rm", {"rmi"}}, {"remove", {"rmi"}}, {"pull", {"pull"}},
-          {"push", {"push"}}, {"tag", {"tag"}}, {"inspect", {"inspect", "--type", "image"}}}}};
+          {"push", {"push"}}, {"tag", {"tag"}}, {"inspect", {"inspect", "--type", "image"}},
+          {"history", {"history"}}}}};
     auto group = groups.find(args[i]);
     if (group == groups.end()) return args;
     auto verb = group->second.find(args[i + 1]);

@@ -164,6 +164,27 @@ void add_inspect(CLI::App& app, int& exit_code) {
     });
 }
 
+void add_history(CLI::App& app) {
+    static std::string name, format;
+    static bool no_trunc = false, quiet = false, human = true;
+    auto* cmd = app.add_subcommand("history", "Show how an image was built, newest step first");
+    cmd->add_option("image", name)->required();
+    cmd->add_option("--format", format, "A Go template ({{.CreatedBy}}, table {{.ID}}\\t{{.Size}})");
+    cmd->add_flag("--no-trunc", no_trunc, "Full commands and ids");
+    cmd->add_flag("-q,--quiet", quiet, "Only the image id");
+    cmd->add_flag("-H,--human,!--no-human", human, "Human sizes and dates (the default; accepted for Docker's scripts)");
+    cmd->callback([] {
+        auto store = open_store();
+        auto img = image::load_stored_image(store, require_image(store, name));
+        auto rows = cli::history_rows(img, !no_trunc);
+        if (quiet) {
+            for (auto& r : rows) std::cout << r["ID"].get<std::string>() << "\n";
+            return;
+        }
+        std::cout << format::format_rows(format, cli::history_listing(), rows) << std::flush;
+    });
+}
+
 void add_tag(CLI::App& app) {
     static std::string src, dst;
     auto* cmd = app.add_subcommand("tag", "Give an image another name");
@@ -220,6 +241,7 @@ void add_image_prune(CLI::App& app, int& exit_code) {
     image->add_subcommand("pull", "Pull an image (pull)");
     image->add_subcommand("push", "Push an image (push)");
     image->add_subcommand("tag", "Name an image (tag)");
+    image->add_subcommand("history", "Show how an image was built (history)");
     auto* prune = add_prune(*image, "Remove unused images and unreferenced blobs and layers", all,
                             "Every image no container uses, not only unnamed ones");
     prune->callback([&exit_code] {
@@ -359,6 +381,7 @@ int main(int argc, char** argv) {
     int exit_code = 0;
     add_inspect(app, exit_code);
     add_tag(app);
+    add_history(app);
     add_rmi(app, exit_code);
     add_image_prune(app, exit_code);
     add_system(app, exit_code);

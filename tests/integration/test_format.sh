@@ -92,6 +92,15 @@ run_ok mr images --filter dangling=true -q
 assert_eq "" "$OUT" "no dangling images"
 pass "images --format and --filter"
 
+want=$("${P[@]}" history --format '{{.CreatedBy}}|{{.Comment}}' "$pid_img")
+run_ok mr history --format '{{.CreatedBy}}|{{.Comment}}' "$img"
+assert_eq "$want" "$OUT" "history --format: podman's steps"
+run_ok mr image history -q "$img"
+assert_eq "$(mr images --format '{{.ID}}' "$img")" "$OUT" "history -q: the image id on the newest step"
+run_ok mr history "$img"
+assert_contains "$(head -1 <<<"$OUT")" "IMAGE          CREATED"
+pass "history: podman's steps, Docker's table"
+
 # ---- Docker's table layout ---------------------------------------------------------
 run_ok mr ps -a --filter name=web --format 'table {{.Names}}\t{{.State}}\t{{.Label "tier"}}'
 assert_eq $'NAMES     STATE     LABEL\nweb       exited    front' "$OUT" "table: headers, columns 10 wide at least"
