@@ -26,6 +26,59 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
         ->allow_extra_args(false);  // one value per flag: `--insecure-registry R build` must reach build
 }
 
+namespace {
+// Whether a word names an option of `app` that takes a value (flags take none).
+bool takes_value(const CLI::App& app, const std::string& name) {
+    const CLI::Option* o = app.get_option_no_throw(name);
+    return o && o->get_expected_max() > 0 && o->get_type_size_max() > 0;
+}
+}  // namespace
+
+CommandSplit split_command_tail(const CLI::App& app, const std::vector<std::string>& argv,
+                                const std::vector<std::string>& verbs) {
+    CommandSplit out{argv, {}, false};
+    size_t i = 1;
+    auto skip_options = [&](const CLI::App& owner, size_t& j) {
+        // Past the options of `owner` at argv[j…]; j ends on the first word that is not one.
+        while (j < argv.size()) {
+            const std::string& t = argv[j];
+            if (t == "--") return ++j, true;
+            if (t.size() < 2 || t[0] != '-') return false;
+            if (t[1] == '-') {
+                bool inline_value = t.find('=') != std::string::npos;
+                j += (!inline_value && takes_value(owner, t)) ? 2 : 1;
+                continue;
+            }
+            size_t k = 1;  // a cluster of short flags: -it, -p80:80, -e X
+            for (; k < t.size(); ++k) {
+                std::string name{'-', t[k]};
+                if (takes_value(owner, name)) {
+                    if (k + 1 == t.size()) ++j;  // the value is the next word
+                    break;
+                }
+            }
+            ++j;
+        }
+        return false;
+    };
+    skip_options(app, i);
+    if (i >= argv.size() || std::find(verbs.begin(), verbs.end(), argv[i]) == verbs.end()) return out;
+    const CLI::App* sub = nullptr;
+    try {
+        sub = app.get_subcommand(argv[i]);
+    } catch (const CLI::Error&) {
+        return out;
+    }
+    size_t j = i + 1;
+    skip_options(*sub, j);
+    if (j >= argv.size()) return out;
+    out.head.assign(argv.begin(), argv.begin() + static_cast<long>(j) + 1);
+    if (j > i + 1 && argv[j - 1] == "--") out.head.erase(out.head.begin() + static_cast<long>(j) - 1);  // `run -- IMAGE`
+    out.tail.assign(argv.begin() + static_cast<long>(j) + 1, argv.end());
+    out.split = true;
+    return out;
+}
+
 std::string storage_root(const GlobalOptions& g) {
     log::set_verbose(g.debug);
     return g.storage.empty() ? image::Store::default_root().string() : g.storage;

@@ -11,6 +11,18 @@ namespace minirun::cli {
 
 inline constexpr const char* kVersion = "0.1.0";
 
+// Docker's rule for `run` and `exec` (pflag's SetInterspersed(false)): flags end at the
+// first positional word (the image, the container); every word after it is the command's,
+// even one that looks like our flag (`run --entrypoint echo IMG -e x`, `exec C ls -l`).
+// `head` is what the parser sees (argv up to that word), `tail` the command; `split` is
+// false when argv holds none of `verbs` or no positional word after it.
+struct CommandSplit {
+    std::vector<std::string> head, tail;
+    bool split = false;
+};
+CommandSplit split_command_tail(const CLI::App& app, const std::vector<std::string>& argv,
+                                const std::vector<std::string>& verbs);
+
 struct GlobalOptions {
     std::string storage;
     bool debug = false;

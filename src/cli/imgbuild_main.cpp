@@ -4,8 +4,10 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "cli_common.hpp"
+#include "minirun/common/fs.hpp"
 #include "minirun/imgbuild/builder.hpp"
 #include "minirun/imgbuild/containerfile.hpp"
 
@@ -48,7 +50,7 @@ void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
     auto* b = app.add_subcommand("build", "Build an image from a Containerfile (alias: bud)");
     b->alias("bud");
     b->add_option("context", context, "Build context directory")->capture_default_str();
-    b->add_option("-f,--file", file, "Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)");
+    b->add_option("-f,--file", file, "Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile; - for stdin)");
     b->add_option("-t,--tag", o.tags, "Name the image (repeatable)")->allow_extra_args(false);
     b->add_option("--build-arg", o.build_args, "KEY=VALUE for an ARG (repeatable)")->allow_extra_args(false);
     b->add_option("--secret", o.secrets, "id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret (repeatable)")
@@ -60,7 +62,28 @@ void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
     b->add_option("--output,-o", o.outputs, "Also write oci:DIR or oci-archive:FILE")->allow_extra_args(false);
     b->add_option("--platform", o.platform, "Platform of the base images (os/arch[/variant])");
     b->add_flag("-q,--quiet", quiet, "Print only the image id");
+    static std::vector<std::string> labels;
+    static std::string iidfile, progress_mode = "auto";
+    b->add_option("--label", labels, "KEY=VALUE: a label on the image (repeatable; over the Containerfile's)")
+        ->allow_extra_args(false);
+    b->add_option("--iidfile", iidfile, "Write the image id to this file");
+    b->add_option("--network", o.network, "RUN steps' network unless they say: default (the host's), host or none")
+        ->check(CLI::IsMember({"default", "host", "none"}));
+    b->add_option("--progress", progress_mode, "auto, plain or tty: the steps as lines (quiet: as -q)")
+        ->check(CLI::IsMember({"auto", "plain", "tty", "quiet"}));
     b->callback([&g] {
+        if (progress_mode == "quiet") quiet = true;
+        for (auto& l : labels) {
+            auto eq = l.find('=');
+            if (eq == 0) throw minirun::Error("invalid --label \"" + l + "\": no key", minirun::ErrorKind::InvalidArgument);
+            o.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+        }
+        if (file == "-") {  // the Containerfile from stdin, as `docker build -f -`
+            std::stringstream text;
+            text << std::cin.rdbuf();
+            o.containerfile_text = text.str();
+            file.clear();
+        }
         o.storage = minirun::cli::storage_root(g);
         o.context = context;
         o.containerfile = file;
@@ -71,6 +94,7 @@ void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
         o.progress = &progress;
         try {
             auto r = minirun::imgbuild::build_image(o);
+            if (!iidfile.empty()) minirun::fs::write_file_atomic(iidfile, r.image_id, 0644);
             if (quiet) {
                 std::cout << r.image_id << "\n";
                 return;

@@ -44,21 +44,8 @@ void one_value_each(CLI::App* c) {
         if (o->get_positional() == false) o->allow_extra_args(false);
 }
 
+std::vector<std::string> g_command_tail;
 std::vector<std::string> g_raw_args;
-
-// The first of `rest` that is not part of argv's tail after `image` (empty when all are).
-std::string flags_before_image(const std::vector<std::string>& argv, const std::string& image,
-                               const std::vector<std::string>& rest) {
-    size_t n = argv.size();
-    for (size_t tail = rest.size() + 1; tail-- > 0;) {
-        if (tail + 1 > n || argv[n - tail - 1] != image) continue;
-        if (!std::equal(rest.end() - static_cast<long>(tail), rest.end(), argv.end() - static_cast<long>(tail))) continue;
-        size_t unknown = rest.size() - tail;
-        if (unknown == 0) return {};
-        return rest[0];
-    }
-    return rest.empty() ? std::string{} : rest[0];
-}
 
 }  // namespace
 
@@ -125,7 +112,8 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     c->add_option("--cpuset-mems", r.cpuset_mems, "Memory nodes the container may use (0-1)");
     static int64_t cpu_shares = 0;
     static int oom_score_adj = 0;
-    auto* shares_opt = c->add_option("-c,--cpu-shares", cpu_shares, "Relative CPU weight (default 1024)");
+    // No -c shorthand: it would take a command's own -c (sh -c …) after the image.
+    auto* shares_opt = c->add_option("--cpu-shares", cpu_shares, "Relative CPU weight (default 1024)");
     c->add_option("--memory-swap", r.memory_swap, "Memory plus swap (-1: unlimited swap); needs --memory");
     c->add_option("--memory-reservation", r.memory_reservation, "Soft memory limit");
     auto* oom_opt = c->add_option("--oom-score-adj", oom_score_adj, "The container's OOM score adjustment (-1000 to 1000)");
@@ -151,18 +139,17 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     one_value_each(c);
     c->prefix_command();
     c->callback([&g, &exit_code, c, shares_opt, oom_opt] {
-        r.command = c->remaining();
-        if (shares_opt->count()) r.cpu_shares = cpu_shares;
-        if (oom_opt->count()) r.oom_score_adj = oom_score_adj;
-        r.cidfile = cidfile;
-        // prefix_command() lets unknown flags before the image through as the command.
-        // The real command is the tail of argv after the image: whatever of remaining()
-        // is not in that tail came before the image, and is an unknown flag to refuse.
-        if (auto unknown = flags_before_image(raw_args(), r.image, r.command); !unknown.empty()) {
-            std::cerr << "Error: unknown flag: " << unknown << "\nSee 'minirun run --help'.\n";
+        // main() gave the parser argv up to the image: anything left over came before the
+        // image and is an unknown flag; the command is the words after the image.
+        if (auto left = c->remaining(); !left.empty()) {
+            std::cerr << "Error: unknown flag: " << left[0] << "\nSee 'minirun run --help'.\n";
             exit_code = 125;
             return;
         }
+        r.command = g_command_tail;
+        if (shares_opt->count()) r.cpu_shares = cpu_shares;
+        if (oom_opt->count()) r.oom_score_adj = oom_score_adj;
+        r.cidfile = cidfile;
         if (c->count("--entrypoint")) r.entrypoint = entrypoint;
         if (!health_cmd.empty()) r.health.test = {"CMD-SHELL", health_cmd};
         if (c->count("--health-retries")) r.health.retries = health_retries;
@@ -440,7 +427,9 @@ void add_logs_exec(CLI::App& app, GlobalOptions& g, int& exit_code) {
     one_value_each(exec);
     exec->prefix_command();
     exec->callback([&g, &exit_code, exec] {
-        x.command = exec->remaining();
+        if (auto left = exec->remaining(); !left.empty())
+            throw Error("exec: unknown flag: " + left[0], ErrorKind::InvalidArgument);
+        x.command = g_command_tail;
         if (x.command.empty()) throw Error("exec: no command given");
         try {
             exit_code = open_engine(g).exec(x);
@@ -582,6 +571,7 @@ void add_network(CLI::App& app, GlobalOptions& g) {
 
 }  // namespace
 
+void set_command_tail(std::vector<std::string> tail) { g_command_tail = std::move(tail); }
 void set_raw_args(int argc, char** argv) { g_raw_args.assign(argv, argv + argc); }
 const std::vector<std::string>& raw_args() { return g_raw_args; }
 

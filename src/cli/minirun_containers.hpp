@@ -16,6 +16,8 @@ namespace minirun::cli {
 // The command line as typed (for checks CLI11 cannot express).
 void set_raw_args(int argc, char** argv);
 const std::vector<std::string>& raw_args();
+// run's and exec's command: the words after the image or container (split_command_tail).
+void set_command_tail(std::vector<std::string> tail);
 // `exit_code` receives run/exec's status (the container's, or 125/126/127).
 void add_container_commands(CLI::App& app, GlobalOptions& g, int& exit_code);
 // The engine on the store and registry settings of the global options.

@@ -391,15 +391,22 @@ int main(int argc, char** argv) {
     cli::add_push_command(app, g);
     // Docker's `container ls`, `image rm`, … spelled as minirun's verbs.
     std::vector<std::string> words = cli::docker_aliases(std::vector<std::string>(argv, argv + argc));
+    cli::add_container_commands(app, g, exit_code);
+    cli::add_host_commands(app, g, exit_code);
+    cli::add_volume_commands(app, g, exit_code);
+    // run's and exec's command is everything after the image or container, as in Docker:
+    // the parser sees only what comes before.
+    cli::CommandSplit split = cli::split_command_tail(app, words, {"run", "exec"});
+    if (split.split) {
+        cli::set_command_tail(split.tail);
+        words = split.head;
+    }
     std::vector<char*> rewritten;
     for (auto& w : words) rewritten.push_back(w.data());
     rewritten.push_back(nullptr);
     argc = static_cast<int>(words.size());
     argv = rewritten.data();
     cli::set_raw_args(argc, argv);
-    cli::add_container_commands(app, g, exit_code);
-    cli::add_host_commands(app, g, exit_code);
-    cli::add_volume_commands(app, g, exit_code);
     int rc = cli::run_app(app, argc, argv, 1);
     return rc != 0 ? rc : exit_code;
 }

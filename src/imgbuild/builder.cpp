@@ -205,9 +205,15 @@ void Builder::load() {
     context_ = stdfs::absolute(o_.context);
     if (!stdfs::is_directory(context_)) throw Error("build context " + o_.context.string() + " is not a directory");
     stdfs::path file = o_.containerfile;
-    if (file.empty()) file = stdfs::exists(context_ / "Containerfile") ? context_ / "Containerfile" : context_ / "Dockerfile";
-    if (!stdfs::exists(file)) throw Error("no Containerfile or Dockerfile in " + context_.string() + " (use -f)");
-    plan_ = plan_build(load_containerfile(file), PlanRequest{o_.build_args, o_.target, o_.platform});
+    if (o_.containerfile_text) {  // -f -: no file; the context's own .dockerignore applies
+        file = context_ / "Containerfile";
+        plan_ = plan_build(parse_containerfile(*o_.containerfile_text, "stdin"), PlanRequest{o_.build_args, o_.target, o_.platform});
+    } else {
+        if (file.empty())
+            file = stdfs::exists(context_ / "Containerfile") ? context_ / "Containerfile" : context_ / "Dockerfile";
+        if (!stdfs::exists(file)) throw Error("no Containerfile or Dockerfile in " + context_.string() + " (use -f)");
+        plan_ = plan_build(load_containerfile(file), PlanRequest{o_.build_args, o_.target, o_.platform});
+    }
     lexer_ = plan_.lexer();
     ignore_ = load_ignore_file(context_, file);
     context_fd_.reset(::open(context_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -436,7 +442,8 @@ std::optional<runtime::Mount> Builder::secret_mount(StageCtx& c, RunMounts& held
 
 void Builder::run_instruction(StageCtx& c, const Instruction& ins, const RunCommand& run) {
     detail::RunStep step;
-    const std::string& network = run.network;
+    // RUN --network wins; without it, the build's --network (Docker's default: the host's)
+    const std::string& network = run.network == "default" ? o_.network : run.network;
     if (network != "default" && network != "host" && network != "none")
         throw Error(location_ + ": RUN --network=" + network + ": use host, none or default");
     std::string mount_key;
@@ -803,6 +810,7 @@ BuildResult Builder::commit_image(ImageState& s) {
     typed.created = rfc3339_seconds(o_.source_date_epoch);
     typed.author = s.meta.author;
     typed.config = s.meta.config;
+    for (auto& [k, v] : o_.labels) typed.config.labels[k] = v;  // --label over LABEL, as Docker
     typed.diff_ids = diff_ids_of(s);
     typed.history = s.history;
     std::string config_text = image::merge_image_config(s.document, typed);

@@ -313,6 +313,28 @@ run_expect_fail ib build --secret "src=$SEC/token" "$SEC"
 assert_contains "$ERR" "needs id=NAME" "a secret without id"
 pass "build secrets: --secret id=,src=|env= and RUN --mount=type=secret (file, env, target, mode, uid, required)"
 
+# ---- --label, --iidfile, -f -, --network, --progress (issue 14) ----
+FL=$(mktemp_dir)
+printf 'FROM %s\nLABEL tier=back keep=yes\nRUN ls /sys/class/net > /nets\n' "$BASE" >"$FL/Containerfile.in"
+run_ok sh -c "\"$IMGBUILD\" --storage \"$STORE\" build -f - --label tier=front --label built-by=ci --iidfile \"$FL/iid\" \
+  --network none --progress plain -t localhost/flags:1 \"$FL\" < \"$FL/Containerfile.in\""
+assert_contains "$OUT" "STEP 2/3: LABEL tier=back keep=yes"
+cfg=$(config_of localhost/flags:1)
+assert_eq '{"built-by":"ci","keep":"yes","tier":"front"}' "$(jq -c .config.Labels <<<"$cfg")" "--label over the Containerfile's LABEL"
+assert_eq "$(mr inspect -f '{{.Id}}' localhost/flags:1)" "$(cat "$FL/iid")" "--iidfile holds the image id"
+run_img localhost/flags:1 cat /nets
+assert_eq lo "$OUT" "--network none: RUN steps see only lo"
+printf 'FROM %s\nRUN --network=host ls /sys/class/net > /nets\n' "$BASE" >"$FL/Containerfile.host"
+run_ok ib build -q -f "$FL/Containerfile.host" --network none -t localhost/flags:2 "$FL"
+run_img localhost/flags:2 cat /nets
+[[ $OUT == *lo* && $(wc -l <<<"$OUT") -gt 1 ]] || fail "RUN --network=host over the build's --network none: $OUT"
+printf 'FROM %s\nBOGUS x\n' "$BASE" >"$FL/bad.in"
+run_expect_fail sh -c "\"$IMGBUILD\" --storage \"$STORE\" build -f - \"$FL\" < \"$FL/bad.in\""
+assert_contains "$ERR" "stdin:2:1: unknown instruction: BOGUS" "-f -: errors name stdin:line"
+run_expect_fail ib build --network bridge "$FL"
+assert_contains "$ERR" "--network"
+pass "build --label, --iidfile, -f - (stdin), --network none|host, --progress plain"
+
 # ---- errors: one line naming the place, nothing left behind ----
 BAD=$(mktemp_dir)
 printf 'FROM %s\nRUN echo ok\nCOPYY a /b\n' "$BASE" >"$BAD/Containerfile"

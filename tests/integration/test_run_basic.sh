@@ -27,6 +27,14 @@ assert_eq 126 "$RC" "cannot execute"
 RC=0; m run --bogus-flag "$IMG" true >/dev/null 2>"$TEST_TMPDIR/err" || RC=$?
 assert_eq 125 "$RC" "unknown flag"
 assert_contains "$(cat "$TEST_TMPDIR/err")" "unknown flag: --bogus-flag"
+# Flags end at the image, as in Docker: the command's own words stay the command's, even
+# ones that spell our flags (-e, -c, -p, --name), and `--` may come before the image.
+run_ok m "${R[@]}" --entrypoint /bin/sh "$IMG" -c 'echo entrypoint-c'
+assert_eq entrypoint-c "$OUT" "-c after the image is the command's"
+run_ok m "${R[@]}" "$IMG" printf '%s,' -e A=1 -p 80 --name x --dns 1.1.1.1 -it
+assert_eq "-e,A=1,-p,80,--name,x,--dns,1.1.1.1,-it," "$OUT" "flag-like words after the image"
+run_ok m run --rm --network none -q -- "$IMG" echo after-dashdash
+assert_eq after-dashdash "$OUT" "run -- IMAGE"
 RC=0; m run --rm --network none --memory lots "$IMG" true 2>"$TEST_TMPDIR/err" || RC=$?
 assert_eq 125 "$RC" "our own error"
 assert_contains "$(cat "$TEST_TMPDIR/err")" "invalid --memory \"lots\""
@@ -92,6 +100,8 @@ assert_contains "$OUT" "web"
 assert_contains "$OUT" "Up "
 run_ok m exec web sh -c 'echo in-container $(hostname)'
 assert_contains "$OUT" "in-container ${cid:0:12}"
+run_ok m exec -e Z=1 web printf '%s,' -u root -w / -e X
+assert_eq "-u,root,-w,/,-e,X," "$OUT" "exec: the command's words after the container are its own"
 RC=0; m exec web sh -c 'exit 9' || RC=$?
 assert_eq 9 "$RC" "exec exit status"
 m logs -f web >"$TEST_TMPDIR/follow" 2>&1 &

@@ -6,6 +6,8 @@
 // the content of the files they read; tars and compression are reproducible.
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,10 @@ struct BuildOptions {
     int64_t source_date_epoch = 0;
     std::string platform;                 // os/arch[/variant] for base images
     registry::RegistryOptions registry;
+    std::map<std::string, std::string> labels;  // --label: over the Containerfile's LABELs
+    std::string network = "default";            // --network: RUN steps' default (host, none)
+    // -f -: the Containerfile's text (read from stdin by the CLI); errors name it "stdin".
+    std::optional<std::string> containerfile_text;
 };
 
 struct BuildResult {
