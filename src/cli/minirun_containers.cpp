@@ -112,8 +112,7 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     c->add_option("--cpuset-mems", r.cpuset_mems, "Memory nodes the container may use (0-1)");
     static int64_t cpu_shares = 0;
     static int oom_score_adj = 0;
-    // No -c shorthand: it would take a command's own -c (sh -c …) after the image.
-    auto* shares_opt = c->add_option("--cpu-shares", cpu_shares, "Relative CPU weight (default 1024)");
+    auto* shares_opt = c->add_option("-c,--cpu-shares", cpu_shares, "Relative CPU weight (default 1024)");
     c->add_option("--memory-swap", r.memory_swap, "Memory plus swap (-1: unlimited swap); needs --memory");
     c->add_option("--memory-reservation", r.memory_reservation, "Soft memory limit");
     auto* oom_opt = c->add_option("--oom-score-adj", oom_score_adj, "The container's OOM score adjustment (-1000 to 1000)");

@@ -43,7 +43,7 @@ assert_eq $'1024\n2048\nunlimited' "$OUT" "--ulimit soft, hard, unlimited"
 pass "--ulimit"
 
 # ---- cgroup settings, read on the host ------------------------------------------------
-run_ok mr run -d --network none --cpu-shares 512 --memory 64m --memory-reservation 32m --memory-swap 128m "$img" sleep 60
+run_ok mr run -d --network none -c 512 --memory 64m --memory-reservation 32m --memory-swap 128m "$img" sleep 60
 cid=$OUT
 cg_file() {  # cg_file NAME: the container's cgroup file of that name, v1 or v2
   find /sys/fs/cgroup -path "*minirun/$cid/$1" 2>/dev/null | head -1
