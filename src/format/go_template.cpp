@@ -101,7 +101,6 @@ std::string unquote(std::string_view s, int line) {
             case '"': out += '"'; break;
             case '\'': out += '\''; break;
             case 'x': {
-                if (i + 2 >= s.size() + 0 && i + 2 > s.size()) parse_error(line, "bad escape in string");
                 unsigned v = 0;
                 auto r = std::from_chars(s.data() + i + 1, s.data() + std::min(s.size(), i + 3), v, 16);
                 if (r.ptr != s.data() + i + 3) parse_error(line, "bad \\x escape in string");
@@ -1251,6 +1250,13 @@ private:
         return s;
     }
 
+    // A parenthesized pipeline's value.
+    json eval_subpipe(const Pipeline& p, const json& dot) {
+        std::optional<json> value;
+        for (auto& c : p.cmds) value = eval_command(c, dot, value);
+        return *value;
+    }
+
     json variable(const std::string& name) {
         for (auto it = vars_.rbegin(); it != vars_.rend(); ++it)
             if (it->first == name) return it->second;
@@ -1264,20 +1270,15 @@ private:
             case Operand::Kind::Nil: return json();
             case Operand::Kind::Field: return eval_chain(dot, o.chain, {}, std::nullopt);
             case Operand::Kind::Variable: return eval_chain(variable(o.name), o.chain, {}, std::nullopt);
-            case Operand::Kind::Pipe: {
-                json v;
-                std::optional<json> value;
-                for (auto& c : o.pipe->cmds) value = eval_command(c, dot, value);
-                return eval_chain(*value, o.chain, {}, std::nullopt);
-            }
-            case Operand::Kind::Function: return call(o.name, {}, dot, std::nullopt, nullptr);
+            case Operand::Kind::Pipe: return eval_chain(eval_subpipe(*o.pipe, dot), o.chain, {}, std::nullopt);
+            case Operand::Kind::Function: return call(o.name, dot, std::nullopt, nullptr);
         }
         return json();
     }
 
-    json call(const std::string& fn, const std::vector<Operand>* args_begin_unused, const json& dot,
-              const std::optional<json>& final, const Command* cmd) {
-        (void)args_begin_unused;
+    // A function with the command's other operands (when `cmd`) and the piped value as its
+    // arguments.
+    json call(const std::string& fn, const json& dot, const std::optional<json>& final, const Command* cmd) {
         std::vector<json> args;
         if (cmd) {
             // and/or stop at the first argument that decides (Go 1.18's short circuit)
@@ -1306,7 +1307,7 @@ private:
             for (size_t k = 1; k < c.args.size(); ++k) rest.push_back(eval_arg(c.args[k], dot));
         };
         switch (first.kind) {
-            case Operand::Kind::Function: return call(first.name, nullptr, dot, final, &c);
+            case Operand::Kind::Function: return call(first.name, dot, final, &c);
             case Operand::Kind::Field:
                 more();
                 return eval_chain(dot, first.chain, rest, final);
@@ -1319,10 +1320,7 @@ private:
             case Operand::Kind::Pipe:
                 if (!first.chain.empty()) {
                     more();
-                    json base;
-                    std::optional<json> value;
-                    for (auto& cc : first.pipe->cmds) value = eval_command(cc, dot, value);
-                    return eval_chain(*value, first.chain, rest, final);
+                    return eval_chain(eval_subpipe(*first.pipe, dot), first.chain, rest, final);
                 }
                 break;
             case Operand::Kind::Nil: fail("nil is not a command");

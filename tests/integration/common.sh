@@ -106,6 +106,18 @@ cleanup_private_podman() {
   { grep -o " $PM[^ ]*" /proc/mounts || true; } | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf --one-file-system "$PM"
 }
+# busybox_beside_podman: the busybox fixture in this test's store and in a private podman
+# (private_podman), pulled from the same OCI layout: `img` is its name (the same in both),
+# `pid_img` podman's id. Containers the test makes in our store are removed at exit.
+busybox_beside_podman() {
+  private_podman
+  on_exit 'for c in $(mr ps -aq 2>/dev/null); do mr rm -f "$c" >/dev/null 2>&1; done'
+  local layout="oci:$("$IMAGES" path busybox):latest"
+  run_ok mr pull -q "$layout"
+  img=$OUT
+  run_ok "${P[@]}" pull -q "$layout"
+  pid_img=$OUT
+}
 # This machine cannot raise nofile/nproc past its hard limits, and crun refuses the
 # hybrid cgroup layout: the flags every podman run in the tests needs.
 podman_run_flags=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768 --runtime runc)

@@ -7,13 +7,7 @@ source "$(dirname "$0")/common.sh"
 require_root
 require_cmd podman jq
 
-private_podman
-on_exit 'for c in $(mr ps -aq 2>/dev/null); do mr rm -f "$c" >/dev/null 2>&1; done'
-layout="oci:$("$IMAGES" path busybox):latest"
-run_ok mr pull -q "$layout"
-img=$OUT
-run_ok "${P[@]}" pull -q "$layout"
-pid_img=$OUT
+busybox_beside_podman
 # podman names an OCI layout's image as minirun does: localhost<DIR>:<TAG>
 assert_eq "$img" "$("${P[@]}" image inspect --format '{{index .RepoTags 0}}' "$pid_img")" "same image name in both"
 

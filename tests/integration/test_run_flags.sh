@@ -6,12 +6,7 @@ source "$(dirname "$0")/common.sh"
 require_root
 require_cmd podman mknod
 
-private_podman
-on_exit 'for c in $(mr ps -aq 2>/dev/null); do mr rm -f "$c" >/dev/null 2>&1; done'
-layout="oci:$("$IMAGES" path busybox):latest"
-run_ok mr pull -q "$layout"
-img=$OUT
-run_ok "${P[@]}" pull -q "$layout"
+busybox_beside_podman
 R=(mr run --rm --network none)
 PR=("${P[@]}" run --rm --network none "${podman_run_flags[@]}")
 

@@ -6,12 +6,7 @@ source "$(dirname "$0")/common.sh"
 require_root
 require_cmd podman
 
-private_podman
-on_exit 'for c in $(mr ps -aq 2>/dev/null); do mr rm -f "$c" >/dev/null 2>&1; done'
-layout="oci:$("$IMAGES" path busybox):latest"
-run_ok mr pull -q "$layout"
-img=$OUT
-run_ok "${P[@]}" pull -q "$layout"
+busybox_beside_podman
 
 for side in mr podman; do
   if [[ $side == mr ]]; then v=(mr volume); run=(mr run --network none);
