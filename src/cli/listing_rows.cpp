@@ -205,6 +205,28 @@ std::vector<json> history_rows(const image::StoredImage& img, bool truncate) {
     return rows;
 }
 
+format::Listing disk_usage_listing() {
+    format::Listing l;
+    l.default_table = "table {{.Type}}\\t{{.TotalCount}}\\t{{.Active}}\\t{{.Size}}\\t{{.Reclaimable}}";
+    l.headers = {{"Type", "TYPE"}, {"TotalCount", "TOTAL"}, {"Active", "ACTIVE"}, {"Size", "SIZE"},
+                 {"Reclaimable", "RECLAIMABLE"}};
+    return l;
+}
+
+json disk_usage_row(const engine::DiskUsageRow& r) {
+    std::string reclaimable = docker_size(static_cast<double>(r.reclaimable));
+    if (r.size > 0) {  // Docker's "1.2GB (50%)"
+        char pct[16];
+        std::snprintf(pct, sizeof pct, " (%d%%)", static_cast<int>(100.0 * static_cast<double>(r.reclaimable) / static_cast<double>(r.size)));
+        reclaimable += pct;
+    }
+    return {{"Type", r.type},
+            {"TotalCount", std::to_string(r.total)},
+            {"Active", std::to_string(r.active)},
+            {"Size", docker_size(static_cast<double>(r.size))},
+            {"Reclaimable", reclaimable}};
+}
+
 format::Listing stats_listing() {
     format::Listing l;
     l.default_table =

@@ -4,6 +4,7 @@
 // come from the engine, the template engine from the format module.
 #include <nlohmann/json.hpp>
 
+#include "minirun/engine/disk_usage.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/volumes.hpp"
 #include "minirun/format/table_format.hpp"
@@ -33,6 +34,9 @@ nlohmann::json volume_row(const engine::VolumeInfo& v);
 // "<missing>" below (Docker's way); sizes are the layers as stored (compressed).
 format::Listing history_listing();
 std::vector<nlohmann::json> history_rows(const image::StoredImage& img, bool truncate);
+
+format::Listing disk_usage_listing();
+nlohmann::json disk_usage_row(const engine::DiskUsageRow& r);
 
 format::Listing stats_listing();
 nlohmann::json stats_row(const engine::ContainerStats& s);

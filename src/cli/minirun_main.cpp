@@ -267,6 +267,19 @@ void add_system(CLI::App& app, int& exit_code) {
                   << (rep.findings.empty() ? "no problems" : std::to_string(rep.findings.size()) + " problems") << "\n";
         if (!rep.clean()) exit_code = 1;
     });
+    static std::string df_format;
+    auto* df = sys->add_subcommand("df", "Disk space taken by images, containers, volumes and the build cache");
+    df->add_option("--format", df_format, "A Go template ({{.Type}} {{.Size}} {{.Reclaimable}}, table …)");
+    df->callback([] {
+        std::string root = cli::storage_root(g);
+        registry::RegistryOptions ro;
+        auto containers = engine::Engine(root, ro).ps(true);
+        std::vector<engine::ContainerRecord> recs;
+        for (auto& r : containers) recs.push_back(r.rec);
+        std::vector<json> rows;
+        for (auto& r : engine::disk_usage(open_store(), root, recs)) rows.push_back(cli::disk_usage_row(r));
+        std::cout << format::format_rows(df_format, cli::disk_usage_listing(), rows) << std::flush;
+    });
     auto* prune = add_prune(*sys, "Remove stopped containers, then unused images and content", all,
                             "Every image no container uses, not only unnamed ones");
     prune->callback([&exit_code] {

@@ -32,6 +32,17 @@ same inspect -f '{{.Name}} {{.Driver}} {{.Labels}} {{.Scope}} {{json .Labels}} {
 same inspect -f '{{range $k, $v := .Labels}}{{$k}}={{$v}},{{end}}' data1
 pass "volume ls --format/--filter and inspect -f give podman's text"
 
+# system df: one image used by the exited container, two volumes (data2 in use, 5 bytes)
+run_ok mr system df --format '{{.Type}}:{{.TotalCount}}:{{.Active}}'
+assert_eq $'Images:1:1\nContainers:1:0\nLocal Volumes:2:1\nBuild Cache:0:0' "$OUT" "system df counts"
+run_ok mr system df --format '{{.Type}}={{.Size}} {{.Reclaimable}}'
+assert_contains "$OUT" "Local Volumes=5B 0B (0%)"
+assert_contains "$OUT" "Containers=" 
+run_ok mr system df
+assert_eq "TYPE            TOTAL     ACTIVE    SIZE" "$(head -1 <<<"$OUT" | cut -c1-40)" "system df: Docker's table"
+assert_contains "$(head -1 <<<"$OUT")" "RECLAIMABLE"
+pass "system df: images, containers, volumes and build cache, active and reclaimable"
+
 run_ok mr volume inspect data1
 assert_eq "$STORE/volumes/data1/_data" "$(jq -r '.[0].Mountpoint' <<<"$OUT")" "Mountpoint under the store"
 run_ok mr volume ls
