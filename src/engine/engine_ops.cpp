@@ -420,8 +420,13 @@ bool follow_running(void* a) {
 
 void Engine::logs(const std::string& name, const LogReadOptions& o) const {
     ContainerRecord rec = containers_.find(name);
-    if (rec.log_driver != "json-file")
-        throw Error("container " + rec.name + " uses the " + rec.log_driver + " log driver; `logs` reads json-file logs only");
+    // json-file, and syslog's local copy (Docker's dual logging) unless cache-disabled
+    auto cache = rec.log_opts.find("cache-disabled");
+    bool readable = rec.log_driver == "json-file" ||
+                    (rec.log_driver == "syslog" && (cache == rec.log_opts.end() || cache->second != "true"));
+    if (!readable)
+        throw Error("container " + rec.name + ": the " + rec.log_driver + " log driver" +
+                    (rec.log_driver == "syslog" ? " with cache-disabled=true" : "") + " keeps no local copy for `logs`");
     FollowArg arg{this, rec.id};
     print_logs((containers_.dir(rec.id) / "container.log").string(), o, follow_running, &arg);
 }

@@ -112,6 +112,20 @@ int facility_code(const std::string& f) {
 }
 
 // RFC 5424 messages; over tcp with octet-counting framing (RFC 6587).
+// Each line to both: the remote driver and the local copy `logs` reads.
+class TeeSink : public LogSink {
+public:
+    TeeSink(std::unique_ptr<LogSink> remote, std::unique_ptr<LogSink> local)
+        : remote_(std::move(remote)), local_(std::move(local)) {}
+    void write(const std::string& stream, const std::string& line) override {
+        local_->write(stream, line);  // first: the copy survives a remote that throws
+        remote_->write(stream, line);
+    }
+
+private:
+    std::unique_ptr<LogSink> remote_, local_;
+};
+
 class SyslogSink : public LogSink {
 public:
     SyslogSink(const std::map<std::string, std::string>& opts, std::string tag) : tag_(std::move(tag)) {
@@ -179,7 +193,8 @@ private:
 const std::vector<std::string>& allowed_options(const std::string& driver) {
     static const std::vector<std::string> json_file{"max-size", "max-file", "tag", "labels", "env", "compress"};
     static const std::vector<std::string> syslog{"syslog-address", "syslog-facility", "tag", "syslog-format",
-                                                 "syslog-tls-skip-verify"};
+                                                 "syslog-tls-skip-verify", "cache-disabled", "cache-max-size",
+                                                 "cache-max-file"};
     static const std::vector<std::string> none{};
     if (driver == "json-file") return json_file;
     if (driver == "syslog") return syslog;
@@ -197,6 +212,9 @@ void validate_log_options(const std::string& driver, const std::map<std::string,
     if (auto it = opts.find("max-size"); it != opts.end()) parse_size(it->second, "--log-opt max-size");
     if (auto it = opts.find("syslog-address"); it != opts.end()) parse_syslog_address(it->second);
     if (auto it = opts.find("syslog-facility"); it != opts.end()) facility_code(it->second);
+    if (auto it = opts.find("cache-max-size"); it != opts.end()) parse_size(it->second, "--log-opt cache-max-size");
+    if (auto it = opts.find("cache-disabled"); it != opts.end() && it->second != "true" && it->second != "false")
+        throw Error("cache-disabled \"" + it->second + "\": true or false");
     if (auto it = opts.find("syslog-format"); it != opts.end() && it->second != "rfc5424" && it->second != "rfc5424micro")
         throw Error("syslog-format \"" + it->second + "\" is not supported (rfc5424 is)");
 }
@@ -208,7 +226,15 @@ std::unique_ptr<LogSink> make_log_sink(const std::string& driver, const std::map
     if (driver == "none") return std::make_unique<NoneSink>();
     if (driver == "syslog") {
         auto tag = opts.find("tag");
-        return std::make_unique<SyslogSink>(opts, tag == opts.end() ? container_id.substr(0, 12) : tag->second);
+        auto syslog = std::make_unique<SyslogSink>(opts, tag == opts.end() ? container_id.substr(0, 12) : tag->second);
+        auto disabled = opts.find("cache-disabled");
+        if (disabled != opts.end() && disabled->second == "true") return syslog;
+        // Docker's dual logging: a local copy that `logs` reads (20m × 5 unless set).
+        uint64_t max_size = 20 << 20;
+        int max_files = 5;
+        if (auto it = opts.find("cache-max-size"); it != opts.end()) max_size = parse_size(it->second, "--log-opt cache-max-size");
+        if (auto it = opts.find("cache-max-file"); it != opts.end()) max_files = std::max(1, std::atoi(it->second.c_str()));
+        return std::make_unique<TeeSink>(std::move(syslog), std::make_unique<JsonFileSink>(log_path, max_size, max_files));
     }
     (void)container_name;
     uint64_t max_size = 0;

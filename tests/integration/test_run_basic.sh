@@ -170,6 +170,15 @@ assert_contains "$got" "mytag"
 assert_contains "$got" "line-1"
 [[ $(head -1 <<<"$got") =~ ^\<[0-9]+\>1\ 20 ]] || fail "not RFC 5424: $(head -1 <<<"$got")"
 pass "syslog log driver (RFC 5424 over udp)"
+# Docker's dual logging: a local copy that `logs` reads, unless cache-disabled=true
+run_ok m run --network none -q --name slog --log-driver syslog --log-opt syslog-address=udp://127.0.0.1:9 "$IMG" sh -c 'echo dual-1; echo dual-2 >&2'
+run_ok m logs slog
+assert_eq $'dual-1\ndual-2' "$(printf '%s\n%s\n' "$OUT" "$ERR" | sort)" "logs of a syslog container (the local copy)"
+run_ok m run --network none -q --name slog2 --log-driver syslog --log-opt syslog-address=udp://127.0.0.1:9 --log-opt cache-disabled=true "$IMG" true
+run_expect_fail m logs slog2
+assert_contains "$ERR" "cache-disabled=true keeps no local copy"
+run_ok m rm slog slog2
+pass "syslog driver keeps a local copy for logs (Docker's dual logging), cache-disabled=true turns it off"
 
 # --init reaps orphans as PID 1
 run_ok m "${R[@]}" --init "$IMG" sh -c 'cat /proc/1/cmdline | tr "\0" " "'
