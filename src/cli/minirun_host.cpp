@@ -269,7 +269,7 @@ std::vector<std::string> docker_aliases(std::vector<std::string> args) {
         {"image",
          {{"ls", {"images"}}, {"list", {"images"}}, {"rm", {"rmi"}}, {"remove", {"rmi"}}, {"pull", {"pull"}},
           {"push", {"push"}}, {"tag", {"tag"}}, {"inspect", {"inspect", "--type", "image"}},
-          {"history", {"history"}}}}};
+          {"history", {"history"}}, {"save", {"save"}}, {"load", {"load"}}}}};
     auto group = groups.find(args[i]);
     if (group == groups.end()) return args;
     auto verb = group->second.find(args[i + 1]);

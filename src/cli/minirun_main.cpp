@@ -1,5 +1,8 @@
 // minirun: pull images and (later) run them. A thin front end over the library.
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -13,11 +16,13 @@
 #include "minirun/engine/list_filters.hpp"
 #include "minirun/format/table_format.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
 #include "minirun/common/units.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/image_removal.hpp"
 #include "minirun/network/networks.hpp"
 #include "minirun/engine/system_check.hpp"
+#include "minirun/image/image_archive.hpp"
 #include "minirun/image/image_source.hpp"
 #include "minirun/image/reference.hpp"
 #include "minirun/image/store.hpp"
@@ -28,6 +33,7 @@
 
 using namespace minirun;
 using json = nlohmann::json;
+namespace stdfs = std::filesystem;
 
 namespace {
 
@@ -201,6 +207,64 @@ void add_tag(CLI::App& app) {
     });
 }
 
+void add_save(CLI::App& app) {
+    static std::vector<std::string> images;
+    static std::string output, format = "docker-archive";
+    auto* cmd = app.add_subcommand("save", "Write images to a tar archive (docker-archive or oci-archive)");
+    cmd->add_option("image", images, "Images (names, references or ids)")->required();
+    cmd->add_option("-o,--output", output, "Write to this file (atomically) instead of standard output");
+    cmd->add_option("--format", format, "docker-archive (docker save's, default) or oci-archive");
+    cmd->callback([] {
+        auto fmt = image::parse_archive_format(format);
+        auto store = open_store();
+        if (output.empty()) {
+            if (::isatty(STDOUT_FILENO))
+                throw Error("save: refusing to write an archive to a terminal: use -o FILE or redirect the output",
+                            ErrorKind::InvalidArgument);
+            image::save_images(store, images, fmt, STDOUT_FILENO, "standard output");
+            return;
+        }
+        stdfs::path out = output;
+        fs::TempFile tmp(out.has_parent_path() ? out.parent_path() : stdfs::path("."));
+        image::save_images(store, images, fmt, tmp.fd(), output);
+        tmp.commit(out);
+    });
+}
+
+void add_load(CLI::App& app) {
+    static std::string input, max_layer;
+    static bool quiet = false;
+    auto* cmd = app.add_subcommand("load", "Read images from a tar archive (docker-archive or oci-archive, plain, gzip or zstd)");
+    cmd->add_option("-i,--input", input, "Read this file instead of standard input");
+    cmd->add_flag("-q,--quiet", quiet, "Print only the loaded names (ids for unnamed images)");
+    cmd->add_option("--max-layer-size", max_layer, "Refuse layers larger than this uncompressed (default 64g)")
+        ->envname("MINIRUN_MAX_LAYER_SIZE");
+    cmd->callback([] {
+        auto store = open_store();
+        uint64_t max = max_layer.empty() ? registry::PullOptions{}.max_layer_bytes : parse_size(max_layer, "--max-layer-size");
+        fs::UniqueFd file;
+        int fd = STDIN_FILENO;
+        std::string name = "standard input";
+        if (!input.empty()) {
+            file.reset(::open(input.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!file) throw_errno("load: open " + input);
+            fd = file.get();
+            name = input;
+        } else if (::isatty(STDIN_FILENO)) {
+            throw Error("load: standard input is a terminal: use -i FILE or redirect an archive in",
+                        ErrorKind::InvalidArgument);
+        }
+        for (auto& img : image::load_images(store, fd, name, max)) {
+            if (quiet)
+                std::cout << (img.name.empty() ? img.id : img.name) << "\n";
+            else if (img.name.empty())
+                std::cout << "Loaded image ID: " << img.id << "\n";
+            else
+                std::cout << "Loaded image: " << image::Reference::parse(img.name).familiar() << "\n";
+        }
+    });
+}
+
 void print_removal(const engine::RmiOutcome& out, int& exit_code) {
     for (auto& v : out.untagged) std::cout << "Untagged: " << v << "\n";
     for (auto& e : out.errors) std::cerr << "Error: " << e << "\n";
@@ -242,6 +306,8 @@ void add_image_prune(CLI::App& app, int& exit_code) {
     image->add_subcommand("push", "Push an image (push)");
     image->add_subcommand("tag", "Name an image (tag)");
     image->add_subcommand("history", "Show how an image was built (history)");
+    image->add_subcommand("save", "Write images to a tar archive (save)");
+    image->add_subcommand("load", "Read images from a tar archive (load)");
     auto* prune = add_prune(*image, "Remove unused images and unreferenced blobs and layers", all,
                             "Every image no container uses, not only unnamed ones");
     prune->callback([&exit_code] {
@@ -395,6 +461,8 @@ int main(int argc, char** argv) {
     add_inspect(app, exit_code);
     add_tag(app);
     add_history(app);
+    add_save(app);
+    add_load(app);
     add_rmi(app, exit_code);
     add_image_prune(app, exit_code);
     add_system(app, exit_code);

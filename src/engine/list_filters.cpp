@@ -159,9 +159,15 @@ bool matches(const ImageFilters& f, const image::ImageSummary& img, const std::v
     // reference=: a glob over the repository, or repository:tag ('*' stops at '/').
     if (!any_of_values(v, "reference", [&](const std::string& pattern) {
             if (dangling) return false;
-            std::string full = img.repository + ":" + img.tag;
-            return ::fnmatch(pattern.c_str(), img.repository.c_str(), FNM_PATHNAME) == 0 ||
-                   ::fnmatch(pattern.c_str(), full.c_str(), FNM_PATHNAME) == 0;
+            // Docker matches the short form; the full name (docker.io/…) as podman does too.
+            std::string tag_suffix = ":" + img.tag;
+            std::string full_repo = img.name.ends_with(tag_suffix)
+                                        ? img.name.substr(0, img.name.size() - tag_suffix.size())
+                                        : img.name;
+            for (const std::string& candidate :
+                 {img.repository, img.repository + tag_suffix, full_repo, full_repo + tag_suffix})
+                if (::fnmatch(pattern.c_str(), candidate.c_str(), FNM_PATHNAME) == 0) return true;
+            return false;
         }))
         return false;
     if (auto it = v.find("label"); it != v.end() && !labels_match(it->second, img.labels)) return false;

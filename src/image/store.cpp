@@ -228,20 +228,25 @@ std::optional<ImageRecord> Store::lookup(std::string_view text) const {
     std::string prefix(text);
     if (prefix.rfind("sha256:", 0) == 0) prefix = prefix.substr(7);
     if (prefix.size() < 4 || prefix.find_first_not_of("0123456789abcdef") != std::string::npos) return std::nullopt;
+    // One image id may have several manifests (the same config stored with compressed and
+    // with uncompressed layers): the prefix is ambiguous only across image ids.
     std::optional<ImageRecord> found;
+    std::string found_id;
     for (auto& r : read_index()) {
-        bool match = r.manifest.digest.compare(7, prefix.size(), prefix) == 0;
-        if (!match) {
-            try {
-                Manifest m = parse_manifest(read_blob(r.manifest.digest, kMaxManifestBytes));
-                match = m.config.digest.compare(7, prefix.size(), prefix) == 0;
-            } catch (const Error&) {
-            }
+        std::string id;
+        try {
+            id = parse_manifest(read_blob(r.manifest.digest, kMaxManifestBytes)).config.digest;
+        } catch (const Error&) {
         }
+        bool match = r.manifest.digest.compare(7, prefix.size(), prefix) == 0 ||
+                     (id.size() > 7 && id.compare(7, prefix.size(), prefix) == 0);
         if (!match) continue;
-        if (found && found->manifest.digest != r.manifest.digest)
+        if (found && found_id != id)
             throw Error("image id prefix \"" + std::string(text) + "\" is ambiguous");
-        if (!found) found = r;
+        if (!found) {
+            found = r;
+            found_id = id;
+        }
     }
     return found;
 }

@@ -168,7 +168,11 @@ public:
 
     void set_manifest(const Descriptor& manifest, const std::string& bytes) override {
         store_.put_blob(bytes, manifest.digest);
-        store_.set_image(name_, manifest);
+        // No name (an untagged image loaded from an archive): kept and found by its id.
+        if (name_.empty())
+            store_.add_unnamed(manifest);
+        else
+            store_.set_image(name_, manifest);
     }
 
 private:

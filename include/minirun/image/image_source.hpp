@@ -141,7 +141,7 @@ std::unique_ptr<ImageSource> store_source(const Store& store, const Descriptor& 
 std::unique_ptr<ImageSource> layout_source(const std::filesystem::path& dir, const std::string& ref_name);
 // An OCI layout (created when missing) whose image ref_name is replaced.
 std::unique_ptr<ImageSink> layout_sink(const std::filesystem::path& dir, const std::string& ref_name);
-// The store, naming the image `name` (a full reference). Holds the store's pull guard
+// The store, naming the image `name` (a full reference; empty: unnamed, found by id). Holds the store's pull guard
 // (garbage collection waits) while it lives; each layer is unpacked as it streams in,
 // checked against the config's diff id, and capped at max_layer_bytes uncompressed.
 std::unique_ptr<ImageSink> store_sink(Store& store, std::string name, uint64_t max_layer_bytes);
