@@ -26,6 +26,7 @@
 #include "minirun/compose/apply.hpp"
 #include "minirun/compose/project.hpp"
 #include "minirun/engine/compose_labels.hpp"
+#include "minirun/engine/container_copy.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/image/store.hpp"
 #include "minirun/network/networks.hpp"
@@ -495,11 +496,28 @@ void add_info(CLI::App& app, GlobalOptions& g) {
     rename->add_option("container", rename_from)->required();
     rename->add_option("new_name", rename_to)->required();
     rename->callback([&g] { open_engine(g).rename(rename_from, rename_to); });
+    static std::string cp_src, cp_dst;
+    static bool cp_archive = false, cp_follow = false, cp_quiet = false;
+    auto* cp = app.add_subcommand("cp", "Copy files between a container and the host (CONTAINER:PATH either side)");
+    cp->add_option("src", cp_src, "CONTAINER:PATH or a host path (ending in /. : a directory's contents)")->required();
+    cp->add_option("dest", cp_dst, "CONTAINER:PATH or a host path")->required();
+    cp->add_flag("-a,--archive", cp_archive, "Keep owners (default: root in the container, you on the host)");
+    cp->add_flag("-L,--follow-link", cp_follow, "Copy what a symlink SRC points at");
+    cp->add_flag("-q,--quiet", cp_quiet, "Accepted for Docker's scripts (nothing is printed)");
+    cp->callback([&g] {
+        engine::CopyRequest req;
+        req.src = engine::parse_copy_end(cp_src);
+        req.dst = engine::parse_copy_end(cp_dst);
+        req.archive = cp_archive;
+        req.follow_link = cp_follow;
+        auto eng = open_engine(g);
+        engine::copy_files(eng, req);
+    });
     auto* container = app.add_subcommand("container", "Manage containers");
     container->require_subcommand(1);
     // Spelled as Docker spells them; main() turns them into the verbs before parsing.
     for (const char* verb : {"ls", "run", "start", "stop", "restart", "kill", "rm", "logs", "exec", "inspect", "port", "top",
-                             "stats", "wait", "rename"})
+                             "stats", "wait", "rename", "cp"})
         container->add_subcommand(verb, std::string("Same as `minirun ") + (std::string(verb) == "ls" ? "ps" : verb) + "`");
     container->add_subcommand("prune", "Remove all stopped containers")->callback([&g] {
         auto removed = open_engine(g).prune();

@@ -265,7 +265,7 @@ std::vector<std::string> docker_aliases(std::vector<std::string> args) {
          {{"ls", {"ps"}}, {"list", {"ps"}}, {"ps", {"ps"}}, {"run", {"run"}}, {"start", {"start"}}, {"stop", {"stop"}},
           {"restart", {"restart"}}, {"kill", {"kill"}}, {"rm", {"rm"}}, {"logs", {"logs"}}, {"exec", {"exec"}},
           {"inspect", {"inspect", "--type", "container"}}, {"port", {"port"}}, {"top", {"top"}}, {"stats", {"stats"}},
-          {"wait", {"wait"}}, {"rename", {"rename"}}}},
+          {"wait", {"wait"}}, {"rename", {"rename"}}, {"cp", {"cp"}}}},
         {"image",
          {{"ls", {"images"}}, {"list", {"images"}}, {"rm", {"rmi"}}, {"remove", {"rmi"}}, {"pull", {"pull"}},
           {"push", {"push"}}, {"tag", {"tag"}}, {"inspect", {"inspect", "--type", "image"}},

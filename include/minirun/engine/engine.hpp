@@ -92,6 +92,7 @@ public:
     void wait_healthy(const std::string& container, double timeout_s);
 
     ContainerStore& containers() { return containers_; }
+    const std::filesystem::path& storage() const { return storage_; }
     // Fresh view of a record with its live status (a dead supervisor does not lie).
     ContainerRecord refresh(const ContainerRecord& r) const;
 
