@@ -1,4 +1,5 @@
 // imgbuild: build OCI images from Containerfiles and push them. A thin front end.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -8,7 +9,10 @@
 
 #include "cli_common.hpp"
 #include "minirun/common/fs.hpp"
+#include "minirun/common/error.hpp"
+#include "minirun/image/layer_pack.hpp"
 #include "minirun/imgbuild/builder.hpp"
+#include "minirun/imgbuild/commit.hpp"
 #include "minirun/imgbuild/containerfile.hpp"
 
 namespace {
@@ -109,6 +113,71 @@ void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
     });
 }
 
+// commit, export and import; minirun hands its own spellings of them over to these.
+void add_container_image_commands(CLI::App& app, minirun::cli::GlobalOptions& g) {
+    namespace mi = minirun::imgbuild;
+    static mi::CommitOptions c;
+    static std::string compression = "gzip";
+    auto* commit = app.add_subcommand("commit", "Make an image of a container's changes");
+    commit->add_option("container", c.container, "Container name or id")->required();
+    commit->add_option("image", c.name, "REPOSITORY[:TAG] to name it (default: unnamed)");
+    commit->add_option("-a,--author", c.author, "Author");
+    commit->add_option("-m,--message", c.message, "Commit message (the history's comment)");
+    commit->add_option("-c,--change", c.changes, "Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, "
+                                                  "USER, VOLUME, WORKDIR, STOPSIGNAL (repeatable)")
+        ->allow_extra_args(false);
+    static bool pause = true;
+    commit->add_flag("-p,--pause", pause, "Accepted for Docker's scripts (the container is not paused)");
+    commit->add_option("--compression", compression, "Layer compression: gzip or zstd")->capture_default_str();
+    static bool commit_quiet = false;
+    commit->add_flag("-q,--quiet", commit_quiet, "Accepted (only the id is printed anyway)");
+    commit->callback([&g] {
+        c.storage = minirun::cli::storage_root(g);
+        c.compression = minirun::image::parse_compression(compression);
+        std::cout << mi::commit_container(c) << "\n";
+    });
+
+    static std::string export_container, export_output;
+    auto* exp = app.add_subcommand("export", "Write a container's root filesystem as a tar");
+    exp->add_option("container", export_container, "Container name or id")->required();
+    exp->add_option("-o,--output", export_output, "Write to this file (atomically) instead of standard output");
+    exp->callback([&g] {
+        auto storage = minirun::cli::storage_root(g);
+        if (export_output.empty()) {
+            if (::isatty(STDOUT_FILENO))
+                throw minirun::Error("export: refusing to write a tar to a terminal: use -o FILE or redirect the output",
+                                     minirun::ErrorKind::InvalidArgument);
+            mi::export_container(storage, export_container, STDOUT_FILENO);
+            return;
+        }
+        std::filesystem::path out = export_output;
+        minirun::fs::TempFile tmp(out.has_parent_path() ? out.parent_path() : std::filesystem::path("."));
+        mi::export_container(storage, export_container, tmp.fd());
+        tmp.commit(out);
+    });
+
+    static mi::ImportOptions im;
+    static std::string import_file;
+    auto* imp = app.add_subcommand("import", "Make a one-layer image of a root filesystem tar (plain, gzip or zstd)");
+    imp->add_option("file", import_file, "The tar file, or - for standard input")->required();
+    imp->add_option("image", im.name, "REPOSITORY[:TAG] to name it (default: unnamed)");
+    imp->add_option("-m,--message", im.message, "The history's comment");
+    imp->add_option("-c,--change", im.changes, "Dockerfile instruction, as commit's (repeatable)")->allow_extra_args(false);
+    imp->add_option("--platform", im.platform, "os/arch[/variant] the image says it is for (default: this host's)");
+    imp->callback([&g] {
+        im.storage = minirun::cli::storage_root(g);
+        minirun::fs::UniqueFd file;
+        int fd = STDIN_FILENO;
+        im.source_name = import_file == "-" ? "standard input" : import_file;
+        if (import_file != "-") {
+            file.reset(::open(import_file.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!file) minirun::throw_errno("import: open " + import_file);
+            fd = file.get();
+        }
+        std::cout << mi::import_tarball(im, fd) << "\n";
+    });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +189,7 @@ int main(int argc, char** argv) {
     minirun::cli::add_login_commands(app, g);
     minirun::cli::add_push_command(app, g);
     add_build_command(app, g);
+    add_container_image_commands(app, g);
     int rc = minirun::cli::run_app(app, argc, argv, 1);
     // Killed by a signal as the shell reports it: 128 + its number.
     if (int sig = minirun::imgbuild::interrupted_by()) return 128 + sig;

@@ -517,7 +517,7 @@ void add_info(CLI::App& app, GlobalOptions& g) {
     container->require_subcommand(1);
     // Spelled as Docker spells them; main() turns them into the verbs before parsing.
     for (const char* verb : {"ls", "run", "start", "stop", "restart", "kill", "rm", "logs", "exec", "inspect", "port", "top",
-                             "stats", "wait", "rename", "cp"})
+                             "stats", "wait", "rename", "cp", "commit", "export"})
         container->add_subcommand(verb, std::string("Same as `minirun ") + (std::string(verb) == "ls" ? "ps" : verb) + "`");
     container->add_subcommand("prune", "Remove all stopped containers")->callback([&g] {
         auto removed = open_engine(g).prune();

@@ -13,6 +13,7 @@
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
+#include "minirun/common/process.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/format/table_format.hpp"
 #include "minirun/image/store.hpp"
@@ -252,24 +253,43 @@ void add_host_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     add_info(app, g);
 }
 
-std::vector<std::string> docker_aliases(std::vector<std::string> args) {
+size_t command_index(const std::vector<std::string>& args) {
     // The first word that is not a global option (or its value) is the command.
     size_t i = 1;
     while (i < args.size() && args[i].size() > 1 && args[i][0] == '-') {
         bool takes_value = (args[i] == "--storage" || args[i] == "--insecure-registry");
         i += takes_value ? 2 : 1;
     }
+    return i;
+}
+
+void hand_over_to_imgbuild(const std::vector<std::string>& args) {
+    size_t i = command_index(args);
+    if (i >= args.size() || (args[i] != "commit" && args[i] != "export" && args[i] != "import")) return;
+    // imgbuild writes layers and tar (its shared libarchive has the writers); minirun keeps
+    // its small static reader. Same global options, same store.
+    std::vector<std::string> argv = args;
+    argv[0] = (fs::self_exe_dir() / "imgbuild").string();
+    auto exec_args = to_exec_array(argv);
+    ::execv(argv[0].c_str(), exec_args.data());
+    throw_errno("run " + argv[0] + " for `" + args[i] + "`");
+}
+
+std::vector<std::string> docker_aliases(std::vector<std::string> args) {
+    size_t i = command_index(args);
     if (i + 1 >= args.size()) return args;
     static const std::map<std::string, std::map<std::string, std::vector<std::string>>> groups = {
         {"container",
          {{"ls", {"ps"}}, {"list", {"ps"}}, {"ps", {"ps"}}, {"run", {"run"}}, {"start", {"start"}}, {"stop", {"stop"}},
           {"restart", {"restart"}}, {"kill", {"kill"}}, {"rm", {"rm"}}, {"logs", {"logs"}}, {"exec", {"exec"}},
           {"inspect", {"inspect", "--type", "container"}}, {"port", {"port"}}, {"top", {"top"}}, {"stats", {"stats"}},
-          {"wait", {"wait"}}, {"rename", {"rename"}}, {"cp", {"cp"}}}},
+          {"wait", {"wait"}}, {"rename", {"rename"}}, {"cp", {"cp"}},
+          {"commit", {"commit"}}, {"export", {"export"}}}},
         {"image",
          {{"ls", {"images"}}, {"list", {"images"}}, {"rm", {"rmi"}}, {"remove", {"rmi"}}, {"pull", {"pull"}},
           {"push", {"push"}}, {"tag", {"tag"}}, {"inspect", {"inspect", "--type", "image"}},
-          {"history", {"history"}}, {"save", {"save"}}, {"load", {"load"}}}}};
+          {"history", {"history"}}, {"save", {"save"}}, {"load", {"load"}},
+          {"import", {"import"}}}}};
     auto group = groups.find(args[i]);
     if (group == groups.end()) return args;
     auto verb = group->second.find(args[i + 1]);

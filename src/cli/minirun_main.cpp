@@ -308,6 +308,7 @@ void add_image_prune(CLI::App& app, int& exit_code) {
     image->add_subcommand("history", "Show how an image was built (history)");
     image->add_subcommand("save", "Write images to a tar archive (save)");
     image->add_subcommand("load", "Read images from a tar archive (load)");
+    image->add_subcommand("import", "Make an image of a root filesystem tar (import)");
     auto* prune = add_prune(*image, "Remove unused images and unreferenced blobs and layers", all,
                             "Every image no container uses, not only unnamed ones");
     prune->callback([&exit_code] {
@@ -472,6 +473,11 @@ int main(int argc, char** argv) {
     cli::add_push_command(app, g);
     // Docker's `container ls`, `image rm`, … spelled as minirun's verbs.
     std::vector<std::string> words = cli::docker_aliases(std::vector<std::string>(argv, argv + argc));
+    cli::hand_over_to_imgbuild(words);
+    // Listed for --help; hand_over_to_imgbuild runs them.
+    app.add_subcommand("commit", "Make an image of a container's changes (runs imgbuild commit)");
+    app.add_subcommand("export", "Write a container's root filesystem as a tar (runs imgbuild export)");
+    app.add_subcommand("import", "Make a one-layer image of a root filesystem tar (runs imgbuild import)");
     cli::add_container_commands(app, g, exit_code);
     cli::add_host_commands(app, g, exit_code);
     cli::add_volume_commands(app, g, exit_code);

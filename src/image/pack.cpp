@@ -23,6 +23,8 @@
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
+#include "minirun/image/unpack.hpp"
+#include "unpack_stream.hpp"
 #include "minirun/common/sha256.hpp"
 #include "minirun/image/store.hpp"
 
@@ -167,7 +169,8 @@ private:
 
 struct Sink {
     Sha256 diff;
-    Compressor* compressor = nullptr;
+    Compressor* compressor = nullptr;  // none: plain tar to fd
+    int fd = -1;
     uint64_t bytes = 0;
     std::string error;
 };
@@ -176,7 +179,10 @@ la_ssize_t write_callback(struct archive*, void* ctx, const void* data, size_t s
     auto* s = static_cast<Sink*>(ctx);
     try {
         s->diff.update(data, size);
-        s->compressor->write(data, size);
+        if (s->compressor)
+            s->compressor->write(data, size);
+        else
+            fs::write_all(s->fd, data, size, "tar output");
         s->bytes += size;
     } catch (const std::exception& e) {
         s->error = e.what();
@@ -346,16 +352,12 @@ std::string_view layer_media_type(Compression c) {
     return c == Compression::zstd ? media::kOciLayerZstd : media::kOciLayerGzip;
 }
 
-PackedLayer pack_layer(Store& store, const std::filesystem::path& dir, const PackOptions& opts) {
+namespace {
+
+// Walks `dir` into a tar stream written to `sink`; returns the entry count.
+uint64_t write_tar(const std::filesystem::path& dir, Sink& sink, const PackOptions& opts) {
     fs::UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root) throw_errno("open " + dir.string());
-    BlobWriter blob = store.begin_blob();
-    std::unique_ptr<Compressor> compressor;
-    if (opts.compression == Compression::zstd) compressor = std::make_unique<ZstdCompressor>(blob);
-    else compressor = std::make_unique<GzipCompressor>(blob);
-    Sink sink;
-    sink.compressor = compressor.get();
-
     std::unique_ptr<struct archive, ArchiveDeleter> a(archive_write_new());
     // Restricted pax: plain ustar headers unless a name, size or xattr needs more.
     archive_write_set_format_pax_restricted(a.get());
@@ -372,14 +374,72 @@ PackedLayer pack_layer(Store& store, const std::filesystem::path& dir, const Pac
     }
     if (archive_write_close(a.get()) != ARCHIVE_OK)
         throw Error("pack " + dir.string() + ": " + (sink.error.empty() ? archive_error_string(a.get()) : sink.error));
+    return packer.entries();
+}
+
+}  // namespace
+
+void pack_tree(const std::filesystem::path& dir, int out_fd, const PackOptions& opts) {
+    Sink sink;
+    sink.fd = out_fd;
+    write_tar(dir, sink, opts);
+}
+
+PackedLayer pack_layer(Store& store, const std::filesystem::path& dir, const PackOptions& opts) {
+    BlobWriter blob = store.begin_blob();
+    std::unique_ptr<Compressor> compressor;
+    if (opts.compression == Compression::zstd) compressor = std::make_unique<ZstdCompressor>(blob);
+    else compressor = std::make_unique<GzipCompressor>(blob);
+    Sink sink;
+    sink.compressor = compressor.get();
+    uint64_t entries = write_tar(dir, sink, opts);
     compressor->finish();
 
     PackedLayer out;
     out.diff_id = sink.diff.digest();
-    out.entries = packer.entries();
+    out.entries = entries;
     out.blob.media_type = std::string(layer_media_type(opts.compression));
     out.blob.size = static_cast<int64_t>(blob.size());
     out.blob.digest = blob.commit_new();
+    return out;
+}
+
+}  // namespace minirun::image
+
+namespace minirun::image {
+
+void ensure_unpacked(Store& store, const Descriptor& blob, const std::string& diff_id, uint64_t max_bytes) {
+    if (store.has_layer(diff_id)) return;
+    std::filesystem::path tmp = store.make_layer_tmp();
+    try {
+        fs::UniqueFd in(::open(store.blob_path(blob.digest).c_str(), O_RDONLY | O_CLOEXEC));
+        if (!in) throw_errno("open " + store.blob_path(blob.digest).string());
+        UnpackOptions o = default_unpack_options(blob.digest);
+        o.max_uncompressed_bytes = max_bytes;
+        UnpackResult r = unpack_layer(in.get(), tmp, o);
+        if (r.diff_id != diff_id) throw Error("layer " + blob.digest + " unpacks to " + r.diff_id + ", not " + diff_id);
+        store.commit_layer(tmp, diff_id);
+    } catch (...) {
+        remove_tree(tmp);
+        throw;
+    }
+}
+
+PackedLayer import_layer(Store& store, int fd, const std::string& what, uint64_t max_bytes) {
+    BlobWriter blob = store.begin_blob();
+    detail::LayerStream stream(fd, what, max_bytes);
+    for (auto chunk = stream.next(); !chunk.empty(); chunk = stream.next()) blob.write(chunk.data(), chunk.size());
+    PackedLayer out;
+    out.diff_id = stream.digest();
+    out.blob.media_type = std::string(media::kOciLayerTar);
+    out.blob.size = static_cast<int64_t>(blob.size());
+    out.blob.digest = blob.commit_new();  // the uncompressed tar: its digest is the diff id
+    try {
+        ensure_unpacked(store, out.blob, out.diff_id, max_bytes);
+    } catch (const Error& e) {
+        // The blob stays until garbage collection: nothing names it.
+        throw Error(what + ": " + e.what(), e.kind(), e.sys_errno());
+    }
     return out;
 }
 

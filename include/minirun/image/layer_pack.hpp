@@ -34,5 +34,16 @@ struct PackedLayer {
 // Packs `dir` into a new blob in `store`. `.wh.` entries replace whiteouts and
 // `.wh..wh..opq` marks opaque directories; trusted.overlay.* xattrs are dropped.
 PackedLayer pack_layer(Store& store, const std::filesystem::path& dir, const PackOptions& opts);
+// The same tar stream, uncompressed, written to `out_fd` (`export` of a container's root).
+void pack_tree(const std::filesystem::path& dir, int out_fd, const PackOptions& opts);
 
+}  // namespace minirun::image
+
+namespace minirun::image {
+// A tar stream from `fd` (plain, gzip or zstd) stored as an uncompressed layer blob and
+// unpacked into the store, as `import` takes a root filesystem. Throws Error naming
+// `what` for a stream that is not a tar or exceeds max_bytes.
+PackedLayer import_layer(Store& store, int fd, const std::string& what, uint64_t max_bytes);
+// Unpacks a stored layer blob into layers/<diff_id> unless it is there; checks the diff id.
+void ensure_unpacked(Store& store, const Descriptor& blob, const std::string& diff_id, uint64_t max_bytes = 64ull << 30);
 }  // namespace minirun::image
