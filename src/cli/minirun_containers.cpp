@@ -16,6 +16,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "cdi_flags.hpp"
 #include "cli_common.hpp"
 #include "listing_rows.hpp"
 #include "minirun/engine/list_filters.hpp"
@@ -118,7 +119,9 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     c->add_option("--memory-reservation", r.memory_reservation, "Soft memory limit");
     auto* oom_opt = c->add_option("--oom-score-adj", oom_score_adj, "The container's OOM score adjustment (-1000 to 1000)");
     c->add_option("--group-add", r.group_add, "Another group for the container's process (name or id)");
-    c->add_option("--device", r.devices, "A host device: HOST[:CONTAINER][:rwm]");
+    c->add_option("--device", r.devices, "A host device HOST[:CONTAINER][:rwm], or a CDI device vendor.com/class=name");
+    static std::string gpus;
+    c->add_option("--gpus", gpus, "GPUs as nvidia.com/gpu CDI devices: all, a count, or device=ID[,ID]");
     c->add_option("--device-cgroup-rule", r.device_cgroup_rules, "Allow device access: \"c MAJOR:MINOR rwm\"");
     static std::string cidfile;
     c->add_option("--cidfile", cidfile, "Write the container ID to this file (which must not exist)");
@@ -171,6 +174,7 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
             for (auto& v : volumes) r.mounts.push_back(engine::parse_volume_flag(v));
             for (auto& m : mounts) r.mounts.push_back(engine::parse_mount_flag(m));
             for (auto& t : tmpfs) r.mounts.push_back(engine::parse_tmpfs_flag(t));
+            apply_cdi_devices(r, gpus);
             engine::RunResult run = open_engine(g).run(r);
             exit_code = run.status;
             if (!run.error.empty()) std::cerr << "Error: " << run.error << "\n";

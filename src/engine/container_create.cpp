@@ -191,6 +191,19 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
             s.device_rules.push_back({true, node.type, node.major, node.minor, d.permissions});
         }
         s.device_rules.insert(s.device_rules.end(), opt.device_rules.begin(), opt.device_rules.end());
+        for (auto& h : req.hooks) {
+            runtime::Hook hook{h.path, h.args, h.env, h.timeout};
+            auto& hk = s.hooks;
+            auto* list = h.stage == "prestart"         ? &hk.prestart
+                         : h.stage == "createRuntime"  ? &hk.create_runtime
+                         : h.stage == "createContainer" ? &hk.create_container
+                         : h.stage == "startContainer" ? &hk.start_container
+                         : h.stage == "poststart"      ? &hk.poststart
+                         : h.stage == "poststop"       ? &hk.poststop
+                                                       : nullptr;
+            if (!list) throw Error("unknown hook stage \"" + h.stage + "\"", ErrorKind::InvalidArgument);
+            list->push_back(std::move(hook));
+        }
         s.host_network = req.network == "host";
         if (!s.host_network) s.netns_path = dir + "/netns";
         // Volumes and mounts.

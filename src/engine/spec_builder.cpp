@@ -109,6 +109,7 @@ std::vector<std::string> effective_capabilities(const RunSettings& s) {
 
 runtime::Spec run_spec(const RunSettings& s) {
     runtime::Spec spec;
+    spec.hooks = s.hooks;
     runtime::Process& p = spec.process.emplace();
     auto caps = effective_capabilities(s);
     p.terminal = s.tty;

@@ -12,6 +12,14 @@
 
 namespace minirun::engine {
 
+// An OCI hook for the container (a CDI device's), run by the runtime at `stage`:
+// prestart, createRuntime, createContainer, startContainer, poststart or poststop.
+struct RunHook {
+    std::string stage, path;
+    std::vector<std::string> args, env;
+    std::optional<int> timeout;
+};
+
 struct RunRequest {
     std::string image;
     std::vector<std::string> command;  // after the image
@@ -50,6 +58,7 @@ struct RunRequest {
     // --dns, --dns-search, --dns-option: /etc/resolv.conf's lines instead of the host's.
     std::vector<std::string> dns, dns_search, dns_options;
     std::string cidfile;  // --cidfile: the id is written there once the container exists
+    std::vector<RunHook> hooks;  // from CDI devices (the CLI resolves them)
 };
 
 // What `run` did. The engine prints nothing: the caller reports the id or the error.

@@ -41,6 +41,7 @@ struct RunSettings {
     std::optional<int> oom_score_adj;
     std::vector<runtime::Device> devices;          // --device nodes
     std::vector<runtime::DeviceRule> device_rules;  // their access, and --device-cgroup-rule
+    runtime::Hooks hooks;                           // CDI devices' hooks
 };
 
 // Docker's default capability set.
