@@ -10,6 +10,7 @@
 #include "cli_common.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/common/events.hpp"
 #include "minirun/image/layer_pack.hpp"
 #include "minirun/imgbuild/builder.hpp"
 #include "minirun/imgbuild/commit.hpp"
@@ -98,6 +99,7 @@ void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
         o.progress = &progress;
         try {
             auto r = minirun::imgbuild::build_image(o);
+            for (auto& t : o.tags) minirun::events::record(o.storage, {"image", "tag", r.image_id, {{"name", t}}, 0});
             if (!iidfile.empty()) minirun::fs::write_file_atomic(iidfile, r.image_id, 0644);
             if (quiet) {
                 std::cout << r.image_id << "\n";
@@ -134,7 +136,9 @@ void add_container_image_commands(CLI::App& app, minirun::cli::GlobalOptions& g)
     commit->callback([&g] {
         c.storage = minirun::cli::storage_root(g);
         c.compression = minirun::image::parse_compression(compression);
-        std::cout << mi::commit_container(c) << "\n";
+        std::string id = mi::commit_container(c);
+        minirun::events::record(c.storage, {"container", "commit", c.container, {{"imageID", id}, {"name", c.name}}, 0});
+        std::cout << id << "\n";
     });
 
     static std::string export_container, export_output;
@@ -174,7 +178,9 @@ void add_container_image_commands(CLI::App& app, minirun::cli::GlobalOptions& g)
             if (!file) minirun::throw_errno("import: open " + import_file);
             fd = file.get();
         }
-        std::cout << mi::import_tarball(im, fd) << "\n";
+        std::string id = mi::import_tarball(im, fd);
+        minirun::events::record(im.storage, {"image", "import", id, {{"name", im.name}}, 0});
+        std::cout << id << "\n";
     });
 }
 

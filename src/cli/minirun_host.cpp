@@ -9,9 +9,12 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "minirun/common/error.hpp"
+#include "minirun/common/events.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/process.hpp"
 #include "minirun/engine/engine.hpp"
@@ -244,12 +247,58 @@ void add_info(CLI::App& app, GlobalOptions& g) {
     });
 }
 
+void add_events(CLI::App& app, GlobalOptions& g) {
+    static std::string since, until, format;
+    static std::vector<std::string> filters;
+    auto* c = app.add_subcommand("events", "Show lifecycle events from this host's journal (follows without --until)");
+    c->add_option("--since", since, "From this time (RFC 3339, Unix seconds, or a duration ago: 10m)");
+    c->add_option("--until", until, "Up to this time; without it, new events are followed");
+    c->add_option("-f,--filter", filters, "KEY=VALUE: type, event, container, image, label, volume, network")
+        ->allow_extra_args(false);
+    c->add_option("--format", format, "A Go template ({{.Type}} {{.Action}} {{.Actor.ID}}), or json");
+    c->callback([&g] {
+        auto filter = events::parse_filters(filters);
+        auto now = [] {
+            return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        };
+        // Docker: without --since only what happens from now on.
+        int64_t from = since.empty() ? now() : events::parse_event_time(since, "--since");
+        std::optional<int64_t> to;
+        if (!until.empty()) to = events::parse_event_time(until, "--until");
+        std::filesystem::path storage = storage_root(g);
+        auto print = [&](const events::Event& e) {
+            if (!events::matches(filter, e)) return;
+            if (format.empty()) {
+                std::cout << events::docker_line(e) << "\n";
+            } else if (format == "json") {
+                std::cout << events::docker_json(e) << "\n";
+            } else {
+                std::string text = format::format_value(format, nlohmann::json::parse(events::docker_json(e)));
+                std::cout << text << (text.ends_with('\n') ? "" : "\n");
+            }
+            std::cout << std::flush;
+        };
+        for (;;) {
+            // 100 ms behind the clock: an event stamped just before a read may land just
+            // after it, and must not fall behind `from`.
+            int64_t upto = now() - 100'000'000;
+            if (to) upto = std::min(*to, upto);
+            for (auto& e : events::read(storage, from, upto)) print(e);
+            from = std::max(from, upto);
+            if (to && from >= *to) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+    });
+}
+
 }  // namespace
 
 void add_host_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     add_boot(app, g, exit_code);
     add_generate(app, g);
     add_version(app);
+    add_events(app, g);
     add_info(app, g);
 }
 

@@ -16,6 +16,7 @@
 #include "minirun/engine/list_filters.hpp"
 #include "minirun/format/table_format.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/common/events.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/units.hpp"
 #include "minirun/engine/engine.hpp"
@@ -75,6 +76,7 @@ void add_pull(CLI::App& app) {
             if (!quiet) std::cerr << "Pulling " << ref.str() << "\n";
             res = registry::pull_image(store, ref, opts);
         }
+        events::record(cli::storage_root(g), {"image", "pull", res.name, {{"name", res.name}}, 0});
         if (quiet) {
             std::cout << res.name << "\n";
             return;
@@ -204,6 +206,7 @@ void add_tag(CLI::App& app) {
         image::Descriptor d = rec.manifest;
         d.annotations.erase(std::string(image::kRefNameAnnotation));
         store.set_image(ref.str(), d);
+        events::record(cli::storage_root(g), {"image", "tag", store.image_id(rec), {{"name", ref.str()}}, 0});
     });
 }
 
@@ -222,12 +225,14 @@ void add_save(CLI::App& app) {
                 throw Error("save: refusing to write an archive to a terminal: use -o FILE or redirect the output",
                             ErrorKind::InvalidArgument);
             image::save_images(store, images, fmt, STDOUT_FILENO, "standard output");
+            for (auto& i : images) events::record(cli::storage_root(g), {"image", "save", i, {{"name", i}}, 0});
             return;
         }
         stdfs::path out = output;
         fs::TempFile tmp(out.has_parent_path() ? out.parent_path() : stdfs::path("."));
         image::save_images(store, images, fmt, tmp.fd(), output);
         tmp.commit(out);
+        for (auto& i : images) events::record(cli::storage_root(g), {"image", "save", i, {{"name", i}}, 0});
     });
 }
 
@@ -255,6 +260,7 @@ void add_load(CLI::App& app) {
                         ErrorKind::InvalidArgument);
         }
         for (auto& img : image::load_images(store, fd, name, max)) {
+            events::record(cli::storage_root(g), {"image", "load", img.name.empty() ? img.id : img.name, {{"name", img.name}}, 0});
             if (quiet)
                 std::cout << (img.name.empty() ? img.id : img.name) << "\n";
             else if (img.name.empty())

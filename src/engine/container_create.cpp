@@ -135,6 +135,7 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
     rec.health = effective_health(req.health, health_from_image(ic.healthcheck));
     std::string dir = containers_.dir(rec.id);
     containers_.save(rec, /*create=*/true);
+    container_event(containers_, rec, "create");
     try {
         rec.layers = stored.config.diff_ids;
         mount_rootfs((storage_ / "layers").string(), stored.config.diff_ids, dir);

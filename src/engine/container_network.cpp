@@ -110,7 +110,10 @@ void teardown_container(const stdfs::path& storage, ContainerStore& containers, 
     log::debug("cleanup: network gone");
     unmount_rootfs(containers.dir(rec.id).string());
     log::debug("cleanup: rootfs unmounted");
-    if (remove_dir) containers.remove(rec.id);
+    if (remove_dir) {
+        containers.remove(rec.id);
+        container_event(containers, rec, "destroy");
+    }
     log::debug("cleaned up");
 }
 

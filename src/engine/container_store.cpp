@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "minirun/common/error.hpp"
+#include "minirun/common/events.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/log.hpp"
 
@@ -200,6 +201,15 @@ std::string current_boot_id() {
         return line;
     }();
     return id;
+}
+
+void container_event(const ContainerStore& store, const ContainerRecord& rec, const std::string& action,
+                     const std::map<std::string, std::string>& extra) {
+    events::Event e{"container", action, rec.id, rec.labels, 0};
+    e.attributes["name"] = rec.name;
+    e.attributes["image"] = rec.image;
+    for (auto& [k, v] : extra) e.attributes[k] = v;
+    events::record(store.root().parent_path(), std::move(e));
 }
 
 ContainerStore::ContainerStore(stdfs::path storage_root) : root_(std::move(storage_root) / "containers") {

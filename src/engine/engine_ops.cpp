@@ -143,11 +143,14 @@ void Engine::stop(const std::string& name, std::optional<int> timeout) {
     containers_.save(rec);
     if (rec.status != "running" && rec.status != "restarting") return;
     int secs = timeout.value_or(rec.stop_timeout);
-    if (alive(rec.pid, rec.pid_start)) ::kill(rec.pid, runtime::parse_signal(rec.stop_signal));
+    int stop_sig = runtime::parse_signal(rec.stop_signal);
+    container_event(containers_, rec, "kill", {{"signal", std::to_string(stop_sig)}});
+    if (alive(rec.pid, rec.pid_start)) ::kill(rec.pid, stop_sig);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(secs);
     while (alive(rec.pid, rec.pid_start) && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (alive(rec.pid, rec.pid_start)) {
+        container_event(containers_, rec, "kill", {{"signal", std::to_string(SIGKILL)}});
         runtime::Runtime rt((storage_ / "run").string());
         try {
             rt.kill(rec.id, SIGKILL, true);
@@ -158,13 +161,18 @@ void Engine::stop(const std::string& name, std::optional<int> timeout) {
     // Let the supervisor record the exit; take over if it is gone.
     for (int i = 0; i < 500; ++i) {
         ContainerRecord now = containers_.load(rec.id);
-        if (now.status != "running" && now.status != "restarting") return;
+        if (now.status != "running" && now.status != "restarting") {
+            container_event(containers_, now, "stop");
+            return;
+        }
         if (!alive(now.supervisor_pid, now.supervisor_start) && !alive(now.pid, now.pid_start)) {
             cleanup(now, false);
             now.status = "exited";
             now.exit_code = 128 + SIGKILL;
             now.finished_at = rfc3339_now();
             containers_.save(now);
+            container_event(containers_, now, "die", {{"exitCode", std::to_string(now.exit_code)}});
+            container_event(containers_, now, "stop");
             return;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -180,6 +188,7 @@ void Engine::restart(const std::string& name, std::optional<int> timeout) {
         rec = containers_.load(rec.id);
     }
     start(name);
+    container_event(containers_, containers_.find(name), "restart");
 }
 
 void Engine::kill(const std::string& name, const std::string& signal) {
@@ -191,6 +200,7 @@ void Engine::kill(const std::string& name, const std::string& signal) {
         containers_.save(rec);
     }
     if (::kill(rec.pid, sig) != 0) throw_errno("kill " + rec.name);
+    container_event(containers_, rec, "kill", {{"signal", std::to_string(sig)}});
 }
 
 bool Engine::remove_unreadable(const std::string& id) {
@@ -252,8 +262,10 @@ void Engine::rename(const std::string& name, const std::string& new_name) {
             throw Error("the container name \"" + new_name + "\" is already in use by container " + other.id.substr(0, 12),
                         ErrorKind::Conflict);
     rec = containers_.load(rec.id);  // the latest, the supervisor may have written since
+    std::string old_name = rec.name;
     rec.name = new_name;
     containers_.save(rec);
+    container_event(containers_, rec, "rename", {{"oldName", "/" + old_name}});
     ContainerNetwork(storage_, containers_).renamed(rec);
 }
 

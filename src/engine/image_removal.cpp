@@ -5,6 +5,7 @@
 #include <map>
 
 #include "minirun/common/error.hpp"
+#include "minirun/common/events.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/engine/container_store.hpp"
 #include "minirun/image/build_cache.hpp"
@@ -108,6 +109,7 @@ RmiOutcome remove_images(image::Store& store, const stdfs::path& storage, const 
     // Roots read again right before collecting, not reused from the check above: a
     // container created meanwhile must keep its layers.
     if (!out.untagged.empty()) out.collected = store.garbage_collect(gc_roots(store));
+    for (auto& n : out.untagged) events::record(storage, {"image", "untag", n, {{"name", n}}, 0});
     return out;
 }
 
@@ -126,6 +128,7 @@ RmiOutcome prune_images(image::Store& store, const stdfs::path& storage, bool al
         }
     }
     out.collected = store.garbage_collect(gc_roots(store));
+    for (auto& n : out.untagged) events::record(storage, {"image", "untag", n, {{"name", n}}, 0});
     return out;
 }
 

@@ -118,6 +118,7 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
         rec.error = e.what();
         rec.finished_at = rfc3339_now();
         containers_.save(rec);
+        container_event(containers_, rec, "die", {{"exitCode", std::to_string(code)}});
         network_.disconnect(rec);
         if (code != 125) start_error_ = e.what();
         notify_failure(notify_fd, ErrorRecord::of(e, code));
@@ -135,6 +136,7 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
         rec.error = failure.message;
         rec.finished_at = rfc3339_now();
         containers_.save(rec);
+        container_event(containers_, rec, "die", {{"exitCode", std::to_string(failure.status)}});
         network_.disconnect(rec);
         start_error_ = failure.message;
         notify_failure(notify_fd, failure);
@@ -148,6 +150,7 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
     rec.started_at = rfc3339_now();
     rec.error.clear();
     containers_.save(rec);
+    container_event(containers_, rec, "start");
     notify(notify_fd, "ok");
     // Setup (config, seccomp compile) is done: a detached supervisor lives as long as the
     // container, so it gives that memory back; a foreground run just pumps and exits.
@@ -244,6 +247,8 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
     latest.restart_count = rec.restart_count;
     containers_.save(latest);
     rec = latest;
+    if (oom) container_event(containers_, rec, "oom");
+    container_event(containers_, rec, "die", {{"exitCode", std::to_string(status)}});
     return status;
 }
 

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "minirun/common/error.hpp"
+#include "minirun/common/events.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/names.hpp"
 #include "minirun/common/time.hpp"
@@ -71,6 +72,7 @@ VolumeInfo VolumeStore::create(std::string name, const std::map<std::string, std
     json meta{{"Name", v.name}, {"Driver", v.driver},   {"CreatedAt", v.created},
               {"Labels", v.labels}, {"Options", v.options}, {"Anonymous", v.anonymous}};
     fs::write_file_atomic(root_ / name / "volume.json", meta.dump(2) + "\n", 0600);
+    events::record(root_.parent_path(), {"volume", "create", name, {{"driver", "local"}}, 0});
     return v;
 }
 
@@ -136,6 +138,7 @@ void VolumeStore::remove(const std::string& name, const std::vector<ContainerRec
     stdfs::path doomed = root_ / (".removing-" + name + "-" + fs::unique_suffix());
     stdfs::rename(root_ / name, doomed);
     stdfs::remove_all(doomed);
+    events::record(root_.parent_path(), {"volume", "destroy", name, {{"driver", "local"}}, 0});
 }
 
 std::vector<std::string> VolumeStore::prune(const std::vector<ContainerRecord>& containers, bool all,

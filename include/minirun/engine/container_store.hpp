@@ -101,6 +101,11 @@ private:
     std::filesystem::path root_;
 };
 
+// Records a container event in the storage's journal (events.hpp) with Docker's
+// attributes: name, image, the container's labels, and `extra` (exitCode, signal, …).
+void container_event(const ContainerStore& store, const ContainerRecord& rec, const std::string& action,
+                     const std::map<std::string, std::string>& extra = {});
+
 // Serialisation, used by `inspect` and `ps --format json`.
 std::string record_to_json(const ContainerRecord& r, int indent = -1);
 
