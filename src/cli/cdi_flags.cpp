@@ -5,6 +5,7 @@
 
 #include "minirun/cdi/cdi.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/common/strings.hpp"
 
 namespace minirun::cli {
 
@@ -14,14 +15,8 @@ std::vector<std::string> spec_dirs() {
     const char* env = std::getenv("MINIRUN_CDI_SPEC_DIRS");
     if (!env || !*env) return {"/etc/cdi", "/var/run/cdi"};
     std::vector<std::string> out;
-    std::string s = env;
-    for (size_t pos = 0; pos <= s.size();) {
-        size_t colon = s.find(':', pos);
-        std::string dir = s.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos);
+    for (auto& dir : split(env, ':'))
         if (!dir.empty()) out.push_back(dir);
-        if (colon == std::string::npos) break;
-        pos = colon + 1;
-    }
     return out;
 }
 

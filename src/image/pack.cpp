@@ -23,9 +23,9 @@
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
-#include "minirun/image/unpack.hpp"
 #include "unpack_stream.hpp"
 #include "minirun/common/sha256.hpp"
+#include "minirun/image/image_source.hpp"
 #include "minirun/image/store.hpp"
 
 namespace minirun::image {
@@ -408,23 +408,6 @@ PackedLayer pack_layer(Store& store, const std::filesystem::path& dir, const Pac
 
 namespace minirun::image {
 
-void ensure_unpacked(Store& store, const Descriptor& blob, const std::string& diff_id, uint64_t max_bytes) {
-    if (store.has_layer(diff_id)) return;
-    std::filesystem::path tmp = store.make_layer_tmp();
-    try {
-        fs::UniqueFd in(::open(store.blob_path(blob.digest).c_str(), O_RDONLY | O_CLOEXEC));
-        if (!in) throw_errno("open " + store.blob_path(blob.digest).string());
-        UnpackOptions o = default_unpack_options(blob.digest);
-        o.max_uncompressed_bytes = max_bytes;
-        UnpackResult r = unpack_layer(in.get(), tmp, o);
-        if (r.diff_id != diff_id) throw Error("layer " + blob.digest + " unpacks to " + r.diff_id + ", not " + diff_id);
-        store.commit_layer(tmp, diff_id);
-    } catch (...) {
-        remove_tree(tmp);
-        throw;
-    }
-}
-
 PackedLayer import_layer(Store& store, int fd, const std::string& what, uint64_t max_bytes) {
     BlobWriter blob = store.begin_blob();
     detail::LayerStream stream(fd, what, max_bytes);
@@ -435,7 +418,7 @@ PackedLayer import_layer(Store& store, int fd, const std::string& what, uint64_t
     out.blob.size = static_cast<int64_t>(blob.size());
     out.blob.digest = blob.commit_new();  // the uncompressed tar: its digest is the diff id
     try {
-        ensure_unpacked(store, out.blob, out.diff_id, max_bytes);
+        if (!store.has_layer(out.diff_id)) ensure_unpacked(store, out.blob, out.diff_id, max_bytes);
     } catch (const Error& e) {
         // The blob stays until garbage collection: nothing names it.
         throw Error(what + ": " + e.what(), e.kind(), e.sys_errno());

@@ -177,14 +177,7 @@ public:
 
 private:
     void unpack_from_blob(const Descriptor& layer, const std::string& diff_id) {
-        TempLayerDir dir(store_);
-        fs::UniqueFd fd(::open(store_.blob_path(layer.digest).c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd) throw_errno("open " + store_.blob_path(layer.digest).string());
-        UnpackOptions o = default_unpack_options(layer.digest);
-        o.max_uncompressed_bytes = max_layer_bytes_;
-        check_diff_id(unpack_layer(fd.get(), dir.path(), o), layer, diff_id);
-        store_.commit_layer(dir.path(), diff_id);
-        dir.release();
+        ensure_unpacked(store_, layer, diff_id, max_layer_bytes_);
     }
 
     Store& store_;
@@ -194,6 +187,17 @@ private:
 };
 
 }  // namespace
+
+void ensure_unpacked(Store& store, const Descriptor& blob, const std::string& diff_id, uint64_t max_bytes) {
+    TempLayerDir dir(store);
+    fs::UniqueFd fd(::open(store.blob_path(blob.digest).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("open " + store.blob_path(blob.digest).string());
+    UnpackOptions o = default_unpack_options(blob.digest);
+    o.max_uncompressed_bytes = max_bytes;
+    check_diff_id(unpack_layer(fd.get(), dir.path(), o), blob, diff_id);
+    store.commit_layer(dir.path(), diff_id);
+    dir.release();
+}
 
 std::unique_ptr<ImageSink> store_sink(Store& store, std::string name, uint64_t max_layer_bytes) {
     return std::make_unique<StoreSink>(store, std::move(name), max_layer_bytes);

@@ -11,6 +11,7 @@
 #include "minirun/engine/rootfs.hpp"
 #include "minirun/image/image_config.hpp"
 #include "minirun/image/reference.hpp"
+#include "minirun/image/image_source.hpp"
 #include "minirun/image/store.hpp"
 #include "minirun/image/stored_image.hpp"
 #include "minirun/image/unpack.hpp"
@@ -36,7 +37,9 @@ std::vector<std::string> strings_of(const json& j) {
 // What the container runs, as Docker's commit keeps it: its env (less the HOSTNAME the
 // runtime adds), working dir, command (after the image's entrypoint when it starts with
 // it, else as an entrypoint of its own), labels and published ports.
-void take_container_config(image::ContainerConfig& c, const engine::ContainerRecord& rec, const stdfs::path& dir) {
+// Returns the process args, which the history records as the step that made the layer.
+std::vector<std::string> take_container_config(image::ContainerConfig& c, const engine::ContainerRecord& rec,
+                                               const stdfs::path& dir) {
     json spec = json::parse(fs::read_file(dir / "config.json", 16ull << 20), nullptr, false);
     if (!spec.is_object()) throw Error("container " + rec.name + ": its config.json is unreadable");
     const json& process = spec.value("process", json::object());
@@ -45,7 +48,8 @@ void take_container_config(image::ContainerConfig& c, const engine::ContainerRec
         if (!e.starts_with("HOSTNAME=")) env.push_back(e);
     c.env = env;
     if (auto cwd = process.value("cwd", std::string()); !cwd.empty() && cwd != "/") c.working_dir = cwd;
-    std::vector<std::string> args = strings_of(process.value("args", json()));
+    const std::vector<std::string> process_args = strings_of(process.value("args", json()));
+    std::vector<std::string> args = process_args;
     // --init runs our reaper first: what the user asked for follows its "--".
     if (auto sep = std::find(args.begin(), args.end(), "--");
         sep != args.end() && !args.empty() && stdfs::path(args[0]).filename() == "minirun-init")
@@ -63,6 +67,7 @@ void take_container_config(image::ContainerConfig& c, const engine::ContainerRec
         auto it = std::lower_bound(c.exposed_ports.begin(), c.exposed_ports.end(), port);
         if (it == c.exposed_ports.end() || *it != port) c.exposed_ports.insert(it, port);
     }
+    return process_args;
 }
 
 // Docker's --change: the Dockerfile instructions that only set metadata.
@@ -138,7 +143,7 @@ std::string commit_container(const CommitOptions& o) {
     image::StoredImage base = image::load_stored_image(store, *base_rec);
     image::ImageConfig cfg = base.config;
     BuildConfig b{cfg.config, cfg.author, false};
-    take_container_config(b.config, rec, dir);
+    std::vector<std::string> process_args = take_container_config(b.config, rec, dir);
     for (auto& change : o.changes) apply_change(b, change);
 
     // The changes as a layer: packed from the upper dir (whiteouts become .wh. entries),
@@ -148,17 +153,14 @@ std::string commit_container(const CommitOptions& o) {
     pack.source_date_epoch = static_cast<int64_t>(::time(nullptr));  // whiteout markers dated now
     image::Store::PullGuard guard(store);
     image::PackedLayer layer = image::pack_layer(store, dir / "upper", pack);
-    image::ensure_unpacked(store, layer.blob, layer.diff_id);
+    if (!store.has_layer(layer.diff_id)) image::ensure_unpacked(store, layer.blob, layer.diff_id);
 
     cfg.config = b.config;
     if (!o.author.empty()) cfg.author = o.author;
     cfg.created = rfc3339_now();
     cfg.diff_ids.push_back(layer.diff_id);
     std::string created_by;
-    for (auto& a : strings_of(json::parse(fs::read_file(dir / "config.json", 16ull << 20), nullptr, false)
-                                  .value("process", json::object())
-                                  .value("args", json())))
-        created_by += (created_by.empty() ? "" : " ") + a;
+    for (auto& a : process_args) created_by += (created_by.empty() ? "" : " ") + a;
     cfg.history.push_back({cfg.created, created_by, o.author, o.message, false});
     return store_image(store, image::merge_image_config(store.read_blob(base.id()), cfg), base.manifest.layers,
                        layer.blob, cfg.platform, name);

@@ -145,6 +145,10 @@ std::unique_ptr<ImageSink> layout_sink(const std::filesystem::path& dir, const s
 // (garbage collection waits) while it lives; each layer is unpacked as it streams in,
 // checked against the config's diff id, and capped at max_layer_bytes uncompressed.
 std::unique_ptr<ImageSink> store_sink(Store& store, std::string name, uint64_t max_layer_bytes);
+// Unpacks a stored layer blob into layers/<diff_id>, checked against the diff id (always:
+// a blob whose layer is present may still not be that layer): the store sink's path for a
+// blob it already had, and commit's and import's.
+void ensure_unpacked(Store& store, const Descriptor& blob, const std::string& diff_id, uint64_t max_bytes = 64ull << 30);
 
 // "oci:DIR[:TAG]" as skopeo and buildah spell the transport → (DIR, TAG); nullopt when
 // `text` does not start with "oci:". Throws Error for "oci:" without a directory.

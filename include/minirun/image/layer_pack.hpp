@@ -44,6 +44,4 @@ namespace minirun::image {
 // unpacked into the store, as `import` takes a root filesystem. Throws Error naming
 // `what` for a stream that is not a tar or exceeds max_bytes.
 PackedLayer import_layer(Store& store, int fd, const std::string& what, uint64_t max_bytes);
-// Unpacks a stored layer blob into layers/<diff_id> unless it is there; checks the diff id.
-void ensure_unpacked(Store& store, const Descriptor& blob, const std::string& diff_id, uint64_t max_bytes = 64ull << 30);
 }  // namespace minirun::image
