@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Configures and builds. Usage: scripts/build.sh [--sanitize] [--tools] [BUILD_DIR]
-# --tools: only the five programs (minirun, imgbuild, minirun-oci, minirun-supervisor,
-# minirun-init) and minirun-curl.so, their libcurl plugin; not the unit tests: what the
-# main job needs.
+# --tools: only the six programs (minirun, imgbuild, minirun-oci, minirun-supervisor,
+# minirun-init, minirun-dns) and minirun-curl.so, their libcurl plugin; not the unit
+# tests: what the main job needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitize=OFF
 targets=()
 if [ "${1:-}" = "--sanitize" ]; then sanitize=ON; shift; fi
-if [ "${1:-}" = "--tools" ]; then targets=(--target minirun imgbuild minirun-oci minirun-supervisor minirun-init minirun-curl); shift; fi
+if [ "${1:-}" = "--tools" ]; then targets=(--target minirun imgbuild minirun-oci minirun-supervisor minirun-init minirun-dns minirun-curl); shift; fi
 dir=${1:-build}
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/minirun-ccache}
 # Paths relative to the checkout and no working directory in the hash: a fresh clone

@@ -11,6 +11,8 @@ PACKAGES=(
   python3 python3-cryptography openssl curl jq procps iproute2 iptables bc time debootstrap
   # peers driving or compared with the runtime
   podman crun runc containerd buildah podman-compose
+  # a real upstream DNS server for the embedded resolver's forwarding test
+  dnsmasq-base
   # packaging (dpkg-shlibdeps computes the .deb's dependencies; help2man its man pages)
   dpkg-dev help2man
   # simulated hosts reached as VMs are: an sshd per host, Ansible driving them

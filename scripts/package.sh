@@ -23,7 +23,7 @@ trap 'rm -rf "$work"' EXIT
 root=$work/root
 install -d "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/share/man/man1" \
     "$root/usr/share/doc/minirun" "$root/etc/minirun" "$root/var/lib/minirun"
-for b in minirun imgbuild minirun-oci minirun-supervisor minirun-init; do
+for b in minirun imgbuild minirun-oci minirun-supervisor minirun-init minirun-dns; do
     install -m 0755 "$build/$b" "$root/usr/bin/$b"
     strip --strip-unneeded "$root/usr/bin/$b"
 done
@@ -50,7 +50,7 @@ done
 mkdir -p "$work/src/debian"
 printf 'Source: minirun\n\nPackage: minirun\nArchitecture: any\n' >"$work/src/debian/control"
 shlibs=$(cd "$work/src" && dpkg-shlibdeps -O -e"$root/usr/bin/minirun" -e"$root/usr/bin/imgbuild" \
-    -e"$root/usr/bin/minirun-oci" -e"$root/usr/bin/minirun-supervisor" -e"$root/usr/bin/minirun-init" \
+    -e"$root/usr/bin/minirun-oci" -e"$root/usr/bin/minirun-supervisor" -e"$root/usr/bin/minirun-init" -e"$root/usr/bin/minirun-dns" \
     -e"$root/usr/lib/minirun/minirun-curl.so" 2>/dev/null |
     sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "package.sh: dpkg-shlibdeps found no dependencies" >&2; exit 1; }

@@ -1,8 +1,10 @@
 #include "bridge_glue.hpp"
 
 #include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
 #include "minirun/engine/container_store.hpp"
 
+#include "minirun/network/dns_resolver.hpp"
 #include "minirun/network/networks.hpp"
 
 namespace minirun::engine {
@@ -24,7 +26,11 @@ BridgeAttachment bridge_attach(const std::filesystem::path& storage, const Conta
                                const std::string& netns_path,
                                const std::function<void(const std::string&, const std::string&)>& peer_hosts) {
     Networks nets(storage / "networks");
-    network::Attachment a = nets.connect(rec.network, rec.id, rec.name, netns_path, rec.ports, rec.network_aliases);
+    network::Attachment a =
+        nets.connect(rec.network, rec.id, rec.name, netns_path, rec.ports, rec.network_aliases, rec.dns);
+    // Before the container starts, so its first query finds 127.0.0.11 listening.
+    if (network::uses_embedded_dns(a.network))
+        network::ensure_resolver(storage / "networks", a.network, fs::self_exe_dir() / "minirun-dns");
     BridgeAttachment out{a.ip, a.ports, nets.hosts_file(rec.id)};
     for (auto& [id, text] : nets.hosts_files_for(rec.network)) peer_hosts(id, text);
     return out;
@@ -34,6 +40,10 @@ void bridge_detach(const std::filesystem::path& storage, const ContainerRecord& 
                    const std::function<void(const std::string&, const std::string&)>& peer_hosts) {
     Networks nets(storage / "networks");
     nets.disconnect(rec.id);
+    // The resolver follows the state file by itself; a sync makes the name's removal
+    // visible before this returns.
+    if (network::uses_embedded_dns(rec.network))
+        network::ensure_resolver(storage / "networks", rec.network, fs::self_exe_dir() / "minirun-dns");
     for (auto& [id, text] : nets.hosts_files_for(rec.network)) peer_hosts(id, text);
 }
 

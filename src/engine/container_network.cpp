@@ -1,6 +1,7 @@
 // A container's network attachment and its hosts files (container_network.hpp), and the
 // teardown every way out of a container ends with.
 #include "minirun/engine/container_network.hpp"
+#include "minirun/network/dns_resolver.hpp"
 #include "minirun/network/hosts_files.hpp"
 
 #include <fcntl.h>
@@ -54,6 +55,8 @@ void ContainerNetwork::renamed(const ContainerRecord& rec) {
     std::string net = nets.rename_endpoint(rec.id, rec.name);
     if (net.empty()) return;
     for (auto& [id, text] : nets.hosts_files_for(net)) rewrite_peer_hosts(id, text);
+    if (network::uses_embedded_dns(net))
+        network::ensure_resolver(storage_ / "networks", net, fs::self_exe_dir() / "minirun-dns");
 }
 
 void ContainerNetwork::connect(ContainerRecord& rec) {
@@ -79,7 +82,11 @@ void ContainerNetwork::connect(ContainerRecord& rec) {
     write_in_place(dir + "/hosts", hosts);
     write_in_place(dir + "/hostname", rec.hostname + "\n");
     std::string resolv = rec.network == "host" ? fs::read_file("/etc/resolv.conf", 1 << 20) : network::Networks::resolv_conf();
-    write_in_place(dir + "/resolv.conf", network::override_resolv_conf(resolv, rec.dns, rec.dns_search, rec.dns_options));
+    // User-defined networks ask their resolver (127.0.0.11), which forwards to --dns.
+    resolv = network::uses_embedded_dns(rec.network)
+                 ? network::embedded_resolv_conf(resolv, rec.dns_search, rec.dns_options)
+                 : network::override_resolv_conf(resolv, rec.dns, rec.dns_search, rec.dns_options);
+    write_in_place(dir + "/resolv.conf", resolv);
     containers_.save(rec);
 }
 

@@ -98,6 +98,32 @@ std::string override_resolv_conf(const std::string& text, const std::vector<std:
     return out;
 }
 
+std::string embedded_resolv_conf(const std::string& host_text, const std::vector<std::string>& search,
+                                 const std::vector<std::string>& options) {
+    std::vector<std::string> opts = options;
+    if (opts.empty()) {
+        std::istringstream in(host_text);
+        std::string line, first, w;
+        while (std::getline(in, line)) {
+            std::istringstream words(line);
+            if (!(words >> first) || first != "options") continue;
+            while (words >> w) opts.push_back(w);
+        }
+    }
+    if (std::none_of(opts.begin(), opts.end(), [](const std::string& o) { return o.rfind("ndots:", 0) == 0; }))
+        opts.push_back("ndots:0");
+    return override_resolv_conf(host_text, {"127.0.0.11"}, search, opts);
+}
+
+std::vector<std::string> nameservers(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line))
+        if (auto ns = nameserver_of(line); ns && !ns->empty()) out.push_back(*ns);
+    return out;
+}
+
 bool is_systemd_resolved_stub(const std::string& text) {
     std::istringstream in(text);
     std::string line;

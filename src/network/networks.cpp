@@ -47,7 +47,9 @@ constexpr const char* kDefaultBridge = "minirun0";
 
 struct Endpoint {
     std::string id, name, ip, mac, veth;
+    std::string netns;                 // the namespace's path: where the resolver listens
     std::vector<std::string> aliases;
+    std::vector<std::string> dns;      // --dns: the resolver's upstreams for this container
     std::vector<PortMapping> ports;
 };
 
@@ -89,7 +91,8 @@ json record_to_json(const Record& r) {
     for (const auto& [id, e] : r.endpoints) {
         json ports = json::array();
         for (const auto& p : e.ports) ports.push_back(port_to_json(p));
-        eps[id] = {{"name", e.name}, {"ip", e.ip}, {"mac", e.mac}, {"host_veth", e.veth}, {"aliases", e.aliases}, {"ports", ports}};
+        eps[id] = {{"name", e.name}, {"ip", e.ip}, {"mac", e.mac}, {"host_veth", e.veth}, {"aliases", e.aliases}, {"ports", ports},
+                   {"netns", e.netns}, {"dns", e.dns}};
     }
     return {{"name", r.info.name},       {"id", r.info.id},           {"driver", r.info.driver},
             {"bridge", r.info.bridge},   {"subnet", r.info.subnet},   {"gateway", r.info.gateway},
@@ -114,6 +117,8 @@ Record record_from_json(const json& j) {
             ep.mac = e.value("mac", "");
             ep.veth = e.value("host_veth", "");
             ep.aliases = e.value("aliases", std::vector<std::string>{});
+            ep.netns = e.value("netns", "");
+            ep.dns = e.value("dns", std::vector<std::string>{});
             if (e.contains("ports"))
                 for (const auto& p : e["ports"]) ep.ports.push_back(port_from_json(p));
             r.endpoints[id] = ep;
@@ -424,7 +429,8 @@ void Networks::delete_netns(const std::string& netns_path) {
 
 Attachment Networks::connect(const std::string& network, const std::string& container_id,
                              const std::string& container_name, const std::string& netns_path,
-                             const std::vector<PortMapping>& ports, const std::vector<std::string>& aliases) {
+                             const std::vector<PortMapping>& ports, const std::vector<std::string>& aliases,
+                             const std::vector<std::string>& dns) {
     const std::string who = container_name.empty() ? container_id.substr(0, 12) : container_name;
     const std::string what = "connect " + who + " to network " + network + ": ";
     if (container_id.empty()) throw Error(what + "no container id");
@@ -502,6 +508,8 @@ Attachment Networks::connect(const std::string& network, const std::string& cont
         ep.veth = veth_name(container_id);
         if (veths.count(ep.veth)) ep.veth = veth_name(name_hex(container_id));
         ep.aliases = aliases;
+        ep.netns = netns_path;
+        ep.dns = dns;
         ep.ports = resolved;
         // The record first: a crash from here on leaves something disconnect can clean up.
         rec->endpoints[container_id] = ep;
@@ -612,6 +620,22 @@ std::vector<std::pair<std::string, std::string>> Networks::hosts_files_for(const
     for (const auto& [id, ep] : r->endpoints) out.emplace_back(id, hosts_text(*r, ep));
     return out;
 }
+
+std::optional<std::vector<Member>> Networks::members(const std::string& network) const {
+    json j;
+    try {
+        j = json::parse(fs::read_file(state_dir_ / (network + ".json"), 16 << 20), nullptr, false);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+    if (j.is_discarded() || !j.is_object()) return std::nullopt;
+    Record r = record_from_json(j);
+    std::vector<Member> out;
+    for (const auto& [id, ep] : r.endpoints) out.push_back({id, ep.name, ep.ip, ep.netns, ep.aliases, ep.dns});
+    return out;
+}
+
+bool uses_embedded_dns(const std::string& network) { return !predefined(network) && !network.empty(); }
 
 std::string Networks::resolv_conf() {
     auto read = [](const char* p) -> std::string {

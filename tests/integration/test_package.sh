@@ -18,7 +18,7 @@ for d in libarchive13 libcurl4 libyaml-cpp iptables iproute2 ca-certificates; do
   assert_contains "$depends" "$d" "Depends names $d"
 done
 contents=$(dpkg-deb -c "$deb")
-for f in ./usr/bin/minirun ./usr/bin/imgbuild ./usr/bin/minirun-oci ./usr/bin/minirun-supervisor ./usr/bin/minirun-init \
+for f in ./usr/bin/minirun ./usr/bin/imgbuild ./usr/bin/minirun-oci ./usr/bin/minirun-supervisor ./usr/bin/minirun-init ./usr/bin/minirun-dns \
   ./usr/lib/minirun/minirun-curl.so ./usr/bin/minirun-provision ./lib/systemd/system/minirun-boot.service ./usr/share/man/man1/minirun.1.gz; do
   grep -q " $f\$" <<<"$contents" || fail "the package lacks $f"
 done

@@ -19,6 +19,7 @@
 //   per container "minirun:<container_id>": DNAT per published port and its forward accept
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,16 @@ struct Attachment {
     std::string host_veth;
     std::vector<PortMapping> ports;  // host ports resolved (no zeros)
 };
+
+// A network member as the network's DNS resolver sees it.
+struct Member {
+    std::string id, name, ip, netns;
+    std::vector<std::string> aliases, dns;
+};
+
+// Docker's rule: user-defined networks get the embedded resolver (127.0.0.11); the
+// default "bridge", "host" and "none" keep the host's nameservers.
+bool uses_embedded_dns(const std::string& network);
 
 struct NetworkConfig {
     // The default network's subnet; empty: $MINIRUN_BRIDGE_SUBNET, else 172.17.0.0/16
@@ -72,10 +83,13 @@ public:
     // published ports (host_port 0 = a free port). Reconnecting the same container to the
     // same network replaces its previous endpoint. "host" returns without doing anything
     // (ports are ignored, as Docker does); "none" leaves the namespace with lo only.
-    // `aliases` (e.g. the hostname) are resolvable by peers on user-defined networks.
+    // `aliases` (e.g. the hostname) are resolvable by peers on user-defined networks;
+    // `dns` (--dns) are the servers the network's resolver forwards this container's
+    // other names to (the host's when empty).
     Attachment connect(const std::string& network, const std::string& container_id,
                        const std::string& container_name, const std::string& netns_path,
-                       const std::vector<PortMapping>& ports, const std::vector<std::string>& aliases = {});
+                       const std::vector<PortMapping>& ports, const std::vector<std::string>& aliases = {},
+                       const std::vector<std::string>& dns = {});
     // Removes the veth, the container's rules and frees its address; idempotent.
     void disconnect(const std::string& container_id);
     // A connected container's new name (`rename`): its endpoint answers to it from now on.
@@ -85,6 +99,9 @@ public:
     // /etc/hosts for a container: the localhost lines, its own address with its short id
     // and name, and on a user-defined network every peer by name (not on "bridge").
     std::string hosts_file(const std::string& container_id);
+    // The members of a network, read without the lock (records are replaced atomically);
+    // nullopt when the network does not exist.
+    std::optional<std::vector<Member>> members(const std::string& network) const;
     // (container id, hosts text) for every container on the network: rewrite them all
     // when a container connects or disconnects.
     std::vector<std::pair<std::string, std::string>> hosts_files_for(const std::string& network);
