@@ -98,7 +98,7 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     c->add_option("-l,--label", r.labels, "KEY=VALUE metadata");
     c->add_option("--log-driver", r.log_driver, "json-file | syslog | none");
     c->add_option("--log-opt", r.log_opts, "Log driver option KEY=VALUE");
-    c->add_option("--security-opt", r.security_opts, "no-new-privileges | seccomp=unconfined");
+    c->add_option("--security-opt", r.security_opts, "no-new-privileges | seccomp=unconfined|FILE | apparmor=… and label=… (ignored, with a warning)");
     c->add_option("--pull", r.pull, "missing | always | never");
     c->add_option("--platform", r.platform, "os/arch[/variant] when pulling");
     c->add_flag("-q,--quiet", r.quiet_pull, "No pull progress");

@@ -172,6 +172,8 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
         s.annotations = rec.labels;
         s.no_new_privileges = opt.no_new_privileges;
         s.seccomp_unconfined = opt.seccomp_unconfined;
+        s.seccomp_profile = opt.seccomp_profile;
+        s.seccomp_profile_source = opt.seccomp_profile_source;
         s.rlimits = opt.rlimits;
         s.sysctl = opt.sysctls;
         s.shm_bytes = opt.shm_bytes;

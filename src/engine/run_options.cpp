@@ -9,11 +9,14 @@
 #include "bridge_glue.hpp"
 #include "minirun/common/env_file.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/common/fs.hpp"
+#include "minirun/common/log.hpp"
 #include "minirun/common/process.hpp"
 #include "minirun/common/strings.hpp"
 #include "minirun/common/units.hpp"
 #include "minirun/engine/image_config.hpp"
 #include "minirun/engine/logs.hpp"
+#include "minirun/runtime/seccomp.hpp"
 
 namespace minirun::engine {
 
@@ -240,6 +243,21 @@ void check_resource_options(const RunRequest& req, long host_cpus, CheckedRunOpt
         if (g.empty() || g.find_first_of(": \t") != std::string::npos) invalid("--group-add", g, "expected a group name or id");
 }
 
+
+// Docker reads the file when the container is created and keeps its text: so do we
+// (config.json holds the resolved filter). Checked now, so a bad file fails the run.
+void load_seccomp_profile(const std::string& path, CheckedRunOptions& o) {
+    const std::string what = "--security-opt seccomp=" + path;
+    if (path.empty()) throw Error(what + ": no profile file given", ErrorKind::InvalidArgument);
+    try {
+        o.seccomp_profile = fs::read_file(path, 4 << 20);
+        runtime::seccomp_from_profile(o.seccomp_profile, path, {});
+    } catch (const Error& e) {
+        throw Error(what + ": " + e.what(), ErrorKind::InvalidArgument);
+    }
+    o.seccomp_profile_source = path;
+}
+
 }  // namespace
 
 CheckedRunOptions check_run_options(const RunRequest& req, long host_cpus) {
@@ -274,6 +292,12 @@ CheckedRunOptions check_run_options(const RunRequest& req, long host_cpus) {
             o.no_new_privileges = true;
         else if (opt == "seccomp=unconfined" || opt == "seccomp:unconfined")
             o.seccomp_unconfined = true;
+        else if (opt.rfind("seccomp=", 0) == 0 || opt.rfind("seccomp:", 0) == 0)
+            load_seccomp_profile(opt.substr(8), o);
+        else if (opt.rfind("apparmor=", 0) == 0 || opt.rfind("apparmor:", 0) == 0)
+            log::warn("--security-opt " + opt + " is ignored: minirun does not load AppArmor profiles");
+        else if (opt.rfind("label=", 0) == 0 || opt.rfind("label:", 0) == 0)
+            log::warn("--security-opt " + opt + " is ignored: minirun does not apply SELinux labels");
         else
             throw Error("unsupported --security-opt \"" + opt + "\"", ErrorKind::InvalidArgument);
     }

@@ -145,7 +145,10 @@ runtime::Spec run_spec(const RunSettings& s) {
                           "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
                           "/sys/firmware", "/sys/devices/virtual/powercap"};
         l.readonly_paths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
-        if (!s.seccomp_unconfined) l.seccomp = runtime::docker_default_seccomp(caps);
+        if (!s.seccomp_profile.empty())
+            l.seccomp = runtime::seccomp_from_profile(s.seccomp_profile, s.seccomp_profile_source, caps);
+        else if (!s.seccomp_unconfined)
+            l.seccomp = runtime::docker_default_seccomp(caps);
     }
     return spec;
 }

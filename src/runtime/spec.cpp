@@ -611,6 +611,10 @@ Spec parse_spec(const std::string& json_text) {
     return parse_document(json_text, "config.json", [](const json& j) { return parse_spec_object(j); });
 }
 
+Seccomp parse_seccomp_document(const std::string& json_text, const std::string& document) {
+    return parse_document(json_text, document.c_str(), [](const json& j) { return parse_seccomp(j, ""); });
+}
+
 Process parse_process(const std::string& json_text) {
     return parse_document(json_text, "process.json", [](const json& j) { return parse_process_object(j, ""); });
 }

@@ -93,3 +93,25 @@ run_ok "${R[@]}" --cidfile "$cidf" "$img" true
 run_expect_fail "${R[@]}" --cidfile "$cidf" "$img" true
 assert_contains "$ERR" "container ID file found"
 pass "bad flags refused with one line; --cidfile written, and never overwritten"
+
+# ---- --security-opt seccomp=FILE (Docker's profile format), apparmor/label ------------
+prof="$dev/profile.json"
+cat >"$prof" <<'JSON'
+{"defaultAction": "SCMP_ACT_ALLOW",
+ "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+             {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}],
+ "syscalls": [
+   {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+   {"names": ["chmod", "fchmodat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "includes": {"caps": ["CAP_SYS_ADMIN"]}}
+ ]}
+JSON
+same_inside "--security-opt seccomp=$prof" 'mkdir /tmp/x 2>&1; touch /tmp/f; chmod 600 /tmp/f && echo chmod-ok'
+same_inside "--cap-add SYS_ADMIN --security-opt seccomp=$prof" 'touch /tmp/f; chmod 600 /tmp/f 2>&1 || echo chmod-denied'
+run_ok "${R[@]}" --security-opt apparmor=unconfined --security-opt label=disable "$img" true
+assert_contains "$ERR" "apparmor=unconfined is ignored"
+echo '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOPE"}]}' >"$dev/bad.json"
+run_expect_fail "${R[@]}" --security-opt "seccomp=$dev/bad.json" "$img" true
+assert_contains "$ERR" "seccomp=$dev/bad.json: $dev/bad.json: syscalls[0].action"
+run_expect_fail "${R[@]}" --security-opt "seccomp=$dev/missing.json" "$img" true
+assert_contains "$ERR" "missing.json"
+pass "--security-opt seccomp=FILE acts as podman's (caps-gated rules too); apparmor/label warn; bad files named"

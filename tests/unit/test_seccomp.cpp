@@ -562,3 +562,65 @@ TEST_CASE("seccomp: docker default profile with CAP_SYS_ADMIN lets namespace sys
     CHECK(r.exited);
     CHECK(r.code == 0);
 }
+
+TEST_CASE("seccomp: Docker profile files resolved for this host and the container's capabilities") {
+    std::string native = seccomp_native_arch();
+    std::string profile = R"({
+      "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+      "archMap": [{"architecture": ")" + native + R"(", "subArchitectures": ["SCMP_ARCH_X86"]},
+                  {"architecture": "SCMP_ARCH_S390X", "subArchitectures": ["SCMP_ARCH_S390"]}],
+      "syscalls": [
+        {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW", "comment": "always"},
+        {"name": "mount", "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+        {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_SYS_PTRACE"]}},
+        {"names": ["s390_only"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["s390x"]}},
+        {"names": ["newer"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "99.0"}},
+        {"names": ["older"], "action": "SCMP_ACT_ALLOW", "excludes": {"minKernel": "3.0"}},
+        {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+         "args": [{"index": 1, "value": 448, "valueTwo": 0, "op": "SCMP_CMP_EQ"}]}
+      ]})";
+    Seccomp plain = seccomp_from_profile(profile, "p.json", {});
+    CHECK(plain.default_action == "SCMP_ACT_ERRNO");
+    CHECK(plain.default_errno_ret == 1u);
+    CHECK(plain.architectures == std::vector<std::string>{native, "SCMP_ARCH_X86"});
+    std::vector<std::string> names;
+    for (auto& c : plain.syscalls) names.push_back(c.names.front());
+    CHECK(names == std::vector<std::string>{"read", "ptrace", "mkdir"});
+    CHECK(plain.syscalls.back().errno_ret == 13u);
+    REQUIRE(plain.syscalls.back().args.size() == 1);
+    CHECK(plain.syscalls.back().args[0].value == 448u);
+
+    Seccomp admin = seccomp_from_profile(profile, "p.json", {"CAP_SYS_ADMIN", "CAP_SYS_PTRACE"});
+    names.clear();
+    for (auto& c : admin.syscalls) names.push_back(c.names.front());
+    CHECK(names == std::vector<std::string>{"read", "mount", "mkdir"});
+
+    // A plain OCI object is a profile too.
+    Seccomp oci = seccomp_from_profile(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chmod"],"action":"SCMP_ACT_ERRNO"}]})", "o.json", {});
+    CHECK(oci.default_action == "SCMP_ACT_ALLOW");
+    CHECK(oci.syscalls.size() == 1);
+}
+
+TEST_CASE("seccomp: bad profile files are refused naming the file and the rule") {
+    auto refused = [](const std::string& text) {
+        try {
+            seccomp_from_profile(text, "/etc/p.json", {});
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    CHECK(refused("{nope") == "/etc/p.json: not valid JSON");
+    CHECK(refused("[]") == "/etc/p.json: a seccomp profile must be a JSON object");
+    CHECK(refused(R"({"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86"],"archMap":[{"architecture":"SCMP_ARCH_X86"}]})") ==
+          "/etc/p.json: use either architectures or archMap, not both");
+    // The index is the file's, even where an earlier rule does not apply here.
+    std::string msg = refused(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+        {"names":["a"],"action":"SCMP_ACT_ALLOW","includes":{"caps":["CAP_SYS_ADMIN"]}},
+        {"names":["b"],"action":"SCMP_ACT_BOGUS"}]})");
+    CHECK(msg.find("/etc/p.json") != std::string::npos);
+    CHECK(msg.find("syscalls[1].action") != std::string::npos);
+    CHECK(refused(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"name":"a","names":["b"],"action":"SCMP_ACT_ALLOW"}]})") ==
+          "/etc/p.json: syscalls[0]: use either name or names, not both");
+    CHECK(refused(R"({"syscalls":[]})").find("defaultAction") != std::string::npos);
+}

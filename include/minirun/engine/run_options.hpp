@@ -44,6 +44,7 @@ struct CheckedRunOptions {
     std::optional<int64_t> memory_bytes;
     std::optional<double> cpus;
     bool no_new_privileges = false, seccomp_unconfined = false;
+    std::string seccomp_profile, seccomp_profile_source;  // seccomp=FILE: its text and path
     std::vector<runtime::Rlimit> rlimits;          // --ulimit
     std::map<std::string, std::string> sysctls;    // --sysctl, namespaced ones only
     std::optional<int64_t> shm_bytes;              // --shm-size

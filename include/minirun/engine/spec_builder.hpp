@@ -23,6 +23,7 @@ struct RunSettings {
     bool privileged = false;
     bool no_new_privileges = false;
     bool seccomp_unconfined = false;
+    std::string seccomp_profile, seccomp_profile_source;  // --security-opt seccomp=FILE
     std::vector<std::string> cap_add, cap_drop;
     std::optional<int64_t> memory;
     std::optional<double> cpus;

@@ -81,4 +81,12 @@ std::string seccomp_native_arch();
 // clone3 → ENOSYS without CAP_SYS_ADMIN so libcs fall back to clone.
 Seccomp docker_default_seccomp(const std::vector<std::string>& capabilities);
 
+// A seccomp profile file as `docker run --security-opt seccomp=FILE` takes it: Docker's
+// format (archMap entries for this arch with their sub-architectures; each syscall rule's
+// includes/excludes of caps, arches and minKernel applied for `capabilities` on this
+// host; "name" or "names") or a plain OCI linux.seccomp object. Throws Error naming
+// `source` and the field for anything malformed.
+Seccomp seccomp_from_profile(const std::string& json_text, const std::string& source,
+                             const std::vector<std::string>& capabilities);
+
 }  // namespace minirun::runtime

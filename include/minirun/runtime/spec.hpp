@@ -199,6 +199,8 @@ inline constexpr const char* kOciVersion = "1.1.0";
 Spec parse_spec(const std::string& json_text);
 Process parse_process(const std::string& json_text);  // exec --process
 Resources parse_resources(const std::string& json_text);  // update --resources
+// One linux.seccomp object on its own; errors name `document` ("profile.json: syscalls[0]…").
+Seccomp parse_seccomp_document(const std::string& json_text, const std::string& document);
 // The inverse of parse_spec (spec_writer.cpp): fields in the runtime-spec's order.
 std::string write_spec(const Spec& spec);
 // The default config `spec` writes (runc's shape; rootless adds a user namespace).
