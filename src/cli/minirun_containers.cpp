@@ -104,6 +104,9 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     c->add_flag("-q,--quiet", r.quiet_pull, "No pull progress");
     c->add_option("--network-alias", r.network_aliases, "Another name peers on the network resolve to this container");
     c->add_option("--add-host", r.add_hosts, "Add host:ip to /etc/hosts");
+    c->add_option("--ip", r.ip, "The container's IPv4 address (user-defined networks)");
+    c->add_option("--mac-address", r.mac_address, "The container's MAC address (xx:xx:xx:xx:xx:xx)");
+    c->add_option("--link", r.links, "NAME[:ALIAS]: the running container NAME in /etc/hosts as ALIAS");
     c->add_option("--dns", r.dns, "A nameserver for /etc/resolv.conf (repeatable)");
     c->add_option("--dns-search", r.dns_search, "A search domain for /etc/resolv.conf (\".\" for none)");
     c->add_option("--dns-option", r.dns_options, "A resolver option for /etc/resolv.conf (e.g. ndots:2)");

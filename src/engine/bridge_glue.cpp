@@ -26,12 +26,12 @@ BridgeAttachment bridge_attach(const std::filesystem::path& storage, const Conta
                                const std::string& netns_path,
                                const std::function<void(const std::string&, const std::string&)>& peer_hosts) {
     Networks nets(storage / "networks");
-    network::Attachment a =
-        nets.connect(rec.network, rec.id, rec.name, netns_path, rec.ports, rec.network_aliases, rec.dns);
+    network::EndpointOptions opts{rec.network_aliases, rec.dns, rec.requested_ip, rec.requested_mac};
+    network::Attachment a = nets.connect(rec.network, rec.id, rec.name, netns_path, rec.ports, opts);
     // Before the container starts, so its first query finds 127.0.0.11 listening.
     if (network::uses_embedded_dns(a.network))
         network::ensure_resolver(storage / "networks", a.network, fs::self_exe_dir() / "minirun-dns");
-    BridgeAttachment out{a.ip, a.ports, nets.hosts_file(rec.id)};
+    BridgeAttachment out{a.ip, a.mac, a.ports, nets.hosts_file(rec.id)};
     for (auto& [id, text] : nets.hosts_files_for(rec.network)) peer_hosts(id, text);
     return out;
 }

@@ -13,7 +13,7 @@ namespace minirun::engine {
 struct ContainerRecord;
 
 struct BridgeAttachment {
-    std::string ip;
+    std::string ip, mac;
     std::vector<network::PortMapping> ports;  // host ports resolved
     std::string hosts;               // the container's /etc/hosts
 };

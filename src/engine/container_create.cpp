@@ -128,6 +128,10 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
     rec.hostname = req.hostname.empty() ? rec.id.substr(0, 12) : req.hostname;
     rec.ports = ports;
     rec.network_aliases = req.network_aliases;
+    rec.requested_ip = req.ip;
+    rec.requested_mac = req.mac_address;
+    rec.links = req.links;
+    for (auto& l : req.links) containers_.find(l.substr(0, l.find(':')));  // "no such container" now, not at start
     rec.extra_hosts = req.add_hosts;
     rec.dns = req.dns;
     rec.dns_search = req.dns_search;

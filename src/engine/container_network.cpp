@@ -28,23 +28,38 @@ void write_in_place(const std::string& path, const std::string& text) {
     fs::write_all(fd.get(), text.data(), text.size(), path);
 }
 
-// --add-host / extra_hosts ("host:ip") as /etc/hosts lines.
-std::string extra_hosts_lines(const std::vector<std::string>& extra) {
+// --add-host / extra_hosts ("host:ip") and the --link lines, as /etc/hosts lines.
+std::string extra_hosts_lines(const ContainerRecord& rec) {
     std::string out;
-    for (auto& h : extra) {
+    for (auto& h : rec.extra_hosts) {
         auto colon = h.find(':');
         if (colon != std::string::npos) out += h.substr(colon + 1) + "\t" + h.substr(0, colon) + "\n";
     }
+    for (auto& l : rec.link_hosts) out += l + "\n";
     return out;
 }
 
 }  // namespace
 
+void ContainerNetwork::resolve_links(ContainerRecord& rec) const {
+    // Docker's legacy links: the linked container's address under its alias and name,
+    // as it is now (a later change of its address is not followed, as in Docker).
+    rec.link_hosts.clear();
+    for (auto& l : rec.links) {
+        auto colon = l.find(':');
+        std::string name = l.substr(0, colon), alias = colon == std::string::npos ? name : l.substr(colon + 1);
+        ContainerRecord peer = containers_.find(name);
+        if (peer.status != "running" || peer.ip.empty() || peer.network != rec.network)
+            throw Error("cannot link to " + name + ": it is not running on network " + rec.network);
+        rec.link_hosts.push_back(peer.ip + "\t" + alias + (alias == peer.name ? "" : " " + peer.name));
+    }
+}
+
 void ContainerNetwork::rewrite_peer_hosts(const std::string& id, const std::string& text) const {
     if (!stdfs::exists(containers_.dir(id) / "hosts")) return;
     std::string extra;
     try {
-        extra = extra_hosts_lines(containers_.load(id).extra_hosts);
+        extra = extra_hosts_lines(containers_.load(id));
     } catch (const Error&) {
     }
     write_in_place((containers_.dir(id) / "hosts").string(), text + extra);
@@ -72,13 +87,15 @@ void ContainerNetwork::connect(ContainerRecord& rec) {
             };
             BridgeAttachment a = bridge_attach(storage_, rec, dir + "/netns", peer);
             rec.ip = a.ip;
+            rec.mac = a.mac;
             rec.ports = a.ports;
             hosts = a.hosts;
         } else {
             hosts += "127.0.1.1\t" + rec.hostname + "\n";
         }
     }
-    hosts += extra_hosts_lines(rec.extra_hosts);
+    resolve_links(rec);
+    hosts += extra_hosts_lines(rec);
     write_in_place(dir + "/hosts", hosts);
     write_in_place(dir + "/hostname", rec.hostname + "\n");
     std::string resolv = rec.network == "host" ? fs::read_file("/etc/resolv.conf", 1 << 20) : network::Networks::resolv_conf();

@@ -122,7 +122,11 @@ json to_json(const ContainerRecord& r) {
                   {"OpenStdin", r.interactive},
                   {"Hostname", r.hostname},
                   {"Healthcheck", health_json(r.health)}}},
-                {"NetworkSettings", {{"Network", r.network}, {"IPAddress", r.ip}, {"Ports", port_map(r.ports, true)}, {"Aliases", r.network_aliases}}},
+                {"NetworkSettings", {{"Network", r.network}, {"IPAddress", r.ip}, {"MacAddress", r.mac},
+                                     {"Ports", port_map(r.ports, true)}, {"Aliases", r.network_aliases},
+                                     {"IPAMConfig", {{"IPv4Address", r.requested_ip}}},
+                                     {"RequestedMacAddress", r.requested_mac}, {"Links", r.links},
+                                     {"LinkHosts", r.link_hosts}}},
                 {"Volumes", r.volumes}};
 }
 
@@ -181,6 +185,11 @@ ContainerRecord from_json(const json& j) {
     const json ns = j.value("NetworkSettings", json::object());
     r.ip = ns.value("IPAddress", "");
     r.network_aliases = ns.value("Aliases", std::vector<std::string>{});
+    r.mac = ns.value("MacAddress", "");
+    if (auto ipam = ns.find("IPAMConfig"); ipam != ns.end() && ipam->is_object()) r.requested_ip = ipam->value("IPv4Address", "");
+    r.requested_mac = ns.value("RequestedMacAddress", "");
+    r.links = ns.value("Links", std::vector<std::string>{});
+    r.link_hosts = ns.value("LinkHosts", std::vector<std::string>{});
     r.extra_hosts = hc.value("ExtraHosts", std::vector<std::string>{});
     r.dns = hc.value("Dns", std::vector<std::string>{});
     r.dns_search = hc.value("DnsSearch", std::vector<std::string>{});

@@ -2,6 +2,7 @@
 #include "minirun/engine/run_options.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "minirun/common/units.hpp"
 #include "minirun/engine/image_config.hpp"
 #include "minirun/engine/logs.hpp"
+#include "minirun/network/addressing.hpp"
 #include "minirun/runtime/seccomp.hpp"
 
 namespace minirun::engine {
@@ -258,6 +260,34 @@ void load_seccomp_profile(const std::string& path, CheckedRunOptions& o) {
     o.seccomp_profile_source = path;
 }
 
+// --ip, --mac-address and --link, as far as they can be checked before the network is.
+void check_endpoint_flags(const RunRequest& req) {
+    bool user_network = req.network != "bridge" && req.network != "host" && req.network != "none" && !req.network.empty();
+    if (!req.ip.empty()) {
+        if (!user_network)
+            throw Error("--ip " + req.ip + ": user specified IP address is supported on user defined networks only",
+                        ErrorKind::InvalidArgument);
+        if (!network::parse_ipv4(req.ip)) throw Error("invalid --ip \"" + req.ip + "\": expected an IPv4 address", ErrorKind::InvalidArgument);
+    }
+    if (!req.mac_address.empty()) {
+        const std::string& m = req.mac_address;
+        bool ok = m.size() == 17;
+        for (size_t i = 0; ok && i < m.size(); ++i) ok = i % 3 == 2 ? m[i] == ':' : std::isxdigit(static_cast<unsigned char>(m[i])) != 0;
+        if (!ok) throw Error("invalid --mac-address \"" + m + "\": expected xx:xx:xx:xx:xx:xx", ErrorKind::InvalidArgument);
+        if (std::stoi(m.substr(0, 2), nullptr, 16) & 1)
+            throw Error("invalid --mac-address \"" + m + "\": a multicast address", ErrorKind::InvalidArgument);
+        if (req.network == "host" || req.network == "none")
+            throw Error("--mac-address needs a bridge network, not --network " + req.network, ErrorKind::InvalidArgument);
+    }
+    for (auto& l : req.links) {
+        auto colon = l.find(':');
+        if (l.empty() || colon == 0 || (colon != std::string::npos && colon + 1 == l.size()))
+            throw Error("invalid --link \"" + l + "\": expected NAME[:ALIAS]", ErrorKind::InvalidArgument);
+        if (req.network == "host" || req.network == "none")
+            throw Error("--link needs a bridge network, not --network " + req.network, ErrorKind::InvalidArgument);
+    }
+}
+
 }  // namespace
 
 CheckedRunOptions check_run_options(const RunRequest& req, long host_cpus) {
@@ -281,6 +311,7 @@ CheckedRunOptions check_run_options(const RunRequest& req, long host_cpus) {
         if (e.empty() || e[0] == '=')
             throw Error("invalid -e \"" + e + "\": the variable name is empty", ErrorKind::InvalidArgument);
     check_ports_on_network(req.network, o.ports);
+    check_endpoint_flags(req);
     o.labels = key_values(req.labels, "--label");
     for (auto& h : req.add_hosts) {
         auto colon = h.find(':');

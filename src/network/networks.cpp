@@ -429,8 +429,7 @@ void Networks::delete_netns(const std::string& netns_path) {
 
 Attachment Networks::connect(const std::string& network, const std::string& container_id,
                              const std::string& container_name, const std::string& netns_path,
-                             const std::vector<PortMapping>& ports, const std::vector<std::string>& aliases,
-                             const std::vector<std::string>& dns) {
+                             const std::vector<PortMapping>& ports, const EndpointOptions& options) {
     const std::string who = container_name.empty() ? container_id.substr(0, 12) : container_name;
     const std::string what = "connect " + who + " to network " + network + ": ";
     if (container_id.empty()) throw Error(what + "no container id");
@@ -495,7 +494,18 @@ Attachment Networks::connect(const std::string& network, const std::string& cont
         for (const auto& [id, ep] : rec->endpoints)
             if (auto a = parse_ipv4(ep.ip)) used.insert(*a);
         std::optional<uint32_t> addr;
-        if (old)
+        if (!options.ip.empty()) {
+            // Docker's rules for --ip: user-defined networks only, inside the subnet, free.
+            if (rec->info.name == kDefaultNetwork)
+                throw Error("user specified IP address is supported on user defined networks only");
+            auto want = parse_ipv4(options.ip);
+            if (!want) throw Error("invalid --ip \"" + options.ip + "\"");
+            if (!sub.contains(*want) || *want == sub.addr || *want == sub.broadcast() || *want == sub.gateway())
+                throw Error("--ip " + options.ip + " is not a host address of " + rec->info.subnet + " (or is its gateway)");
+            if (used.count(*want)) throw Error("address " + options.ip + " is already in use");
+            addr = want;
+        }
+        if (!addr && old)
             if (auto a = parse_ipv4(old->ip); a && sub.contains(*a) && !used.count(*a) && *a != sub.gateway()) addr = a;
         if (!addr) addr = allocate_address(sub, used);
         if (!addr) throw Error("no free address in " + rec->info.subnet);
@@ -504,12 +514,12 @@ Attachment Networks::connect(const std::string& network, const std::string& cont
         ep.id = container_id;
         ep.name = container_name;
         ep.ip = format_ipv4(*addr);
-        ep.mac = mac_for(*addr);
+        ep.mac = options.mac.empty() ? mac_for(*addr) : options.mac;
         ep.veth = veth_name(container_id);
         if (veths.count(ep.veth)) ep.veth = veth_name(name_hex(container_id));
-        ep.aliases = aliases;
+        ep.aliases = options.aliases;
         ep.netns = netns_path;
-        ep.dns = dns;
+        ep.dns = options.dns;
         ep.ports = resolved;
         // The record first: a crash from here on leaves something disconnect can clean up.
         rec->endpoints[container_id] = ep;

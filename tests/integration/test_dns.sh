@@ -69,6 +69,29 @@ EOF
 assert_eq "True 1 $web_ip" "$tcp_answer" "the TCP answer"
 pass "DNS over TCP answers too"
 
+# --ip, --mac-address and --link on the same network.
+run_ok m run -d -q --name fixed --network dnsnet --ip 10.91.0.50 --mac-address 02:aa:bb:cc:dd:ee --link web:db "$IMG" sleep 600
+run_ok m exec fixed sh -c 'ip -4 -o addr show eth0; cat /sys/class/net/eth0/address; grep db /etc/hosts'
+assert_contains "$OUT" "10.91.0.50/24"
+assert_contains "$OUT" "02:aa:bb:cc:dd:ee"
+assert_contains "$OUT" "$web_ip	db web"
+run_ok m inspect -f '{{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}' fixed
+assert_eq "10.91.0.50 02:aa:bb:cc:dd:ee" "$OUT" "inspect shows the asked address and MAC"
+run_ok m exec api nslookup fixed
+assert_contains "$OUT" "Address: 10.91.0.50"
+run_expect_fail m run --rm -q --network dnsnet --ip 10.91.0.50 "$IMG" true
+assert_contains "$ERR" "address 10.91.0.50 is already in use"
+run_expect_fail m run --rm -q --network dnsnet --ip 10.92.0.5 "$IMG" true
+assert_contains "$ERR" "not a host address of 10.91.0.0/24"
+run_expect_fail m run --rm -q --ip 172.17.0.9 "$IMG" true
+assert_contains "$ERR" "user specified IP address is supported on user defined networks only"
+run_expect_fail m run --rm -q --network dnsnet --mac-address 01:00:5e:00:00:01 "$IMG" true
+assert_contains "$ERR" "multicast"
+run_expect_fail m run --rm -q --network dnsnet --link nosuch:x "$IMG" true
+assert_contains "$ERR" "nosuch"
+run_ok m rm -f fixed
+pass "--ip, --mac-address and --link (an /etc/hosts alias) as Docker's, with Docker's refusals"
+
 # Names follow the network: a stopped container's name goes, a renamed one answers to the new.
 run_ok m stop -t 0 web
 run_expect_fail m exec api nslookup web

@@ -35,6 +35,14 @@ using namespace minirun::network;
 namespace stdfs = std::filesystem;
 
 namespace {
+EndpointOptions aliased(std::vector<std::string> names) {
+    EndpointOptions o;
+    o.aliases = std::move(names);
+    return o;
+}
+}  // namespace
+
+namespace {
 
 // True when this process shares its network namespace with pid 1 or with its parent (the
 // script that should have entered a scratch namespace for it), or when that cannot be told.
@@ -231,7 +239,7 @@ TEST_CASE("network integration: bridge networks in a scratch namespace") {
     // Two connects at once (two Networks objects, as two `minirun run` would be).
     auto fut_a = std::async(std::launch::async, [&] {
         return Networks(state).connect("front", id_a, "web", ns_a.path,
-                                       {parse_port_mapping("8080:80"), parse_port_mapping("127.0.0.1::80")}, {"www"});
+                                       {parse_port_mapping("8080:80"), parse_port_mapping("127.0.0.1::80")}, aliased({"www"}));
     });
     auto fut_b = std::async(std::launch::async, [&] { return Networks(state).connect("front", id_b, "client", ns_b.path, {}); });
     Attachment at_a = fut_a.get(), at_b = fut_b.get();
@@ -320,7 +328,7 @@ TEST_CASE("network integration: bridge networks in a scratch namespace") {
     CHECK(fetch(ns_c.path, "172.17.0.1", 8080).find("hello from web") == 0);  // published ports are for everyone
 
     // Reconnecting (a restarted container) keeps the address and does not duplicate rules.
-    Attachment again = nets.connect("front", id_a, "web", ns_a.path, {parse_port_mapping("8080:80")}, {"www"});
+    Attachment again = nets.connect("front", id_a, "web", ns_a.path, {parse_port_mapping("8080:80")}, aliased({"www"}));
     CHECK(again.ip == at_a.ip);
     rules = iptables_save();
     CHECK(count(rules, "\"minirun:" + id_a + "\"") == 2);  // one DNAT + one forward accept

@@ -25,6 +25,8 @@ public:
 private:
     // A peer's /etc/hosts after a network change: the network's text plus its --add-host lines.
     void rewrite_peer_hosts(const std::string& id, const std::string& text) const;
+    // rec.link_hosts from rec.links: each linked container must run on rec's network.
+    void resolve_links(ContainerRecord& rec) const;
 
     std::filesystem::path storage_;
     ContainerStore& containers_;

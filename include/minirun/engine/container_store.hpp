@@ -70,6 +70,10 @@ struct ContainerRecord {
     std::vector<std::string> volumes;  // named volumes used
     std::string hostname;
     std::vector<std::string> network_aliases;  // names peers on a user network resolve to us
+    std::string requested_ip, requested_mac;   // --ip, --mac-address
+    std::string mac;                           // the endpoint's MAC while connected
+    std::vector<std::string> links;            // --link NAME[:ALIAS] as given
+    std::vector<std::string> link_hosts;       // their /etc/hosts lines, resolved at connect
     std::vector<std::string> extra_hosts;      // host:ip lines added to /etc/hosts
     std::vector<std::string> dns, dns_search, dns_options;  // /etc/resolv.conf instead of the host's
     std::optional<HealthConfig> health;        // the check the supervisor runs

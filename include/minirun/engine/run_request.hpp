@@ -43,6 +43,8 @@ struct RunRequest {
     // Called with the familiar reference before a missing image is pulled (the CLI says so).
     std::function<void(const std::string& image)> on_pull;
     std::vector<std::string> network_aliases;  // --network-alias (apply: the service name)
+    std::string ip, mac_address;               // --ip, --mac-address
+    std::vector<std::string> links;            // --link NAME[:ALIAS]
     std::vector<std::string> add_hosts;        // --add-host host:ip
     // --health-* over the image's HEALTHCHECK; --no-healthcheck: disable.
     HealthOverride health;

@@ -47,6 +47,17 @@ struct Member {
     std::vector<std::string> aliases, dns;
 };
 
+// What a container asks of its endpoint beyond its ports.
+struct EndpointOptions {
+    // Names peers on a user-defined network resolve to it (e.g. the service name).
+    std::vector<std::string> aliases;
+    // --dns: the servers the network's resolver forwards its other names to (the host's when empty).
+    std::vector<std::string> dns;
+    // --ip (user-defined networks only, in the subnet and free) and --mac-address;
+    // empty: the lowest free address and Docker's 02:42:<address> MAC.
+    std::string ip, mac;
+};
+
 // Docker's rule: user-defined networks get the embedded resolver (127.0.0.11); the
 // default "bridge", "host" and "none" keep the host's nameservers.
 bool uses_embedded_dns(const std::string& network);
@@ -83,13 +94,9 @@ public:
     // published ports (host_port 0 = a free port). Reconnecting the same container to the
     // same network replaces its previous endpoint. "host" returns without doing anything
     // (ports are ignored, as Docker does); "none" leaves the namespace with lo only.
-    // `aliases` (e.g. the hostname) are resolvable by peers on user-defined networks;
-    // `dns` (--dns) are the servers the network's resolver forwards this container's
-    // other names to (the host's when empty).
     Attachment connect(const std::string& network, const std::string& container_id,
                        const std::string& container_name, const std::string& netns_path,
-                       const std::vector<PortMapping>& ports, const std::vector<std::string>& aliases = {},
-                       const std::vector<std::string>& dns = {});
+                       const std::vector<PortMapping>& ports, const EndpointOptions& options = {});
     // Removes the veth, the container's rules and frees its address; idempotent.
     void disconnect(const std::string& container_id);
     // A connected container's new name (`rename`): its endpoint answers to it from now on.
