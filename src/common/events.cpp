@@ -37,6 +37,7 @@ void read_file_events(const stdfs::path& p, int64_t since, int64_t until, std::v
     std::ifstream in(p);
     std::string line;
     while (std::getline(in, line)) {
+        if (line.empty() || line[0] != '{') continue;  // not an event: no parse attempt
         json j = json::parse(line, nullptr, false);
         if (!j.is_object() || !j["time"].is_number_integer() || !j["type"].is_string() || !j["action"].is_string())
             continue;

@@ -557,7 +557,7 @@ std::string Builder::context_digest(const SourceTree& tree, const std::string& r
 
 bool is_url(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
 
-// ADD extracts local archives: gzip, zstd or plain tar (detected by content).
+// ADD extracts local archives: plain tar, gzip, zstd, xz or bzip2 (detected by content).
 void Builder::copy_instruction(StageCtx& c, const Instruction& ins, const CopyCommand& copy) {
     const bool add = copy.add;
     for (auto& f : copy.unsupported) throw Error(location_ + ": " + ins.keyword + " --" + f + " is not supported by imgbuild yet");
@@ -592,6 +592,10 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins, const CopyCo
     }
     for (auto& f : ins.raw_flags)
         if (f.rfind("--from", 0) != 0) key += " " + f;
+    // --exclude: a directory source's entries by their path below it, a file source by its name.
+    IgnoreMatcher exclude;
+    for (auto& e : copy.excludes) exclude.add(expand(c, e));
+    if (!exclude.empty()) tree.exclude = &exclude;
     key += " dest=" + dest + (dest_dir ? "/" : "");
 
     struct Source {
@@ -648,6 +652,7 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins, const CopyCo
         }
         if (has_glob_chars(w)) dest_dir = dest_dir || matched.size() > 1;
         for (auto& m : matched) {
+            if (tree.exclude && !source_is_dir(tree, m) && tree.exclude->ignored(m.substr(m.rfind('/') + 1))) continue;
             Source s;
             s.rel = m;
             content.update(context_digest(tree, m, !from_root));
@@ -687,6 +692,15 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins, const CopyCo
                 if (add && unpack && !is_dir) {
                     fs::UniqueFd f(fs::open_in_root(tree.root_fd, s.rel, O_RDONLY));
                     if (f && is_tar_archive(f.get())) {
+                        // xz and bzip2 go through libarchive's filters first (the layer
+                        // unpacker reads plain, gzip and zstd).
+                        std::unique_ptr<fs::TempFile> plain;
+                        if (needs_libarchive_filter(f.get())) {
+                            plain = std::make_unique<fs::TempFile>(store_.temp_dir(), 0600);
+                            decompress_to(f.get(), plain->fd(), location_ + ": ADD " + s.rel);
+                            f.reset(::open(plain->path().c_str(), O_RDONLY | O_CLOEXEC));
+                            if (!f) throw_errno("open " + plain->path().string());
+                        }
                         fs::UniqueFd out(make_dirs_in_root(root.root_fd(), dest));
                         image::UnpackOptions uo = image::default_unpack_options(s.rel);
                         uo.overlay_whiteouts = false;

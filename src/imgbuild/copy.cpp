@@ -85,6 +85,7 @@ void walk(const SourceTree& tree, int fd, const std::string& tree_rel, const std
         if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw_errno("stat " + trel + " in the " + tree.label);
         bool ignored = tree.ignore && tree.ignore->ignored(trel);
         if (ignored && !(S_ISDIR(st.st_mode) && descend_ignored)) continue;
+        if (tree.exclude && tree.exclude->ignored(r)) continue;
         UniqueFd sub;
         if (S_ISDIR(st.st_mode)) {
             sub.reset(::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -391,6 +392,35 @@ bool is_tar_archive(int fd) {
     archive_read_free(a);
     if (::lseek(fd, 0, SEEK_SET) != 0) throw_errno("rewind an ADD source");
     return tar;
+}
+
+bool needs_libarchive_filter(int fd) {
+    unsigned char magic[6] = {};
+    ssize_t n = ::pread(fd, magic, sizeof magic, 0);
+    bool xz = n == 6 && std::memcmp(magic, "\xfd" "7zXZ\0", 6) == 0;
+    bool bzip2 = n >= 3 && magic[0] == 'B' && magic[1] == 'Z' && magic[2] == 'h';
+    return xz || bzip2;
+}
+
+void decompress_to(int fd, int out_fd, const std::string& what) {
+    struct archive* a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_raw(a);
+    archive_entry* e = nullptr;
+    auto fail = [&](const std::string& why) {
+        std::string msg = what + ": " + why + (archive_error_string(a) ? std::string(": ") + archive_error_string(a) : "");
+        archive_read_free(a);
+        throw Error(msg);
+    };
+    if (::lseek(fd, 0, SEEK_SET) != 0) throw_errno("rewind " + what);
+    if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK)
+        fail("cannot decompress");
+    char buf[1 << 16];
+    for (la_ssize_t n; (n = archive_read_data(a, buf, sizeof buf)) != 0;) {
+        if (n < 0) fail("corrupt compressed data");
+        fs::write_all(out_fd, buf, static_cast<size_t>(n), what);
+    }
+    archive_read_free(a);
 }
 
 }  // namespace minirun::imgbuild

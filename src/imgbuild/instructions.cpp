@@ -68,7 +68,8 @@ Command to_command(const Instruction& ins) {
         c.chmod = optional_flag(ins, "chmod");
         c.checksum = ins.flag("checksum");
         c.unpack = lower(ins.flag("unpack", "true")) != "false";
-        for (auto f : {"parents", "exclude", "keep-git-dir"})
+        c.excludes = ins.flag_values("exclude");
+        for (auto f : {"parents", "keep-git-dir"})
             if (ins.has_flag(f)) c.unsupported.push_back(f);
         c.heredocs = ins.heredocs;
         return c;

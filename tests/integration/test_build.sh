@@ -42,8 +42,11 @@ echo dropped >"$CTX/tree/x/drop.md"
 echo one >"$CTX/one.cfg"
 echo two >"$CTX/two.cfg"
 printf '# comment\nsecret.txt\n**/*.md\n!tree/x/keep.md\n' >"$CTX/.dockerignore"
+mkdir -p "$CTX/exdir/a" "$CTX/exdir/b" && touch "$CTX/exdir/a/1.txt" "$CTX/exdir/a/2.log" "$CTX/exdir/b/3.txt" "$CTX/exdir/top.log"
 mkdir -p "$CTX/tarsrc/pkg" && echo packed >"$CTX/tarsrc/pkg/inside.txt"
-tar -C "$CTX/tarsrc" -czf "$CTX/bundle.tar.gz" pkg && rm -rf "$CTX/tarsrc"
+tar -C "$CTX/tarsrc" -czf "$CTX/bundle.tar.gz" pkg
+tar -C "$CTX/tarsrc" -cJf "$CTX/bundle.tar.xz" pkg
+tar -C "$CTX/tarsrc" -cjf "$CTX/bundle.tar.bz2" pkg && rm -rf "$CTX/tarsrc"
 # ADD <url>: a file served on 127.0.0.1 by a server this test starts.
 WWW=$(mktemp_dir)
 echo "downloaded body" >"$WWW/remote.txt"
@@ -69,6 +72,10 @@ COPY --chown=nobody:nogroup --chmod=0640 one.cfg two.cfg /etc/conf/
 COPY tree /tree
 COPY * /glob/
 ADD bundle.tar.gz /opt/
+COPY --exclude=**/*.log --exclude=b exdir /ex/
+COPY --exclude=*.cfg *.cfg Containerfile /exf/
+ADD bundle.tar.xz /xz/
+ADD bundle.tar.bz2 /bz/
 ADD --checksum=$REMOTE_SUM http://127.0.0.1:$WWW_PORT/remote.txt /dl/
 RUN echo "\$GREETING \$FLAVOUR" > greet.txt && rm /bin/vi && mkdir -p /var/empty-dir
 RUN ["/bin/sh", "-c", "echo exec-form > /exec.txt"]
@@ -91,8 +98,8 @@ ENTRYPOINT ["/bin/sh", "-c"]
 CMD ["cat /srv/app/greet.txt"]
 CF
 run_ok ib build -t localhost/all:latest --build-arg "BASE=$BASE" --build-arg FLAVOUR=spicy "$CTX"
-assert_contains "$OUT" "STEP 1/27: FROM \${BASE} AS base" "progress numbering"
-assert_contains "$OUT" "STEP 27/27: CMD" "last step"
+assert_contains "$OUT" "STEP 1/31: FROM \${BASE} AS base" "progress numbering"
+assert_contains "$OUT" "STEP 31/31: CMD" "last step"
 ALL_DIGEST=$(digest_of "$OUT")
 [[ $ALL_DIGEST == sha256:* ]] || fail "no digest printed: $OUT"
 cfg=$(config_of localhost/all:latest)
@@ -121,7 +128,8 @@ run_img -u root --entrypoint /bin/sh localhost/all:latest -c '
   pwd; cat a.txt sub/b.txt
   stat -c "%U:%G %a" /etc/conf/one.cfg /etc/conf/two.cfg
   ls /tree/x; ls /glob | tr "\n" " "; echo
-  cat /opt/pkg/inside.txt; cat /dl/remote.txt; stat -c %a /dl/remote.txt
+  cat /opt/pkg/inside.txt /xz/pkg/inside.txt /bz/pkg/inside.txt; cat /dl/remote.txt; stat -c %a /dl/remote.txt
+  find /ex /exf -type f | sort | tr "\n" " "; echo
   ls /bin/vi 2>&1 || true; cat /exec.txt /links.txt /etc/heredoc.conf /heredoc-run.txt /shell.txt'
 assert_eq "/srv/app
 hello from the context
@@ -129,17 +137,20 @@ sub
 nobody:nogroup 640
 nobody:nogroup 640
 keep.md
-Containerfile a.txt bundle.tar.gz one.cfg sub two.cfg x 
+Containerfile a a.txt b bundle.tar.bz2 bundle.tar.gz bundle.tar.xz one.cfg sub top.log two.cfg x 
+packed
+packed
 packed
 downloaded body
 600
+/ex/a/1.txt /exf/Containerfile 
 ls: /bin/vi: No such file or directory
 exec-form
 0
 home=/srv/app
 heredoc-script
 shell-ok" "$OUT" "files from COPY/ADD/RUN as the instructions say"
-pass "COPY (--chown, --chmod, dirs, wildcards, ignore file with ! and **), ADD (tar, URL + --checksum), heredocs, RUN forms, --network=none"
+pass "COPY (--chown, --chmod, dirs, wildcards, ignore file with ! and **), COPY --exclude, ADD (tar: gzip, xz, bzip2; URL + --checksum), heredocs, RUN forms, --network=none"
 
 layer_listing localhost/all:latest -1 >/dev/null  # readable
 found=""
@@ -191,19 +202,19 @@ memos() { find "$STORE/cache/build" -name 'stat-*' -printf '%f %T@\n' | sort; }
 MEMOS_BEFORE=$(memos)
 [ -n "$MEMOS_BEFORE" ] || fail "the first build left no stat memos in $STORE/cache/build"
 run_ok ib build -t localhost/all:latest --build-arg "BASE=$BASE" --build-arg FLAVOUR=spicy "$CTX"
-assert_contains "$OUT" "Steps: 0 run, 13 cached" "an unchanged rebuild runs nothing"
+assert_contains "$OUT" "Steps: 0 run, 17 cached" "an unchanged rebuild runs nothing"
 assert_eq "$ALL_DIGEST" "$(digest_of "$OUT")" "same digest from the cache"
 assert_eq "$MEMOS_BEFORE" "$(memos)" "an unchanged rebuild reads its stat memos and writes none"
 echo "changed" >"$CTX/two.cfg"   # first read by step 8 (COPY --chown ... one.cfg two.cfg)
 run_ok ib build -t localhost/all:latest --build-arg "BASE=$BASE" --build-arg FLAVOUR=spicy "$CTX"
-assert_contains "$OUT" "Steps: 11 run, 2 cached" "only the steps from the first reader of the changed file rerun"
+assert_contains "$OUT" "Steps: 15 run, 2 cached" "only the steps from the first reader of the changed file rerun"
 sed -n '/STEP 7\//,/STEP 8\//p' <<<"$OUT" | grep -q "Using cache" || fail "COPY app/ (step 7) should be cached: $OUT"
 sed -n '/STEP 8\//,/STEP 9\//p' <<<"$OUT" | grep -q "Using cache" && fail "step 8 read the changed file and must rerun"
 echo "secret v2" >"$CTX/secret.txt"   # ignored: no step sees it
 run_ok ib build -t localhost/all:latest --build-arg "BASE=$BASE" --build-arg FLAVOUR=spicy "$CTX"
-assert_contains "$OUT" "Steps: 0 run, 13 cached" "an ignored file changes nothing"
+assert_contains "$OUT" "Steps: 0 run, 17 cached" "an ignored file changes nothing"
 run_ok ib build -t localhost/all:latest --build-arg "BASE=$BASE" --build-arg FLAVOUR=mild "$CTX"
-assert_contains "$OUT" "Steps: 6 run, 7 cached" "a changed --build-arg reruns from the first RUN after its ARG"
+assert_contains "$OUT" "Steps: 6 run, 11 cached" "a changed --build-arg reruns from the first RUN after its ARG"
 run_ok ib build --no-cache -q -t localhost/all:latest --build-arg "BASE=$BASE" --build-arg FLAVOUR=mild "$CTX"
 pass "cache: unchanged rebuild runs nothing; a changed file or build arg reruns from its first user"
 

@@ -16,7 +16,7 @@ TEST_CASE("events: recorded, read back in their window, across a rotation") {
     record(dir.p, {"container", "create", "abc", {{"name", "web"}}, 100});
     record(dir.p, {"container", "start", "abc", {{"name", "web"}}, 200});
     // Past its size the journal moves to events.jsonl.1 and both are read.
-    std::ofstream(dir.p / "events.jsonl", std::ios::app) << std::string(9 << 20, '\n');
+    std::ofstream(dir.p / "events.jsonl", std::ios::app) << std::string(9 << 20, 'x') << "\n";
     record(dir.p, {"container", "die", "abc", {{"exitCode", "3"}}, 300});
     CHECK(std::filesystem::exists(dir.p / "events.jsonl.1"));
     auto all = read(dir.p, 0, 1000);

@@ -22,6 +22,8 @@ struct SourceTree {
     int root_fd = -1;                       // directory fd of the tree's root
     const IgnoreMatcher* ignore = nullptr;  // the build context's ignore file, if any
     std::string label;                      // "build context", "stage builder", ...
+    // COPY --exclude: matched against paths relative to the source being copied.
+    const IgnoreMatcher* exclude = nullptr;
 };
 
 // The sources `pattern` names (wildcards allowed), as clean paths relative to the root.
@@ -52,6 +54,11 @@ void copy_source(const SourceTree& tree, const std::string& rel, int dest_root, 
 int make_dirs_in_root(int root_fd, const std::string& path, const CopyAttrs* owner = nullptr);
 // Whether the file at `fd` is a tar archive (plain or compressed): what ADD unpacks.
 bool is_tar_archive(int fd);
+// True for an xz or bzip2 stream (by magic), which the layer unpacker does not read:
+// ADD decompresses those first (decompress_to).
+bool needs_libarchive_filter(int fd);
+// Writes the decompressed bytes of `fd` (any filter libarchive reads) to `out_fd`.
+void decompress_to(int fd, int out_fd, const std::string& what);
 // Writes a regular file at `path` inside root_fd (parents created), e.g. a COPY heredoc.
 void write_file_in_root(int root_fd, const std::string& path, const std::string& content, const CopyAttrs& attrs,
                         mode_t default_mode);

@@ -40,6 +40,7 @@ struct CopyCommand {
     std::optional<std::string> from, chown, chmod;
     std::string checksum;
     bool unpack = true;                   // ADD --unpack=false keeps an archive as a file
+    std::vector<std::string> excludes;    // --exclude patterns (ignore-file syntax)
     std::vector<std::string> unsupported;  // flags imgbuild does not implement yet, as named
     std::vector<Heredoc> heredocs;
 };
