@@ -22,6 +22,7 @@
 #include "minirun/engine/list_filters.hpp"
 #include "minirun/format/table_format.hpp"
 #include "minirun/common/error.hpp"
+#include "minirun/common/events.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/units.hpp"
 #include "minirun/compose/apply.hpp"
@@ -541,7 +542,11 @@ void add_network(CLI::App& app, GlobalOptions& g) {
     auto* create = net->add_subcommand("create", "Create a bridge network");
     create->add_option("--subnet", subnet, "CIDR, e.g. 10.89.0.0/24");
     create->add_option("name", name)->required();
-    create->callback([nets] { std::cout << nets().create(name, subnet).id << "\n"; });
+    create->callback([nets, &g] {
+        auto info = nets().create(name, subnet);
+        events::record(storage_root(g), {"network", "create", info.id, {{"name", info.name}, {"type", "bridge"}}, 0});
+        std::cout << info.id << "\n";
+    });
     static std::string ls_format;
     static bool ls_quiet = false, ls_no_trunc = false;
     static std::vector<std::string> ls_filters;
@@ -575,8 +580,10 @@ void add_network(CLI::App& app, GlobalOptions& g) {
     static std::string rm_name, inspect_name;
     auto* rm = net->add_subcommand("rm", "Remove a network");
     rm->add_option("name", rm_name)->required();
-    rm->callback([nets] {
+    rm->callback([nets, &g] {
+        auto info = nets().inspect(rm_name);
         nets().remove(rm_name);
+        events::record(storage_root(g), {"network", "destroy", info.id, {{"name", info.name}, {"type", "bridge"}}, 0});
         std::cout << rm_name << "\n";
     });
     static std::string inspect_format;

@@ -367,6 +367,7 @@ void add_system(CLI::App& app, int& exit_code) {
             if (n.name == "bridge" || n.name == "host" || n.name == "none" || !n.containers.empty()) continue;
             try {
                 nets.remove(n.name);
+                events::record(cli::storage_root(g), {"network", "destroy", n.id, {{"name", n.name}, {"type", "bridge"}}, 0});
                 std::cout << n.name << "\n";
             } catch (const Error& e) {
                 std::cerr << "Error: " << e.what() << "\n";

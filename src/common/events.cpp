@@ -151,7 +151,7 @@ bool matches(const Filter& f, const Event& e) {
                return it != e.attributes.end() && (eq == std::string::npos || it->second == v.substr(eq + 1));
            }) &&
            any("volume", [&](const std::string& v) { return e.type == "volume" && e.id == v; }) &&
-           any("network", [&](const std::string& v) { return e.type == "network" && e.id == v; });
+           any("network", [&](const std::string& v) { return e.type == "network" && (e.id == v || attr("name") == v); });
 }
 
 int64_t parse_event_time(const std::string& text, const std::string& flag) {

@@ -1,6 +1,7 @@
 #include "bridge_glue.hpp"
 
 #include "minirun/common/error.hpp"
+#include "minirun/common/events.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/engine/container_store.hpp"
 
@@ -10,6 +11,19 @@
 namespace minirun::engine {
 
 using network::Networks;
+
+namespace {
+// Docker's network connect/disconnect event: the network as actor, the container named.
+void network_event(const std::filesystem::path& storage, Networks& nets, const char* action, const std::string& network,
+                   const ContainerRecord& rec) {
+    std::string id = network;
+    try {
+        id = nets.inspect(network).id;
+    } catch (const Error&) {
+    }
+    events::record(storage, {"network", action, id, {{"container", rec.id}, {"name", network}, {"type", "bridge"}}, 0});
+}
+}  // namespace
 
 void check_network_exists(const std::filesystem::path& storage, const std::string& network) {
     if (network == "bridge" || network == "host" || network == "none") return;
@@ -31,6 +45,7 @@ BridgeAttachment bridge_attach(const std::filesystem::path& storage, const Conta
     // Before the container starts, so its first query finds 127.0.0.11 listening.
     if (network::uses_embedded_dns(a.network))
         network::ensure_resolver(storage / "networks", a.network, fs::self_exe_dir() / "minirun-dns");
+    network_event(storage, nets, "connect", a.network, rec);
     BridgeAttachment out{a.ip, a.mac, a.ports, nets.hosts_file(rec.id)};
     for (auto& [id, text] : nets.hosts_files_for(rec.network)) peer_hosts(id, text);
     return out;
@@ -40,6 +55,7 @@ void bridge_detach(const std::filesystem::path& storage, const ContainerRecord& 
                    const std::function<void(const std::string&, const std::string&)>& peer_hosts) {
     Networks nets(storage / "networks");
     nets.disconnect(rec.id);
+    network_event(storage, nets, "disconnect", rec.network, rec);
     // The resolver follows the state file by itself; a sync makes the name's removal
     // visible before this returns.
     if (network::uses_embedded_dns(rec.network))

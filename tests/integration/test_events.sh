@@ -89,3 +89,22 @@ assert_contains "$ERR" 'invalid filter "colour=red"'
 run_expect_fail mr events --since yesterday --until 1
 assert_contains "$ERR" 'invalid --since "yesterday"'
 pass "bad filters and times are one-line errors"
+
+# Networks: create, connect, disconnect, destroy (Docker's actor: the network; the
+# container named). In a namespace of our own: a connect makes a bridge.
+use_test_netns mr-ev
+t2=$(date +%s.%N)
+run_ok m network create --subnet 10.93.0.0/24 evnet
+netid=$OUT
+run_ok m run --rm -q --network evnet --name evc "$img" true
+run_ok m network rm evnet
+sleep 0.3
+t3=$(date +%s.%N)
+run_ok m events --since "$t2" --until "$t3" --filter type=network --format '{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}'
+assert_eq "create $netid evnet
+connect $netid evnet
+disconnect $netid evnet
+destroy $netid evnet" "$OUT" "network events"
+run_ok m events --since "$t2" --until "$t3" --filter network=evnet --filter event=connect --format '{{.Actor.Attributes.container}}'
+[[ $OUT =~ ^[0-9a-f]{64}$ ]] || fail "connect event names no container: $OUT"
+pass "network create, connect, disconnect and destroy events, filtered by network name"
