@@ -8,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cdi_flags.hpp"
 #include "cli_common.hpp"
 #include "minirun_containers.hpp"
 #include "minirun_host.hpp"
@@ -426,6 +427,7 @@ void add_apply(CLI::App& app, int& exit_code) {
         o.remove_orphans = !no_orphans;
         o.registry.insecure_registries = cli::insecure_registries(g);
         engine::Engine e(cli::storage_root(g), o.registry);
+        o.resolve_devices = [](engine::RunRequest& r) { cli::apply_cdi_devices(r, ""); };
         print_actions(compose::apply(e, cli::storage_root(g), p, o), format, exit_code);
     });
     auto* down = app.add_subcommand("down", "Stop and remove the containers and networks of a Compose project");

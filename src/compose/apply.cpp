@@ -280,6 +280,7 @@ ApplyResult apply(engine::Engine& e, const stdfs::path& storage, const Project& 
             req.labels.push_back("com.docker.compose.project.config_files=" + p.file.string());
             req.labels.push_back(std::string(kHash) + "=" + hash);
             req.labels.push_back(std::string(kImage) + "=" + image_id);
+            if (o.resolve_devices) o.resolve_devices(req);  // before an old container is removed
             auto it = existing.find(s.name);
             if (it != existing.end()) {
                 auto& rec = it->second;

@@ -171,7 +171,9 @@ struct Loader {
                 } else {
                     flag = str(e, "devices");
                 }
-                checked(e, "devices", [&] { return engine::parse_device_flag(flag); });
+                // vendor.com/class=name: a CDI device, resolved when the container is made
+                bool cdi = flag.find('=') != std::string::npos && !flag.empty() && flag[0] != '/';
+                if (!cdi) checked(e, "devices", [&] { return engine::parse_device_flag(flag); });
                 s.devices.push_back(flag);
             }
         }

@@ -118,3 +118,30 @@ rm "$specs/bad.yaml"
 [[ -e /dev/nvidiactl ]] || MINIRUN_CDI_SPEC_DIRS=$work/none one_line "no NVIDIA GPU here" --gpus all
 assert_eq "" "$(mr ps -aq)" "no container left by the refusals"
 pass "unknown devices, too many GPUs, bad specs: one line, nothing created"
+
+# Compose: a CDI name in devices: is resolved when apply makes the container; the config
+# hash keeps the name, so a second apply changes nothing.
+use_test_netns mr-cdi
+proj=$work/proj
+mkdir -p "$proj"
+cat >"$proj/compose.yaml" <<EOF2
+services:
+  dev:
+    image: $img
+    command: ["sh", "-c", "cat /dev/example-one 2>&1; echo device=\$\$EXAMPLE_DEVICE; exec sleep 600"]
+    devices: ["example.com/dev=one"]
+EOF2
+on_exit "'$MINIRUN' --storage '$STORE' down -f '$proj/compose.yaml' -p cdiproj >/dev/null 2>&1"
+run_ok m apply -f "$proj/compose.yaml" -p cdiproj --format json
+assert_eq created "$(jq -r '.services[0].action' <<<"$OUT")" "first apply"
+for _ in $(seq 50); do m logs cdiproj-dev-1 2>/dev/null | grep -q device= && break; sleep 0.1; done
+run_ok m logs cdiproj-dev-1
+assert_contains "$OUT" "No such device or address" "the node is there and allowed"
+assert_contains "$OUT" "device=one" "the device's env"
+run_ok m apply -f "$proj/compose.yaml" -p cdiproj --format json
+assert_eq unchanged "$(jq -r '.services[0].action' <<<"$OUT")" "second apply"
+sed -i 's#example.com/dev=one#example.com/dev=nine#' "$proj/compose.yaml"
+run_expect_fail m apply -f "$proj/compose.yaml" -p cdiproj
+assert_contains "$OUT$ERR" "unresolvable CDI devices example.com/dev=nine"
+assert_eq running "$(m inspect -f '{{.State.Status}}' cdiproj-dev-1)" "the old container is kept when the new device does not resolve"
+pass "Compose devices: take CDI names, resolved at apply; an unresolvable one keeps the running container"

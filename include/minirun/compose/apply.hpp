@@ -5,6 +5,7 @@
 // declared are removed. Containers carry Compose's own labels (project, service,
 // config-hash), so `ps --filter label=com.docker.compose.project=P` works as with Compose.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ struct ApplyOptions {
     std::vector<std::string> services;  // only these (and what they depend on); empty: all
     double wait_timeout_s = 120;        // for depends_on conditions
     registry::RegistryOptions registry;
+    // Turns CDI device names (vendor.com/class=name in devices:) into device nodes, binds,
+    // env and hooks before a container is created: the CLI's, as compose does not link the
+    // CDI module. The config hash keeps the names, so a changed spec file alone recreates nothing.
+    std::function<void(engine::RunRequest&)> resolve_devices;
 };
 
 struct ServiceAction {
