@@ -25,6 +25,11 @@ void network_event(const std::filesystem::path& storage, Networks& nets, const c
 }
 }  // namespace
 
+void sync_network_dns(const std::filesystem::path& storage, const std::string& network) {
+    if (network::uses_embedded_dns(network))
+        network::ensure_resolver(storage / "networks", network, fs::self_exe_dir() / "minirun-dns");
+}
+
 void check_network_exists(const std::filesystem::path& storage, const std::string& network) {
     if (network == "bridge" || network == "host" || network == "none") return;
     Networks(storage / "networks").inspect(network);
@@ -43,8 +48,7 @@ BridgeAttachment bridge_attach(const std::filesystem::path& storage, const Conta
     network::EndpointOptions opts{rec.network_aliases, rec.dns, rec.requested_ip, rec.requested_mac};
     network::Attachment a = nets.connect(rec.network, rec.id, rec.name, netns_path, rec.ports, opts);
     // Before the container starts, so its first query finds 127.0.0.11 listening.
-    if (network::uses_embedded_dns(a.network))
-        network::ensure_resolver(storage / "networks", a.network, fs::self_exe_dir() / "minirun-dns");
+    sync_network_dns(storage, a.network);
     network_event(storage, nets, "connect", a.network, rec);
     BridgeAttachment out{a.ip, a.mac, a.ports, nets.hosts_file(rec.id)};
     for (auto& [id, text] : nets.hosts_files_for(rec.network)) peer_hosts(id, text);
@@ -58,8 +62,7 @@ void bridge_detach(const std::filesystem::path& storage, const ContainerRecord& 
     network_event(storage, nets, "disconnect", rec.network, rec);
     // The resolver follows the state file by itself; a sync makes the name's removal
     // visible before this returns.
-    if (network::uses_embedded_dns(rec.network))
-        network::ensure_resolver(storage / "networks", rec.network, fs::self_exe_dir() / "minirun-dns");
+    sync_network_dns(storage, rec.network);
     for (auto& [id, text] : nets.hosts_files_for(rec.network)) peer_hosts(id, text);
 }
 

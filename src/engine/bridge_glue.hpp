@@ -18,6 +18,10 @@ struct BridgeAttachment {
     std::string hosts;               // the container's /etc/hosts
 };
 
+// On a user-defined network, makes its resolver (minirun-dns beside this program) serve
+// the network's current members before returning: after a connect, disconnect or rename.
+void sync_network_dns(const std::filesystem::path& storage, const std::string& network);
+
 // Throws when `network` is neither bridge/host/none nor a created network.
 void check_network_exists(const std::filesystem::path& storage, const std::string& network);
 // Parses -p values; throws naming the bad one.

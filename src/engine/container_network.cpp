@@ -1,7 +1,6 @@
 // A container's network attachment and its hosts files (container_network.hpp), and the
 // teardown every way out of a container ends with.
 #include "minirun/engine/container_network.hpp"
-#include "minirun/network/dns_resolver.hpp"
 #include "minirun/network/hosts_files.hpp"
 
 #include <fcntl.h>
@@ -70,8 +69,7 @@ void ContainerNetwork::renamed(const ContainerRecord& rec) {
     std::string net = nets.rename_endpoint(rec.id, rec.name);
     if (net.empty()) return;
     for (auto& [id, text] : nets.hosts_files_for(net)) rewrite_peer_hosts(id, text);
-    if (network::uses_embedded_dns(net))
-        network::ensure_resolver(storage_ / "networks", net, fs::self_exe_dir() / "minirun-dns");
+    sync_network_dns(storage_, net);
 }
 
 void ContainerNetwork::connect(ContainerRecord& rec) {
