@@ -14,6 +14,7 @@
 #include "minirun/image/layer_pack.hpp"
 #include "minirun/imgbuild/builder.hpp"
 #include "minirun/imgbuild/commit.hpp"
+#include "minirun/imgbuild/container_tar.hpp"
 #include "minirun/imgbuild/containerfile.hpp"
 
 namespace {
@@ -139,6 +140,29 @@ void add_container_image_commands(CLI::App& app, minirun::cli::GlobalOptions& g)
         std::string id = mi::commit_container(c);
         minirun::events::record(c.storage, {"container", "commit", c.container, {{"imageID", id}, {"name", c.name}}, 0});
         std::cout << id << "\n";
+    });
+
+    // `minirun cp CONTAINER:PATH -` lands here (minirun has no tar writer).
+    static std::string cp_src, cp_dst;
+    static bool cp_archive = false, cp_follow = false, cp_quiet = false;
+    auto* cp = app.add_subcommand("cp", "Write CONTAINER:PATH as a tar stream on standard output (DEST is -)");
+    cp->group("");  // minirun's `cp` is the documented one
+    cp->add_option("src", cp_src, "CONTAINER:PATH")->required();
+    cp->add_option("dest", cp_dst, "-")->required();
+    cp->add_flag("-a,--archive", cp_archive, "Accepted (a tar stream always keeps owners)");
+    cp->add_flag("-L,--follow-link", cp_follow, "Write what a symlink SRC points at");
+    cp->add_flag("-q,--quiet", cp_quiet, "Accepted for Docker's scripts");
+    cp->callback([&g] {
+        auto colon = cp_src.find(':');
+        if (cp_dst != "-" || colon == std::string::npos || colon == 0 || cp_src[0] == '/' || cp_src[0] == '.')
+            throw minirun::Error("cp: imgbuild writes CONTAINER:PATH to \"-\" only; use `minirun cp` for the other forms",
+                                 minirun::ErrorKind::InvalidArgument);
+        if (::isatty(STDOUT_FILENO))
+            throw minirun::Error("cp: refusing to write a tar stream to a terminal: redirect the output",
+                                 minirun::ErrorKind::InvalidArgument);
+        std::string path = cp_src.substr(colon + 1);
+        if (path.empty()) throw minirun::Error("cp: " + cp_src + ": no path after the container name", minirun::ErrorKind::InvalidArgument);
+        mi::copy_out_as_tar(minirun::cli::storage_root(g), cp_src.substr(0, colon), path, cp_follow, STDOUT_FILENO);
     });
 
     static std::string export_container, export_output;

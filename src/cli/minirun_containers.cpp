@@ -507,8 +507,8 @@ void add_info(CLI::App& app, GlobalOptions& g) {
     static std::string cp_src, cp_dst;
     static bool cp_archive = false, cp_follow = false, cp_quiet = false;
     auto* cp = app.add_subcommand("cp", "Copy files between a container and the host (CONTAINER:PATH either side)");
-    cp->add_option("src", cp_src, "CONTAINER:PATH or a host path (ending in /. : a directory's contents)")->required();
-    cp->add_option("dest", cp_dst, "CONTAINER:PATH or a host path")->required();
+    cp->add_option("src", cp_src, "CONTAINER:PATH, a host path (ending in /. : a directory's contents), or - (a tar stream on stdin, extracted into DEST's directory)")->required();
+    cp->add_option("dest", cp_dst, "CONTAINER:PATH, a host path, or - (SRC as a tar stream on stdout)")->required();
     cp->add_flag("-a,--archive", cp_archive, "Keep owners (default: root in the container, you on the host)");
     cp->add_flag("-L,--follow-link", cp_follow, "Copy what a symlink SRC points at");
     cp->add_flag("-q,--quiet", cp_quiet, "Accepted for Docker's scripts (nothing is printed)");

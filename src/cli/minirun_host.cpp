@@ -314,7 +314,10 @@ size_t command_index(const std::vector<std::string>& args) {
 
 void hand_over_to_imgbuild(const std::vector<std::string>& args) {
     size_t i = command_index(args);
-    if (i >= args.size() || (args[i] != "commit" && args[i] != "export" && args[i] != "import")) return;
+    if (i >= args.size()) return;
+    // `cp CONTAINER:PATH -` writes a tar stream too.
+    bool tar_out = args[i] == "cp" && args.back() == "-" && args.size() > i + 2;
+    if (args[i] != "commit" && args[i] != "export" && args[i] != "import" && !tar_out) return;
     // imgbuild writes layers and tar (its shared libarchive has the writers); minirun keeps
     // its small static reader. Same global options, same store.
     std::vector<std::string> argv = args;

@@ -1,6 +1,7 @@
 #include "minirun/engine/container_copy.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include "minirun/common/tree_copy.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/rootfs.hpp"
+#include "minirun/image/unpack.hpp"
 #include "minirun/runtime/state.hpp"
 
 namespace minirun::engine {
@@ -18,7 +20,7 @@ namespace stdfs = std::filesystem;
 
 CopyEnd parse_copy_end(const std::string& arg) {
     if (arg.empty()) throw Error("cp: empty path", ErrorKind::InvalidArgument);
-    if (arg == "-") throw Error("cp: \"-\" (a tar stream) is not supported; name a file or directory", ErrorKind::InvalidArgument);
+    if (arg == "-") return {"", "-"};  // a tar stream on stdin or stdout
     auto colon = arg.find(':');
     if (arg[0] == '/' || arg[0] == '.' || colon == std::string::npos || colon == 0) return {"", arg};
     std::string path = arg.substr(colon + 1);
@@ -26,9 +28,6 @@ CopyEnd parse_copy_end(const std::string& arg) {
     return {arg.substr(0, colon), path};
 }
 
-namespace {
-
-// The directory the container's "/" is: its init's root while it runs, else its rootfs.
 fs::UniqueFd container_root(Engine& engine, const ContainerRecord& rec) {
     if (rec.status == "running" || rec.status == "restarting") {
         fs::UniqueFd root(::open(("/proc/" + std::to_string(rec.pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -42,9 +41,48 @@ fs::UniqueFd container_root(Engine& engine, const ContainerRecord& rec) {
     return root;
 }
 
+void throw_copy_missing(const std::string& label, const std::string& what) {
+    int e = errno;
+    if (e == ENOENT) throw Error("cp: " + label + ": no such file or directory", ErrorKind::NotFound);
+    if (e == ENOTDIR) throw Error("cp: " + label + ": " + what + " is not a directory", ErrorKind::InvalidArgument);
+    throw_errno("cp: " + label);
+}
+
+namespace {
+
+// `cp - CONTAINER:DIR`: a tar stream from stdin extracted into DIR with the layer unpacker's
+// guards (nothing written outside DIR, sizes bounded), owners kept with -a, else root.
+void stream_in(int croot, const std::string& cpath, const std::string& label, bool archive, int in_fd) {
+    fs::UniqueFd dir(fs::open_in_root(croot, cpath, O_RDONLY | O_DIRECTORY));
+    if (!dir) {
+        if (errno == ENOTDIR) throw Error("cp: " + label + ": the destination of a tar stream must be a directory", ErrorKind::InvalidArgument);
+        throw_copy_missing(label, "it");
+    }
+    image::UnpackOptions uo = image::default_unpack_options("tar stream for " + label);
+    uo.overlay_whiteouts = false;  // ".wh." names are plain files here
+    uo.preserve_owners = archive && ::geteuid() == 0;
+    image::unpack_layer(in_fd, "/proc/self/fd/" + std::to_string(dir.get()), uo);
+}
+
 }  // namespace
 
 void copy_files(Engine& engine, const CopyRequest& req) {
+    bool src_stream = req.src.container.empty() && req.src.path == "-";
+    bool dst_stream = req.dst.container.empty() && req.dst.path == "-";
+    if (src_stream || dst_stream) {
+        const CopyEnd& inside = src_stream ? req.dst : req.src;
+        if (inside.container.empty())
+            throw Error("cp: \"-\" (a tar stream) needs CONTAINER:PATH on the other side", ErrorKind::InvalidArgument);
+        ContainerRecord rec = engine.refresh(engine.containers().find(inside.container));
+        fs::UniqueFd croot = container_root(engine, rec);
+        std::string cpath = inside.path[0] == '/' ? inside.path : "/" + inside.path;
+        std::string label = inside.container + ":" + inside.path;
+        if (dst_stream)
+            throw Error("cp: " + label + " -: the tar writer is imgbuild's (`minirun cp` hands this form over to it)",
+                        ErrorKind::InvalidArgument);
+        stream_in(croot.get(), cpath, label, req.archive, STDIN_FILENO);
+        return;
+    }
     bool src_in = !req.src.container.empty(), dst_in = !req.dst.container.empty();
     if (src_in == dst_in)
         throw Error(src_in ? "cp: copying between containers is not supported"

@@ -14,6 +14,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <future>
@@ -248,15 +249,20 @@ public:
     Packer(struct archive* a, const PackOptions& opts) : a_(a), opts_(opts), buf_(kChunk) {}
 
     void walk(int dirfd, const std::string& prefix) {
-        for (const auto& name : sorted_names(dirfd, prefix.empty() ? "." : prefix)) {
-            std::string path = prefix + name;
+        for (const auto& name : sorted_names(dirfd, prefix.empty() ? "." : prefix)) add(dirfd, name, prefix + name);
+    }
+
+    // `name` in `dirfd` (and all below it) as the entry `path`.
+    void add(int dirfd, const std::string& name, const std::string& path) {
+        {
             struct stat st {};
             if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw_errno("stat " + path);
             if (is_whiteout(st)) {
-                add_marker(prefix + ".wh." + name);
-                continue;
+                auto slash = path.rfind('/');
+                add_marker(path.substr(0, slash + 1) + ".wh." + name);
+                return;
             }
-            if (S_ISSOCK(st.st_mode)) continue;  // sockets do not travel in layers
+            if (S_ISSOCK(st.st_mode)) return;  // sockets do not travel in layers
             fs::UniqueFd fd;
             if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
                 fd.reset(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0)));
@@ -278,7 +284,7 @@ public:
                     archive_entry_set_hardlink(e.get(), it->second.c_str());
                     archive_entry_set_size(e.get(), 0);
                     header(e.get(), path);
-                    continue;
+                    return;
                 }
                 links_.emplace(key, path);
             } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
@@ -354,10 +360,10 @@ std::string_view layer_media_type(Compression c) {
 
 namespace {
 
-// Walks `dir` into a tar stream written to `sink`; returns the entry count.
-uint64_t write_tar(const std::filesystem::path& dir, Sink& sink, const PackOptions& opts) {
-    fs::UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root) throw_errno("open " + dir.string());
+// Runs `fill` over a tar stream written to `sink` (`what` names it in errors); returns the
+// entry count.
+template <typename Fill>
+uint64_t write_tar_with(const std::string& what, Sink& sink, const PackOptions& opts, Fill fill) {
     std::unique_ptr<struct archive, ArchiveDeleter> a(archive_write_new());
     // Restricted pax: plain ustar headers unless a name, size or xattr needs more.
     archive_write_set_format_pax_restricted(a.get());
@@ -367,14 +373,21 @@ uint64_t write_tar(const std::filesystem::path& dir, Sink& sink, const PackOptio
         throw Error(std::string("tar writer: ") + archive_error_string(a.get()));
     Packer packer(a.get(), opts);
     try {
-        packer.walk(root.get(), "");
+        fill(packer);
     } catch (...) {
-        if (!sink.error.empty()) throw Error("pack " + dir.string() + ": " + sink.error);
+        if (!sink.error.empty()) throw Error("pack " + what + ": " + sink.error);
         throw;
     }
     if (archive_write_close(a.get()) != ARCHIVE_OK)
-        throw Error("pack " + dir.string() + ": " + (sink.error.empty() ? archive_error_string(a.get()) : sink.error));
+        throw Error("pack " + what + ": " + (sink.error.empty() ? archive_error_string(a.get()) : sink.error));
     return packer.entries();
+}
+
+// Walks `dir` into a tar stream written to `sink`; returns the entry count.
+uint64_t write_tar(const std::filesystem::path& dir, Sink& sink, const PackOptions& opts) {
+    fs::UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw_errno("open " + dir.string());
+    return write_tar_with(dir.string(), sink, opts, [&](Packer& p) { p.walk(root.get(), ""); });
 }
 
 }  // namespace
@@ -383,6 +396,17 @@ void pack_tree(const std::filesystem::path& dir, int out_fd, const PackOptions& 
     Sink sink;
     sink.fd = out_fd;
     write_tar(dir, sink, opts);
+}
+
+void pack_entry(int dir_fd, const std::string& name, const std::string& as, int out_fd, const std::string& what) {
+    Sink sink;
+    sink.fd = out_fd;
+    PackOptions opts;
+    opts.source_date_epoch = INT64_MAX;  // the files' own times
+    write_tar_with(what, sink, opts, [&](Packer& p) {
+        if (name.empty()) p.walk(dir_fd, "");
+        else p.add(dir_fd, name, as);
+    });
 }
 
 PackedLayer pack_layer(Store& store, const std::filesystem::path& dir, const PackOptions& opts) {

@@ -44,6 +44,41 @@ assert_eq "$(list_host "$work/out-podman")" "$(list_host "$work/out-mr")" "on th
 assert_contains "$(<"$work/inside-mr")" "/tmp/file regular file 640 0 0 5 981173106" "copied in: root-owned, mode and time kept"
 pass "cp in and out of a running container (rootfs and volume) as podman's"
 
+# Tar streams both ways, as podman's: `cp CONTAINER:PATH -` gives the same entries (names,
+# types, modes, owners, sizes, link targets; a directory's contents for "/."), and
+# `cp - CONTAINER:DIR` leaves the same tree.
+tar_listing() {  # directories named with or without "/", "./" or not: the same entry
+  tar -tv --numeric-owner -f "$1" | awk '{n=$6; sub(/^\.\//, "", n); sub(/\/$/, "", n); print $1, $2, ($1 ~ /^d/ ? "-" : $3), n, $7, $8}' | LC_ALL=C sort
+}
+tar -C "$src" -cf "$work/in.tar" --owner=1000 --group=1000 file dir
+for side in mr podman; do
+  if [[ $side == mr ]]; then c=(mr); else c=("${P[@]}"); fi
+  "${c[@]}" cp cpt:/data - >"$work/stream-$side.tar" || fail "$side cp cpt:/data -"
+  "${c[@]}" cp cpt:/data/. - >"$work/contents-$side.tar" || fail "$side cp cpt:/data/. -"
+  "${c[@]}" exec cpt mkdir -p /tmp/fromtar || fail "$side exec mkdir"
+  "${c[@]}" cp - cpt:/tmp/fromtar <"$work/in.tar" || fail "$side cp - cpt:/tmp/fromtar"
+  "${c[@]}" exec cpt sh -c 'cd /tmp/fromtar && find . | sort | while read -r p; do stat -c "%n %F %a %u %g %s" "$p"; done' >"$work/fromtar-$side" || fail "$side listing"
+done
+[[ $(tar_listing "$work/stream-mr.tar" | wc -l) -gt 5 ]] || fail "cp cpt:/data - wrote too few entries"
+assert_eq "$(tar_listing "$work/stream-podman.tar")" "$(tar_listing "$work/stream-mr.tar")" "cp CONTAINER:PATH -: podman's entries"
+assert_eq "$(tar_listing "$work/contents-podman.tar")" "$(tar_listing "$work/contents-mr.tar")" "cp CONTAINER:PATH/. -: podman's entries"
+assert_eq "$(<"$work/fromtar-podman")" "$(<"$work/fromtar-mr")" "cp - CONTAINER:DIR: podman's tree"
+assert_contains "$(<"$work/fromtar-mr")" "./file regular file 640 0 0 5" "a tar stream in: root-owned, as Docker's"
+mr cp -L cpt:/tmp/file - >"$work/one.tar" || fail "cp -L cpt:/tmp/file -"
+assert_eq "file" "$(tar -tf "$work/one.tar")" "a file's stream holds its name"
+# A hostile stream: a symlink out of the directory, then a file through it, and "..".
+python3 - "$work/evil.tar" "minirun-cp-evil-$$" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    l = tarfile.TarInfo("up"); l.type = tarfile.SYMTYPE; l.linkname = "/"; t.addfile(l)
+    for name in ("up/tmp/" + sys.argv[2], "../../../tmp/" + sys.argv[2]):
+        f = tarfile.TarInfo(name); f.size = 4; t.addfile(f, io.BytesIO(b"evil"))
+PY
+mr cp - cpt:/tmp/fromtar <"$work/evil.tar" 2>"$work/evil.err" || true
+[[ ! -e /tmp/minirun-cp-evil-$$ ]] || { rm -f "/tmp/minirun-cp-evil-$$"; fail "a tar stream wrote outside the container"; }
+run_expect_fail mr exec cpt ls "/tmp/minirun-cp-evil-$$"
+pass "cp with tar streams (out, /. contents, in) as podman's; a hostile stream stays in its directory"
+
 # -a keeps the owners; -L copies what a link points at.
 run_ok mr cp -a "$src/file" cpt:/tmp/kept
 run_ok mr exec cpt stat -c '%u:%g %a' /tmp/kept
@@ -89,5 +124,7 @@ one_line_error "copying between containers is not supported" cpt:/tmp/file cpt:/
 one_line_error "cpt:/nothing: no such file or directory" cpt:/nothing "$work/"
 one_line_error "cannot copy a directory to a file" "$src/dir" cpt:/tmp/file
 one_line_error "destination directory does not exist" "$src/file" cpt:/nodir/
-one_line_error "not supported" - cpt:/tmp
+one_line_error "cpt:/nothing: no such file or directory" cpt:/nothing -
+one_line_error "the destination of a tar stream must be a directory" - cpt:/tmp/file </dev/null
+one_line_error "needs CONTAINER:PATH" - "$work/x" </dev/null
 pass "errors name the side and the reason, one line each"

@@ -6,9 +6,12 @@
 // inside it: its symlinks and ".." cannot lead to the host.
 #include <string>
 
+#include "minirun/common/fs.hpp"
+
 namespace minirun::engine {
 
 class Engine;
+struct ContainerRecord;
 
 // One side of `cp`: "CONTAINER:PATH", or a host path (an argument starting with "/" or
 // "." is always a host path, as in Docker).
@@ -25,7 +28,16 @@ struct CopyRequest {
 };
 
 // Throws Error(InvalidArgument) unless exactly one side is a container; NotFound for an
-// unknown container or a missing source.
+// unknown container or a missing source. SRC "-": a tar stream from stdin extracted into
+// the container's directory DEST (the layer unpacker's guards). DEST "-" is imgbuild's
+// (imgbuild/container_tar.hpp): the tar writer is not linked into minirun.
 void copy_files(Engine& engine, const CopyRequest& req);
+
+// The directory the container's "/" is (O_PATH): its init's root while it runs (volumes and
+// binds as its processes see them), else its root filesystem, mounted again if need be.
+fs::UniqueFd container_root(Engine& engine, const ContainerRecord& rec);
+// Throws the error for a path of `label` that could not be opened (errno): NotFound for
+// ENOENT, "<what> is not a directory" for ENOTDIR.
+[[noreturn]] void throw_copy_missing(const std::string& label, const std::string& what);
 
 }  // namespace minirun::engine
