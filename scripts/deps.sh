@@ -16,7 +16,7 @@ PACKAGES=(
   # packaging (dpkg-shlibdeps computes the .deb's dependencies; help2man its man pages)
   dpkg-dev help2man
   # simulated hosts reached as VMs are: an sshd per host, Ansible driving them
-  openssh-server ansible-core
+  openssh-server openssh-client ansible-core
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -61,6 +61,9 @@ void add_build_command(CLI::App& app, minirun::cli::GlobalOptions& g) {
     b->add_option("--build-arg", o.build_args, "KEY=VALUE for an ARG (repeatable)")->allow_extra_args(false);
     b->add_option("--secret", o.secrets, "id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret (repeatable)")
         ->allow_extra_args(false);
+    b->add_option("--ssh", o.ssh,
+                  "default|ID[=SOCKET|KEY[,KEY...]]: an ssh agent for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK; key files are loaded into an agent of the build's own) (repeatable)")
+        ->allow_extra_args(false);
     b->add_option("--target", o.target, "Build up to this stage");
     b->add_flag("--no-cache", o.no_cache, "Run every step, ignoring the build cache");
     b->add_option("--pull", o.pull, "Pull base images: missing, always or never")->capture_default_str();

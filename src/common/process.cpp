@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cstring>
+#include <string_view>
 #include <cstdio>
 #include <sys/mman.h>
 #include <malloc.h>
@@ -39,8 +40,24 @@ std::vector<char*> to_exec_array(const std::vector<std::string>& v) {
     return out;
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input) {
+std::vector<std::string> environment_with(const std::vector<std::string>& extra) {
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) {
+        std::string_view kv = *e;
+        std::string_view name = kv.substr(0, kv.find('='));
+        bool replaced = false;
+        for (auto& x : extra) replaced = replaced || (x.size() > name.size() && x.compare(0, name.size(), name) == 0 && x[name.size()] == '=');
+        if (!replaced) env.emplace_back(kv);
+    }
+    env.insert(env.end(), extra.begin(), extra.end());
+    return env;
+}
+
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
+                          const std::vector<std::string>& extra_env) {
     if (argv.empty()) throw Error("run_process: empty command");
+    std::vector<std::string> env_strings = environment_with(extra_env);
+    std::vector<char*> envp = to_exec_array(env_strings);
     int in[2], out[2], err[2];
     make_pipe(in);
     make_pipe(out);
@@ -54,7 +71,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
     std::vector<char*> args = to_exec_array(argv);
     pid_t pid = 0;
-    int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+    int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) throw_errno("run " + argv[0], rc);
     in_r.reset();

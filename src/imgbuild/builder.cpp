@@ -40,6 +40,7 @@
 #include "minirun/imgbuild/instructions.hpp"
 #include "minirun/imgbuild/metadata.hpp"
 #include "minirun/imgbuild/secrets.hpp"
+#include "minirun/imgbuild/ssh_agent.hpp"
 #include "minirun/imgbuild/shell_expand.hpp"
 #include "minirun/registry/pull.hpp"
 #include "minirun/runtime/spec.hpp"
@@ -113,6 +114,7 @@ struct StageCtx {
 // when it fails): per-step state, so it lives with the step and not in the Builder.
 struct RunMounts {
     std::vector<std::unique_ptr<SecretFile>> secret_files;  // written for the step
+    std::vector<std::unique_ptr<SshRelay>> ssh_relays;      // RUN --mount=type=ssh sockets
     std::vector<std::unique_ptr<StepRoot>> roots;           // read-only stage views
     std::vector<std::string> copies;                        // filtered context copies
     std::vector<std::function<void()>> pending;             // ... made when the step runs (not on a cache hit)
@@ -178,6 +180,11 @@ private:
     std::optional<runtime::Mount> secret_mount(StageCtx& c, RunMounts& held, const std::string& spec,
                                                const std::map<std::string, std::string>& kv, std::vector<std::string>& env);
     std::map<std::string, std::string> secrets_;  // imgbuild build --secret
+    // RUN --mount=type=ssh: the step's relay to an agent (none when the optional id is absent).
+    std::optional<runtime::Mount> ssh_mount(StageCtx& c, RunMounts& held, const std::string& spec,
+                                            const std::map<std::string, std::string>& kv, size_t index,
+                                            std::vector<std::string>& env);
+    std::unique_ptr<SshAgents> ssh_;  // imgbuild build --ssh
     void step_header(const std::string& text);
     void step_done(bool cached);
     BuildResult commit_image(ImageState& s);
@@ -219,6 +226,7 @@ void Builder::load() {
     context_fd_.reset(::open(context_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!context_fd_) throw_errno("open build context " + context_.string());
     secrets_ = load_secrets(o_.secrets);
+    ssh_ = std::make_unique<SshAgents>(o_.ssh);
 }
 
 // ---- images ----
@@ -382,7 +390,7 @@ runtime::Mount Builder::run_mount(StageCtx& c, RunMounts& held, const std::strin
         if (ro) opts.push_back("ro");
         return {target, "bind", dir.string(), opts};
     }
-    if (type != "bind") throw Error(location_ + ": RUN --mount type=" + type + " is not supported (use bind, cache, tmpfs or secret)");
+    if (type != "bind") throw Error(location_ + ": RUN --mount type=" + type + " is not supported (use bind, cache, tmpfs, secret or ssh)");
     if (kv.count("rw") || kv.count("readwrite"))
         throw Error(location_ + ": RUN --mount type=bind,rw is not supported: bind mounts are read-only");
     std::string source = kv.count("source") ? kv["source"] : kv["src"];
@@ -440,6 +448,30 @@ std::optional<runtime::Mount> Builder::secret_mount(StageCtx& c, RunMounts& held
                           {"bind", "rprivate", "ro", "nosuid", "nodev", "noexec"}};
 }
 
+std::optional<runtime::Mount> Builder::ssh_mount(StageCtx& c, RunMounts& held, const std::string& spec,
+                                                const std::map<std::string, std::string>& kv, size_t index,
+                                                std::vector<std::string>& env) {
+    SshMountSpec s;
+    try {
+        s = parse_ssh_mount(kv);
+    } catch (const std::invalid_argument& e) {
+        throw Error(location_ + ": RUN --mount=" + spec + ": " + e.what());
+    }
+    const std::string* agent = ssh_->socket_for(s.id);
+    if (!agent) {
+        if (s.required)
+            throw Error(location_ + ": RUN --mount=" + spec + ": no ssh agent " + s.id + " was given (imgbuild build --ssh " +
+                        s.id + ")");
+        return std::nullopt;  // as BuildKit: an optional agent that is absent is simply not there
+    }
+    std::string target = s.target.empty() ? "/run/buildkit/ssh_agent." + std::to_string(index) : in_workdir(c.st, s.target);
+    target = "/" + clean_relative(target);
+    held.ssh_relays.push_back(std::make_unique<SshRelay>(*agent, s));
+    // BuildKit points SSH_AUTH_SOCK at the step's first ssh mount.
+    if (index == 0) env.push_back("SSH_AUTH_SOCK=" + target);
+    return runtime::Mount{target, "bind", held.ssh_relays.back()->path().string(), {"bind", "rprivate", "nosuid", "nodev", "noexec"}};
+}
+
 void Builder::run_instruction(StageCtx& c, const Instruction& ins, const RunCommand& run) {
     detail::RunStep step;
     // RUN --network wins; without it, the build's --network (Docker's default: the host's)
@@ -449,10 +481,13 @@ void Builder::run_instruction(StageCtx& c, const Instruction& ins, const RunComm
     std::string mount_key;
     std::vector<std::string> secret_env;
     RunMounts held;
+    size_t ssh_mounts = 0;
     for (auto& spec : run.mounts) {
         auto kv = mount_options(spec);
         if (kv.count("type") && kv["type"] == "secret") {
             if (auto m = secret_mount(c, held, spec, kv, secret_env)) step.mounts.push_back(*m);
+        } else if (kv.count("type") && kv["type"] == "ssh") {
+            if (auto m = ssh_mount(c, held, spec, kv, ssh_mounts++, secret_env)) step.mounts.push_back(*m);
         } else {
             step.mounts.push_back(run_mount(c, held, spec, kv, mount_key));
         }
@@ -566,7 +601,7 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins, const CopyCo
     std::string dest = expand(c, copy.dest);
     bool dest_dir = !dest.empty() && (dest.back() == '/' || dest == "." || dest == "..");
     dest = "/" + clean_relative(in_workdir(c.st, dest));
-    if (words.size() > 1) dest_dir = true;
+    if (words.size() > 1 || copy.parents) dest_dir = true;
 
     CopyAttrs attrs;
     std::string chown = copy.chown ? expand(c, *copy.chown) : "";
@@ -600,6 +635,7 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins, const CopyCo
 
     struct Source {
         std::string rel, heredoc;
+        std::string kept;      // --parents: the path it takes below the destination
         std::string url_file;  // the downloaded body (a temp file)
         int64_t url_mtime = 0;
         bool is_heredoc = false, is_url = false;
@@ -651,10 +687,22 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins, const CopyCo
             throw Error(location_ + ": " + why);
         }
         if (has_glob_chars(w)) dest_dir = dest_dir || matched.size() > 1;
+        // --parents keeps each match's directories, from the pivot "/./" on when there is
+        // one (BuildKit's rule: `./a/./b/c` lands at DEST/b/c).
+        std::string pivot;
+        if (copy.parents) {
+            auto at = ("/" + w).find("/./", 1);
+            if (at != std::string::npos) pivot = clean_relative(w.substr(0, at - 1));
+        }
         for (auto& m : matched) {
             if (tree.exclude && !source_is_dir(tree, m) && tree.exclude->ignored(m.substr(m.rfind('/') + 1))) continue;
             Source s;
             s.rel = m;
+            if (copy.parents) {
+                if (!pivot.empty() && m != pivot && m.rfind(pivot + "/", 0) != 0)
+                    throw Error(location_ + ": COPY --parents " + w + ": " + m + " is not below " + pivot);
+                s.kept = pivot.empty() ? m : m == pivot ? "" : m.substr(pivot.size() + 1);
+            }
             content.update(context_digest(tree, m, !from_root));
             sources.push_back(s);
         }
@@ -680,6 +728,12 @@ void Builder::copy_instruction(StageCtx& c, const Instruction& ins, const CopyCo
         }
         for (auto& s : sources) {
             std::string target = into_dir ? dest + "/" + s.rel.substr(s.rel.rfind('/') + 1) : dest;
+            if (copy.parents && !s.is_heredoc && !s.is_url) {
+                // A directory becomes DEST/KEPT (its contents in it), a file DEST/KEPT.
+                std::string at = s.kept.empty() ? dest : dest + "/" + s.kept;
+                copy_source(tree, s.rel, root.root_fd(), at, false, attrs);
+                continue;
+            }
             if (s.is_heredoc) {
                 write_file_in_root(root.root_fd(), target, s.heredoc, attrs, 0644);
             } else if (s.is_url) {

@@ -69,8 +69,8 @@ Command to_command(const Instruction& ins) {
         c.checksum = ins.flag("checksum");
         c.unpack = lower(ins.flag("unpack", "true")) != "false";
         c.excludes = ins.flag_values("exclude");
-        for (auto f : {"parents", "keep-git-dir"})
-            if (ins.has_flag(f)) c.unsupported.push_back(f);
+        c.parents = ins.has_flag("parents") && lower(ins.flag("parents", "true")) != "false";
+        if (ins.has_flag("keep-git-dir")) c.unsupported.push_back("keep-git-dir");
         c.heredocs = ins.heredocs;
         return c;
     }

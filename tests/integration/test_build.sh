@@ -346,6 +346,26 @@ run_expect_fail ib build --network bridge "$FL"
 assert_contains "$ERR" "--network"
 pass "build --label, --iidfile, -f - (stdin), --network none|host, --progress plain"
 
+# ---- COPY --parents (BuildKit's rule: the matched paths keep their directories, from a
+# "/./" pivot on when there is one; a directory keeps its own name) ----
+PAR=$(mktemp_dir)
+mkdir -p "$PAR/svc/api/conf" "$PAR/svc/web/conf" "$PAR/lib/deep/x"
+echo api >"$PAR/svc/api/conf/app.yml" && echo web >"$PAR/svc/web/conf/app.yml" && echo d >"$PAR/lib/deep/x/f"
+cat >"$PAR/Containerfile" <<CF
+FROM $BASE
+COPY --parents svc/*/conf/app.yml /all/
+COPY --parents ./lib/./deep/x /piv/
+COPY --parents lib /dir
+CF
+run_ok ib build -q -t localhost/parents "$PAR"
+run_img localhost/parents sh -c 'find /all /piv /dir -type f | sort | tr "\n" " "; cat /all/svc/web/conf/app.yml'
+assert_eq "/all/svc/api/conf/app.yml /all/svc/web/conf/app.yml /dir/lib/deep/x/f /piv/deep/x/f web" "$OUT" "COPY --parents trees"
+printf 'FROM %s\nCOPY --parents=false svc/api/conf/app.yml /one.yml\n' "$BASE" >"$PAR/Containerfile"
+run_ok ib build -q -t localhost/parents "$PAR"
+run_img localhost/parents cat /one.yml
+assert_eq api "$OUT" "--parents=false is a plain COPY"
+pass "COPY --parents, with a pivot and with a directory"
+
 # ---- errors: one line naming the place, nothing left behind ----
 BAD=$(mktemp_dir)
 printf 'FROM %s\nRUN echo ok\nCOPYY a /b\n' "$BASE" >"$BAD/Containerfile"

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "minirun/imgbuild/secrets.hpp"
+#include "minirun/imgbuild/ssh_agent.hpp"
 #include "minirun/common/error.hpp"
 
 using namespace minirun::imgbuild;
@@ -50,4 +51,31 @@ TEST_CASE("build secrets: --secret from a file or the environment, with clear er
     std::filesystem::resize_file(path, kMaxSecretSize + 1);
     CHECK_THROWS_AS(load_secrets({"id=x,src=" + path.string()}), minirun::Error);
     std::filesystem::remove(path);
+}
+
+TEST_CASE("build ssh: RUN --mount=type=ssh options and BuildKit's defaults") {
+    auto s = parse_ssh_mount({{"type", "ssh"}});
+    CHECK(s.id == "default");
+    CHECK(s.target.empty());  // the builder numbers /run/buildkit/ssh_agent.N
+    CHECK(s.mode == 0600);
+    CHECK_FALSE(s.required);
+    s = parse_ssh_mount({{"id", "git"}, {"target", "/a.sock"}, {"required", ""}, {"mode", "0660"}, {"uid", "7"}, {"gid", "8"}});
+    CHECK(s.id == "git");
+    CHECK(s.target == "/a.sock");
+    CHECK(s.required);  // a bare `required` means true, as BuildKit reads it
+    CHECK(s.mode == 0660);
+    CHECK(s.uid == 7);
+    CHECK(s.gid == 8);
+    CHECK_THROWS_AS(parse_ssh_mount({{"id", "a"}, {"mode", "rw"}}), std::invalid_argument);
+    CHECK_THROWS_AS(parse_ssh_mount({{"id", "a"}, {"src", "/x"}}), std::invalid_argument);
+}
+
+TEST_CASE("build ssh: --ssh values are checked before anything runs") {
+    ::unsetenv("SSH_AUTH_SOCK");
+    CHECK_THROWS_WITH(SshAgents({"default"}), doctest::Contains("--ssh default: SSH_AUTH_SOCK is not set"));
+    CHECK_THROWS_WITH(SshAgents({"=x"}), doctest::Contains("needs ID or ID=PATH"));
+    CHECK_THROWS_WITH(SshAgents({"a=/nonexistent/key"}), doctest::Contains("--ssh a=/nonexistent/key: /nonexistent/key: No such file"));
+    CHECK_THROWS_WITH(SshAgents({"a=/dev"}), doctest::Contains("neither an agent socket nor a key file"));
+    SshAgents none({});
+    CHECK(none.socket_for("default") == nullptr);
 }

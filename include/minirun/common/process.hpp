@@ -21,7 +21,12 @@ int exit_status_of(int wait_status);
 std::vector<char*> to_exec_array(const std::vector<std::string>& v);
 
 // Runs argv[0] (searched in PATH) with `input` on stdin; output capped at 1 MiB each.
-ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input = {});
+// `extra_env` ("NAME=VALUE") is added to (or replaces in) this process's environment.
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input = {},
+                          const std::vector<std::string>& extra_env = {});
+
+// This process's environment with `extra` ("NAME=VALUE") added or replacing.
+std::vector<std::string> environment_with(const std::vector<std::string>& extra);
 
 // For long-lived watchers once their setup is done: gives the heap's free memory back and
 // unmaps the resident pages of executable file mappings (clean page-cache text, refaulted

@@ -44,6 +44,7 @@ struct BuildOptions {
     std::vector<std::string> tags;
     std::vector<std::string> build_args;  // KEY=VALUE, or KEY to take it from our environment
     std::vector<std::string> secrets;     // --secret id=ID,src=FILE|env=VAR (see secrets.hpp)
+    std::vector<std::string> ssh;         // --ssh default|ID[=SOCKET|KEY[,KEY…]] (see ssh_agent.hpp)
     std::string target;                   // stage name or index; empty: the last stage
     bool no_cache = false;
     std::string pull = "missing";         // missing | always | never (base images)

@@ -41,6 +41,7 @@ struct CopyCommand {
     std::string checksum;
     bool unpack = true;                   // ADD --unpack=false keeps an archive as a file
     std::vector<std::string> excludes;    // --exclude patterns (ignore-file syntax)
+    bool parents = false;                 // COPY --parents: sources keep their directories
     std::vector<std::string> unsupported;  // flags imgbuild does not implement yet, as named
     std::vector<Heredoc> heredocs;
 };
