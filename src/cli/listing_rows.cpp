@@ -227,6 +227,71 @@ json disk_usage_row(const engine::DiskUsageRow& r) {
             {"Reclaimable", reclaimable}};
 }
 
+nlohmann::json disk_usage_detail_rows(const engine::DiskUsageDetail& d, const std::vector<image::ImageSummary>& images,
+                                      const std::vector<engine::PsRow>& containers,
+                                      const std::vector<engine::VolumeInfo>& volumes) {
+    auto size = [](uint64_t b) { return docker_size(static_cast<double>(b)); };
+    json out = {{"Images", json::array()}, {"Containers", json::array()}, {"Volumes", json::array()}, {"BuildCache", json::array()}};
+    std::map<std::string, const engine::ImageUsage*> by_image;
+    for (auto& u : d.images) by_image[u.id] = &u;
+    for (auto& img : images) {
+        json row = image_row(img, true);
+        auto it = by_image.find(img.id);
+        if (it != by_image.end()) {
+            row["SharedSize"] = size(it->second->shared_size);
+            row["UniqueSize"] = size(it->second->unique_size);
+            row["Containers"] = std::to_string(it->second->containers);
+        }
+        out["Images"].push_back(row);
+    }
+    std::map<std::string, uint64_t> by_container;
+    for (auto& u : d.containers) by_container[u.id] = u.size;
+    for (auto& c : containers) {
+        json row = container_row(c, true);
+        row["Size"] = size(by_container[c.rec.id]);
+        out["Containers"].push_back(row);
+    }
+    std::map<std::string, const engine::VolumeUsage*> by_volume;
+    for (auto& u : d.volumes) by_volume[u.name] = &u;
+    for (auto& v : volumes) {
+        json row = volume_row(v);
+        auto it = by_volume.find(v.name);
+        if (it != by_volume.end()) {
+            row["Links"] = std::to_string(it->second->links);
+            row["Size"] = size(it->second->size);
+        }
+        out["Volumes"].push_back(row);
+    }
+    for (auto& b : d.build_cache) {
+        out["BuildCache"].push_back({{"ID", b.id.substr(0, 12)},
+                                     {"CacheType", "regular"},
+                                     {"Size", size(b.size)},
+                                     {"CreatedSince", human_since(rfc3339_seconds(b.created))},
+                                     {"LastUsedSince", human_since(rfc3339_seconds(b.last_used))},
+                                     {"Shared", b.shared ? "true" : "false"}});
+    }
+    return out;
+}
+
+format::Listing disk_usage_section(const std::string& section) {
+    format::Listing l;
+    if (section == "Images") {
+        l = image_listing(false);
+        l.default_table = "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}\\t{{.SharedSize}}\\t{{.UniqueSize}}\\t{{.Containers}}";
+    } else if (section == "Containers") {
+        l = container_listing();
+        l.default_table = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.LocalVolumes}}\\t{{.Size}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Names}}";
+    } else if (section == "Volumes") {
+        l = volume_listing();
+        l.default_table = "table {{.Name}}\\t{{.Links}}\\t{{.Size}}";
+    } else {
+        l.default_table = "table {{.ID}}\\t{{.CacheType}}\\t{{.Size}}\\t{{.CreatedSince}}\\t{{.LastUsedSince}}\\t{{.Shared}}";
+        l.headers = {{"ID", "CACHE ID"}, {"CacheType", "CACHE TYPE"}, {"Size", "SIZE"}, {"CreatedSince", "CREATED"},
+                     {"LastUsedSince", "LAST USED"}, {"Shared", "SHARED"}};
+    }
+    return l;
+}
+
 format::Listing stats_listing() {
     format::Listing l;
     l.default_table =

@@ -37,6 +37,13 @@ std::vector<nlohmann::json> history_rows(const image::StoredImage& img, bool tru
 
 format::Listing disk_usage_listing();
 nlohmann::json disk_usage_row(const engine::DiskUsageRow& r);
+// `system df -v`: {"Images": […], "Containers": […], "Volumes": […], "BuildCache": […]}, the
+// rows of `images`, `ps` and `volume ls` with their sizes filled in, and the cache's steps.
+nlohmann::json disk_usage_detail_rows(const engine::DiskUsageDetail& d, const std::vector<image::ImageSummary>& images,
+                                      const std::vector<engine::PsRow>& containers,
+                                      const std::vector<engine::VolumeInfo>& volumes);
+// The table of one of those sections ("Images", "Containers", "Volumes", "BuildCache").
+format::Listing disk_usage_section(const std::string& section);
 
 format::Listing stats_listing();
 nlohmann::json stats_row(const engine::ContainerStats& s);

@@ -343,13 +343,36 @@ void add_system(CLI::App& app, int& exit_code) {
     });
     static std::string df_format;
     auto* df = sys->add_subcommand("df", "Disk space taken by images, containers, volumes and the build cache");
-    df->add_option("--format", df_format, "A Go template ({{.Type}} {{.Size}} {{.Reclaimable}}, table …)");
+    static bool df_verbose = false;
+    df->add_option("--format", df_format, "A Go template ({{.Type}} {{.Size}} {{.Reclaimable}}, table …; with -v over {{.Images}} {{.Containers}} {{.Volumes}} {{.BuildCache}})");
+    df->add_flag("-v,--verbose", df_verbose, "Each image, container, volume and build cache step with its size");
     df->callback([] {
         std::string root = cli::storage_root(g);
         registry::RegistryOptions ro;
         auto containers = engine::Engine(root, ro).ps(true);
         std::vector<engine::ContainerRecord> recs;
         for (auto& r : containers) recs.push_back(r.rec);
+        if (df_verbose) {
+            auto store = open_store();
+            auto detail = engine::disk_usage_detail(store, root, recs);
+            json all = cli::disk_usage_detail_rows(detail, image::list_image_summaries(store), containers,
+                                                    engine::VolumeStore(root).list());
+            if (!df_format.empty()) {  // Docker: the template sees the four lists at once
+                std::cout << format::format_rows(df_format, format::Listing{}, {all}) << std::flush;
+                return;
+            }
+            auto section = [&](const char* title, const char* key) {
+                std::cout << title << "\n\n"
+                          << format::format_rows("", cli::disk_usage_section(key), all[key].get<std::vector<json>>()) << "\n";
+            };
+            section("Images space usage:", "Images");
+            section("Containers space usage:", "Containers");
+            section("Local Volumes space usage:", "Volumes");
+            std::cout << "Build cache usage: " << cli::docker_size(static_cast<double>(detail.build_cache_size)) << "\n\n"
+                      << format::format_rows("", cli::disk_usage_section("BuildCache"), all["BuildCache"].get<std::vector<json>>())
+                      << std::flush;
+            return;
+        }
         std::vector<json> rows;
         for (auto& r : engine::disk_usage(open_store(), root, recs)) rows.push_back(cli::disk_usage_row(r));
         std::cout << format::format_rows(df_format, cli::disk_usage_listing(), rows) << std::flush;

@@ -7,6 +7,7 @@
 
 #include "minirun/common/error.hpp"
 #include "minirun/engine/volumes.hpp"
+#include "minirun/image/build_cache.hpp"
 #include "minirun/image/stored_image.hpp"
 
 namespace minirun::engine {
@@ -77,14 +78,53 @@ std::vector<DiskUsageRow> disk_usage(const image::Store& store, const stdfs::pat
     }
 
     DiskUsageRow cache{"Build Cache"};
-    std::error_code ec;
-    for (auto& e : stdfs::directory_iterator(image::build_cache_dir(storage_root), ec)) {
-        (void)e;
-        ++cache.total;
-    }
+    cache.total = image::BuildCache(store).entries().size();
     cache.size = tree_usage(storage_root / "cache");
     cache.reclaimable = cache.size;
     return {images, ctrs, vols, cache};
+}
+
+DiskUsageDetail disk_usage_detail(const image::Store& store, const stdfs::path& storage_root,
+                                  const std::vector<ContainerRecord>& containers) {
+    DiskUsageDetail out;
+    // Which images hold each layer: a layer in two or more is shared by each of them.
+    std::vector<image::StoredImage> images;
+    std::set<std::string> seen_ids;
+    std::map<std::string, std::set<std::string>> holders;  // blob digest → image ids
+    for (auto& rec : store.list_images()) {
+        try {
+            auto img = image::load_stored_image(store, rec);
+            if (!seen_ids.insert(img.id()).second) continue;  // one image under several names
+            for (auto& l : img.manifest.layers) holders[l.digest].insert(img.id());
+            images.push_back(std::move(img));
+        } catch (const Error&) {
+        }
+    }
+    for (auto& img : images) {
+        ImageUsage u;
+        u.id = img.id();
+        for (auto& l : img.manifest.layers)
+            (holders[l.digest].size() > 1 ? u.shared_size : u.unique_size) += static_cast<uint64_t>(l.size);
+        for (auto& c : containers) u.containers += c.image_id == u.id ? 1 : 0;
+        out.images.push_back(u);
+    }
+    ContainerStore cs(storage_root);
+    for (auto& c : containers) out.containers.push_back({c.id, tree_usage(cs.dir(c.id) / "upper")});
+    for (auto& v : VolumeStore(storage_root).list())
+        out.volumes.push_back({v.name, volume_users(v.name, containers).size(), tree_usage(v.mountpoint)});
+    for (auto& e : image::BuildCache(store).entries()) {
+        BuildCacheUsage u;
+        u.id = e.key;
+        u.created = e.created;
+        u.last_used = e.last_used;
+        if (e.step && *e.step) {
+            u.size = static_cast<uint64_t>((*e.step)->blob.size);
+            u.shared = holders.count((*e.step)->blob.digest) > 0;
+        }
+        out.build_cache.push_back(u);
+    }
+    out.build_cache_size = tree_usage(storage_root / "cache");
+    return out;
 }
 
 }  // namespace minirun::engine

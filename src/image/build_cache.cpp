@@ -1,5 +1,10 @@
 #include "minirun/image/build_cache.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "minirun/common/fs.hpp"
@@ -21,11 +26,24 @@ stdfs::path BuildCache::entry(const std::string& key) const {
     return dir_ / (key.substr(key.find(':') + 1) + ".json");
 }
 
-std::optional<CachedStep> BuildCache::find(const std::string& key) const {
-    stdfs::path p = entry(key);
-    std::error_code ec;
-    if (!stdfs::exists(p, ec)) return std::nullopt;
-    json j = json::parse(fs::read_file(p, 1 << 20), nullptr, false);
+namespace {
+
+// An entry's text, read without touching its access time (O_NOATIME where the kernel
+// allows it): the access time is the entry's LAST USED, set by hits only.
+std::string read_quietly(const stdfs::path& p) {
+    fs::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME));
+    if (!fd && errno == EPERM) fd.reset(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return {};
+    std::string text;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0 && text.size() < (1u << 20)) text.append(buf, static_cast<size_t>(n));
+    return text;
+}
+
+// An entry's step; nullopt for an unreadable one.
+std::optional<CachedStep> read_entry(const stdfs::path& p) {
+    json j = json::parse(read_quietly(p), nullptr, false);
     if (!j.is_object()) return std::nullopt;
     if (j.value("empty", false)) return CachedStep{};
     LayerRef l;
@@ -34,9 +52,47 @@ std::optional<CachedStep> BuildCache::find(const std::string& key) const {
     l.blob.size = j.value("size", int64_t{0});
     l.diff_id = j.value("diffID", "");
     if (!is_valid_digest(l.blob.digest) || !is_valid_digest(l.diff_id)) return std::nullopt;
-    // A cached layer someone garbage-collected since is a miss.
-    if (!store_.has_blob(l.blob.digest) || !store_.has_layer(l.diff_id)) return std::nullopt;
     return CachedStep{l};
+}
+
+// A hit sets the entry's access time: `system df -v`'s LAST USED (the file's mtime stays
+// its creation).
+void touch_used(const stdfs::path& p) {
+    struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+    ::utimensat(AT_FDCWD, p.c_str(), ts, 0);
+}
+
+}  // namespace
+
+std::optional<CachedStep> BuildCache::find(const std::string& key) const {
+    stdfs::path p = entry(key);
+    std::error_code ec;
+    if (!stdfs::exists(p, ec)) return std::nullopt;
+    auto step = read_entry(p);
+    if (!step) return std::nullopt;
+    // A cached layer someone garbage-collected since is a miss.
+    if (*step && (!store_.has_blob((*step)->blob.digest) || !store_.has_layer((*step)->diff_id))) return std::nullopt;
+    touch_used(p);
+    return step;
+}
+
+std::vector<BuildCacheEntry> BuildCache::entries() const {
+    std::vector<BuildCacheEntry> out;
+    std::error_code ec;
+    for (auto& e : stdfs::directory_iterator(dir_, ec)) {
+        if (e.path().extension() != ".json") continue;  // stat-* memos are not steps
+        BuildCacheEntry entry;
+        entry.key = e.path().stem().string();
+        struct stat st {};
+        if (::stat(e.path().c_str(), &st) == 0) {
+            entry.created = st.st_mtime;
+            entry.last_used = std::max<int64_t>(st.st_atime, st.st_mtime);
+        }
+        entry.step = read_entry(e.path());
+        out.push_back(std::move(entry));
+    }
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.key < b.key; });
+    return out;
 }
 
 void BuildCache::remember(const std::string& key, const CachedStep& step) const {
@@ -56,7 +112,7 @@ void BuildCache::add_roots(GcRoots& roots) const {
     std::error_code ec;
     for (auto& e : stdfs::directory_iterator(dir_, ec)) {
         if (e.path().extension() != ".json") continue;  // stat-* memos name no layer
-        json j = json::parse(fs::read_file(e.path(), 1 << 20), nullptr, false);
+        json j = json::parse(read_quietly(e.path()), nullptr, false);
         if (!j.is_object() || j.value("digest", std::string()).empty()) continue;
         roots.blobs.insert(hex_of(j.value("digest", std::string())));
         roots.layers.insert(hex_of(j.value("diffID", std::string())));

@@ -93,6 +93,14 @@ assert_eq "" "$OUT" "no private key in the image"
 [[ -z $(find /tmp -maxdepth 1 -name 'imgbuild-ssh-*' 2>/dev/null) ]] || fail "the build left its ssh directories in /tmp"
 pass "nothing of the agent stays in the image or on the host"
 
+# system df -v lists the build's cached steps; those whose layer the image has are shared.
+run_ok mr system df -v --format '{{range .BuildCache}}{{.CacheType}}:{{.Shared}} {{end}}'
+assert_contains "$OUT" "regular:true" "a cached step whose layer is in sshimg"
+sleep 1.1
+run_ok mr system df -v
+assert_contains "$(tr -s ' ' <<<"$OUT")" "CACHE ID CACHE TYPE SIZE CREATED LAST USED SHARED" "the build cache table"
+assert_not_contains "$OUT" "Less than a second ago" "listing the cache does not count as using it"
+
 # Errors: a required agent not given (file:line), a bad --ssh value, a passphrase key.
 printf 'FROM %s/busybox:latest\nRUN --mount=type=ssh,id=git,required true\n' "$REGISTRY" >"$work/Req"
 run_expect_fail ib build -q -f "$work/Req" "$CTX"

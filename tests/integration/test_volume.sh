@@ -43,6 +43,20 @@ assert_eq "TYPE            TOTAL     ACTIVE    SIZE" "$(head -1 <<<"$OUT" | cut 
 assert_contains "$(head -1 <<<"$OUT")" "RECLAIMABLE"
 pass "system df: images, containers, volumes and build cache, active and reclaimable"
 
+# system df -v: podman's sections and columns; each volume with its links and size as
+# podman counts them; the image with its container count; the build cache line.
+run_ok mr system df -v
+mine=$OUT
+theirs=$("${P[@]}" system df -v 2>&1) || fail "podman system df -v: $theirs"
+headers() { grep -E '^(REPOSITORY|CONTAINER ID|VOLUME NAME)|space usage:$' <<<"$1" | tr -s ' '; }
+volume_rows() { sed -n '/^VOLUME NAME/,/^$/p' <<<"$1" | sed 1d | tr -s ' ' | sed '/^$/d' | sort; }
+assert_eq "$(headers "$theirs")" "$(headers "$mine")" "system df -v: podman's sections and columns"
+assert_eq "$(volume_rows "$theirs")" "$(volume_rows "$mine")" "system df -v: podman's volume links and sizes"
+assert_contains "$mine" "Build cache usage: " "the build cache section"
+run_ok mr system df -v --format '{{range .Images}}{{.Containers}} {{.UniqueSize}};{{end}}{{range .Containers}}{{.Names}} {{.LocalVolumes}};{{end}}'
+assert_eq "1 $(mr images --format '{{.Size}}');user 1;" "$OUT" "system df -v --format over the lists"
+pass "system df -v as podman's; --format sees Images, Containers, Volumes, BuildCache"
+
 run_ok mr volume inspect data1
 assert_eq "$STORE/volumes/data1/_data" "$(jq -r '.[0].Mountpoint' <<<"$OUT")" "Mountpoint under the store"
 run_ok mr volume ls

@@ -24,4 +24,36 @@ struct DiskUsageRow {
 std::vector<DiskUsageRow> disk_usage(const image::Store& store, const std::filesystem::path& storage_root,
                                      const std::vector<ContainerRecord>& containers);
 
+// `system df -v`: the same, item by item.
+struct ImageUsage {
+    std::string id;
+    uint64_t shared_size = 0;  // layers another image also has
+    uint64_t unique_size = 0;  // layers only this image has
+    size_t containers = 0;     // containers (any state) made from it
+};
+struct ContainerUsage {
+    std::string id;
+    uint64_t size = 0;  // its writable layer
+};
+struct VolumeUsage {
+    std::string name;
+    size_t links = 0;  // containers that mount it
+    uint64_t size = 0;
+};
+struct BuildCacheUsage {
+    std::string id;            // the step's cache key
+    uint64_t size = 0;         // the layer it produced (0: a step that changed no file)
+    int64_t created = 0, last_used = 0;  // unix seconds
+    bool shared = false;       // an image has its layer too
+};
+struct DiskUsageDetail {
+    std::vector<ImageUsage> images;
+    std::vector<ContainerUsage> containers;
+    std::vector<VolumeUsage> volumes;
+    std::vector<BuildCacheUsage> build_cache;
+    uint64_t build_cache_size = 0;  // the summary's Build Cache size
+};
+DiskUsageDetail disk_usage_detail(const image::Store& store, const std::filesystem::path& storage_root,
+                                  const std::vector<ContainerRecord>& containers);
+
 }  // namespace minirun::engine

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "minirun/image/manifest.hpp"
 #include "minirun/image/store.hpp"
@@ -33,6 +34,13 @@ struct StepKeyInputs {
 // The step's cache key (a sha256 digest); it also becomes the next step's parent chain.
 std::string step_key(const StepKeyInputs& in);
 
+// One step entry as `system df -v` lists it.
+struct BuildCacheEntry {
+    std::string key;
+    std::optional<CachedStep> step;  // nullopt: unreadable
+    int64_t created = 0, last_used = 0;  // unix seconds: written, last found by a build
+};
+
 class BuildCache {
 public:
     explicit BuildCache(const Store& store) : store_(store), dir_(build_cache_dir(store.root())) {}
@@ -47,6 +55,8 @@ public:
 
     // The blobs and layers the entries name: kept by garbage collection.
     void add_roots(GcRoots& roots) const;
+    // Every step entry (not the stat memos), sorted by key.
+    std::vector<BuildCacheEntry> entries() const;
     // Forgets every entry and memo; returns how many step entries went.
     size_t prune() const;
 
