@@ -19,6 +19,7 @@
 #include "cdi_flags.hpp"
 #include "cli_common.hpp"
 #include "listing_rows.hpp"
+#include "minirun/engine/attach.hpp"
 #include "minirun/engine/list_filters.hpp"
 #include "minirun/format/table_format.hpp"
 #include "minirun/common/error.hpp"
@@ -60,15 +61,17 @@ engine::Engine open_engine(GlobalOptions& g) {
 
 namespace {
 
-void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
+// `run`, and `create` with the same flags (one set of variables: one callback runs).
+void add_run(CLI::App& app, GlobalOptions& g, int& exit_code, const std::string& verb) {
     static engine::RunRequest r;
     static std::string entrypoint;
     static std::vector<std::string> volumes, mounts, tmpfs;  // parsed into r.mounts before run
     static int64_t pids = 0;
     static int stop_timeout = -1;
-    auto* c = app.add_subcommand("run", "Run a command in a new container");
+    bool create_only = verb == "create";
+    auto* c = app.add_subcommand(verb, create_only ? "Create a new container (start runs it)" : "Run a command in a new container");
     c->set_help_flag("--help", "Print this help");  // -h is --hostname, as in Docker
-    c->add_flag("-d,--detach", r.detach, "Run in the background and print the container ID");
+    if (!create_only) c->add_flag("-d,--detach", r.detach, "Run in the background and print the container ID");
     c->add_flag("-i,--interactive", r.interactive, "Keep stdin open");
     c->add_flag("-t,--tty", r.tty, "Allocate a pseudo-TTY");
     c->add_flag("--rm", r.remove, "Remove the container when it exits");
@@ -145,11 +148,11 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
     c->add_option("image", r.image, "Image")->required();
     one_value_each(c);
     c->prefix_command();
-    c->callback([&g, &exit_code, c, shares_opt, oom_opt] {
+    c->callback([&g, &exit_code, c, shares_opt, oom_opt, create_only] {
         // main() gave the parser argv up to the image: anything left over came before the
         // image and is an unknown flag; the command is the words after the image.
         if (auto left = c->remaining(); !left.empty()) {
-            std::cerr << "Error: unknown flag: " << left[0] << "\nSee 'minirun run --help'.\n";
+            std::cerr << "Error: unknown flag: " << left[0] << "\nSee 'minirun " << (create_only ? "create" : "run") << " --help'.\n";
             exit_code = 125;
             return;
         }
@@ -179,10 +182,10 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code) {
             for (auto& m : mounts) r.mounts.push_back(engine::parse_mount_flag(m));
             for (auto& t : tmpfs) r.mounts.push_back(engine::parse_tmpfs_flag(t));
             apply_cdi_devices(r, gpus);
-            engine::RunResult run = open_engine(g).run(r);
+            engine::RunResult run = create_only ? open_engine(g).create(r) : open_engine(g).run(r);
             exit_code = run.status;
             if (!run.error.empty()) std::cerr << "Error: " << run.error << "\n";
-            else if (r.detach) std::cout << run.container_id << "\n";
+            else if (r.detach || create_only) std::cout << run.container_id << "\n";
         } catch (const std::exception& e) {
             std::cerr << "Error: " << e.what() << "\n";
             exit_code = 125;
@@ -280,11 +283,30 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
         });
     });
     static std::string pidfile;
+    static bool start_attach = false, start_interactive = false;
+    static std::string start_detach_keys = "ctrl-p,ctrl-q";
     auto* start = app.add_subcommand("start", "Start stopped containers");
     start->add_option("--pidfile", pidfile, "Write the supervisor's pid here (a systemd unit's PIDFile=)");
+    start->add_flag("-a,--attach", start_attach, "Attach to its output (and exit with its status)");
+    start->add_flag("-i,--interactive", start_interactive, "Attach stdin too (the container's ends with ours)");
+    start->add_option("--detach-keys", start_detach_keys, "Keys that detach and leave it running (default ctrl-p,ctrl-q)");
     start->add_option("container", start_names)->required();
     start->callback([&g, &exit_code] {
         auto e = open_engine(g);
+        if (start_attach || start_interactive) {
+            if (start_names.size() != 1) throw Error("start -a: you cannot start and attach several containers at once",
+                                                     ErrorKind::InvalidArgument);
+            engine::AttachOptions ao;
+            ao.detach_keys = start_detach_keys;
+            engine::parse_detach_keys(ao.detach_keys);  // a typo fails before anything starts
+            ao.stdin = start_interactive;
+            ao.replay = true;
+            ao.close_stdin_on_eof = true;
+            e.start(start_names[0]);
+            int status = engine::attach_container(e, start_names[0], ao);
+            exit_code = status < 0 ? 0 : status;
+            return;
+        }
         if (!pidfile.empty() && start_names.size() != 1) throw Error("--pidfile: give one container");
         each_name(start_names, exit_code, [&](const std::string& n) {
             e.start(n);
@@ -292,6 +314,22 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
                 fs::write_file_atomic(pidfile, std::to_string(e.containers().find(n).supervisor_pid) + "\n");
             std::cout << n << "\n";
         });
+    });
+    static std::string attach_name, attach_detach_keys = "ctrl-p,ctrl-q";
+    static bool attach_no_stdin = false, attach_sig_proxy = true;
+    auto* att = app.add_subcommand("attach", "Attach this terminal to a running container's input and output");
+    att->add_option("--detach-keys", attach_detach_keys, "Keys that detach and leave it running (default ctrl-p,ctrl-q)");
+    att->add_flag("--no-stdin", attach_no_stdin, "Do not send our input to it");
+    att->add_option("--sig-proxy", attach_sig_proxy, "Send the signals we get to it (without a tty; default true)");
+    att->add_option("container", attach_name)->required();
+    att->callback([&g, &exit_code] {
+        auto e = open_engine(g);
+        engine::AttachOptions ao;
+        ao.detach_keys = attach_detach_keys;
+        ao.stdin = !attach_no_stdin;
+        ao.sig_proxy = attach_sig_proxy;
+        int status = engine::attach_container(e, attach_name, ao);
+        exit_code = status < 0 ? 0 : status;
     });
     auto* restart = app.add_subcommand("restart", "Restart containers");
     restart->add_option("-t,--time", restart_t, "Seconds to wait before killing");
@@ -525,7 +563,7 @@ void add_info(CLI::App& app, GlobalOptions& g) {
     container->require_subcommand(1);
     // Spelled as Docker spells them; main() turns them into the verbs before parsing.
     for (const char* verb : {"ls", "run", "start", "stop", "restart", "kill", "rm", "logs", "exec", "inspect", "port", "top",
-                             "stats", "wait", "rename", "cp", "commit", "export"})
+                             "stats", "wait", "rename", "cp", "commit", "export", "attach", "create"})
         container->add_subcommand(verb, std::string("Same as `minirun ") + (std::string(verb) == "ls" ? "ps" : verb) + "`");
     container->add_subcommand("prune", "Remove all stopped containers")->callback([&g] {
         auto removed = open_engine(g).prune();
@@ -607,7 +645,8 @@ void set_raw_args(int argc, char** argv) { g_raw_args.assign(argv, argv + argc);
 const std::vector<std::string>& raw_args() { return g_raw_args; }
 
 void add_container_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
-    add_run(app, g, exit_code);
+    add_run(app, g, exit_code, "run");
+    add_run(app, g, exit_code, "create");
     add_ps(app, g);
     add_simple(app, g, exit_code);
     add_logs_exec(app, g, exit_code);

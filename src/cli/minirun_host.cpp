@@ -335,7 +335,7 @@ std::vector<std::string> docker_aliases(std::vector<std::string> args) {
          {{"ls", {"ps"}}, {"list", {"ps"}}, {"ps", {"ps"}}, {"run", {"run"}}, {"start", {"start"}}, {"stop", {"stop"}},
           {"restart", {"restart"}}, {"kill", {"kill"}}, {"rm", {"rm"}}, {"logs", {"logs"}}, {"exec", {"exec"}},
           {"inspect", {"inspect", "--type", "container"}}, {"port", {"port"}}, {"top", {"top"}}, {"stats", {"stats"}},
-          {"wait", {"wait"}}, {"rename", {"rename"}}, {"cp", {"cp"}},
+          {"wait", {"wait"}}, {"rename", {"rename"}}, {"cp", {"cp"}}, {"attach", {"attach"}}, {"create", {"create"}},
           {"commit", {"commit"}}, {"export", {"export"}}}},
         {"image",
          {{"ls", {"images"}}, {"list", {"images"}}, {"rm", {"rmi"}}, {"remove", {"rmi"}}, {"pull", {"pull"}},

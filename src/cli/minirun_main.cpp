@@ -515,7 +515,7 @@ int main(int argc, char** argv) {
     cli::add_volume_commands(app, g, exit_code);
     // run's and exec's command is everything after the image or container, as in Docker:
     // the parser sees only what comes before.
-    cli::CommandSplit split = cli::split_command_tail(app, words, {"run", "exec"});
+    cli::CommandSplit split = cli::split_command_tail(app, words, {"run", "create", "exec"});
     if (split.split) {
         cli::set_command_tail(split.tail);
         words = split.head;

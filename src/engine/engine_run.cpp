@@ -12,14 +12,15 @@
 
 namespace minirun::engine {
 
-RunResult Engine::run(const RunRequest& req) {
-    // The container's cgroup join (by us or the supervisor) shares the grace period this
-    // starts while the image, rootfs and network are prepared.
-    runtime::CgroupMigrationPrimer primer;
+RunResult Engine::create(const RunRequest& req) {
+    ContainerRecord rec;
+    return create_record(req, rec);
+}
+
+RunResult Engine::create_record(const RunRequest& req, ContainerRecord& rec) {
     reap_orphans();
     if (!req.cidfile.empty() && std::filesystem::exists(req.cidfile))
         return RunResult{"", 125, "container ID file found, make sure the other container isn't running or delete " + req.cidfile};
-    ContainerRecord rec;
     try {
         rec = create_container(storage_, registry_, containers_, req);
     } catch (const CreateRefused& e) {
@@ -27,6 +28,16 @@ RunResult Engine::run(const RunRequest& req) {
     }
     // --cidfile: written once the container exists, before it runs (Docker's moment).
     if (!req.cidfile.empty()) fs::write_file_atomic(req.cidfile, rec.id, 0644);
+    return RunResult{rec.id, 0, ""};
+}
+
+RunResult Engine::run(const RunRequest& req) {
+    // The container's cgroup join (by us or the supervisor) shares the grace period this
+    // starts while the image, rootfs and network are prepared.
+    runtime::CgroupMigrationPrimer primer;
+    ContainerRecord rec;
+    RunResult created = create_record(req, rec);
+    if (created.container_id.empty()) return created;
     if (!req.detach) {
         // This process watches the container: recorded (with "running") so that, killed
         // before it cleans up, its --rm container is reaped by the next command.

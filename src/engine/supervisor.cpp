@@ -16,13 +16,16 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "minirun/common/error.hpp"
 #include "minirun/common/fs.hpp"
 #include "minirun/common/process.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/engine/supervisor.hpp"
+#include "minirun/engine/attach.hpp"
 #include "minirun/engine/logs.hpp"
 #include "minirun/engine/rootfs.hpp"
 #include "minirun/runtime/cgroups.hpp"
@@ -89,7 +92,7 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
     runtime::CreateOptions opts;
     opts.id = rec.id;
     opts.bundle = dir;
-    fs::UniqueFd out_r, out_w, err_r, err_w, null_in;
+    fs::UniqueFd out_r, out_w, err_r, err_w, null_in, in_r, in_w;
     std::optional<ConsoleListener> console;
     if (rec.tty) {
         console.emplace(console_path(dir));
@@ -100,7 +103,13 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
         out_r.reset(p1[0]), out_w.reset(p1[1]), err_r.reset(p2[0]), err_w.reset(p2[1]);
         opts.stdout_fd = out_w.get();
         opts.stderr_fd = err_w.get();
-        if (!(attach.foreground && rec.interactive)) {
+        if (!attach.foreground && rec.interactive) {
+            // -di: stdin stays open for `attach` to feed, as Docker's does.
+            int p3[2];
+            if (::pipe2(p3, O_CLOEXEC) != 0) throw_errno("pipe");
+            in_r.reset(p3[0]), in_w.reset(p3[1]);
+            opts.stdin_fd = in_r.get();
+        } else if (!(attach.foreground && rec.interactive)) {
             null_in.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
             opts.stdin_fd = null_in.get();
         }
@@ -127,6 +136,7 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
     }
     out_w.reset();
     err_w.reset();
+    in_r.reset();
     log::debug("container started");
     if (sc.exec_failure) {
         const ErrorRecord& failure = *sc.exec_failure;
@@ -144,6 +154,15 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
     }
     fs::UniqueFd master;
     if (console) master.reset(console->take_master());
+    // A detached container's stdio is served to `attach` (and `start -a`) from here on.
+    std::optional<AttachHub> hub;
+    if (!attach.foreground) {
+        try {
+            hub.emplace(attach_socket_path(dir), master ? master.get() : in_w.get(), master ? master.get() : -1, sc.pid);
+        } catch (const Error& e) {
+            log::warn("container " + rec.name + ": attach is unavailable: " + e.what());
+        }
+    }
     rec.status = "running";
     rec.pid = sc.pid;
     rec.pid_start = runtime::process_start_time(sc.pid);
@@ -183,26 +202,31 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
         }
         lines.feed(buf, static_cast<size_t>(n));
         if (attach.foreground) (void)!::write(echo_fd, buf, static_cast<size_t>(n));
+        if (hub) hub->output(echo_fd == STDERR_FILENO ? attach_frame::kStderr : attach_frame::kStdout, buf, static_cast<size_t>(n));
     };
+    std::vector<pollfd> p;
+    std::vector<int> hub_fds;
     for (;;) {
         if (g_resized && master) {
             g_resized = 0;
             copy_window_size(master.get());
         }
-        pollfd p[3];
-        int n = 0;
-        if (out_r) p[n++] = {out_r.get(), POLLIN, 0};
-        if (err_r) p[n++] = {err_r.get(), POLLIN, 0};
-        if (master) p[n++] = {master.get(), POLLIN, 0};
-        pollfd in{STDIN_FILENO, POLLIN, 0};
-        if (stdin_open) p[n++] = in;
-        if (n == 0 && status < 0 && !health) {
+        p.clear();
+        if (out_r) p.push_back({out_r.get(), POLLIN, 0});
+        if (err_r) p.push_back({err_r.get(), POLLIN, 0});
+        if (master) p.push_back({master.get(), POLLIN, 0});
+        const size_t outputs = p.size();
+        if (stdin_open) p.push_back({STDIN_FILENO, POLLIN, 0});
+        hub_fds.clear();
+        if (hub) hub->poll_fds(hub_fds);
+        for (int fd : hub_fds) p.push_back({fd, POLLIN, 0});
+        if (p.empty() && status < 0 && !health) {
             // All output closed: nothing to carry, just wait for the init.
             status = runtime::wait_status(sc.pid);
             break;
         }
-        ::poll(p, static_cast<nfds_t>(n), status < 0 ? 200 : 0);
-        for (int i = 0; i < n; ++i) {
+        ::poll(p.data(), p.size(), status < 0 ? 200 : 0);
+        for (size_t i = 0; i < p.size(); ++i) {
             if (!p[i].revents) continue;
             if (out_r && p[i].fd == out_r.get()) pump(out_r, out_lines, STDOUT_FILENO);
             else if (err_r && p[i].fd == err_r.get()) pump(err_r, err_lines, STDERR_FILENO);
@@ -212,6 +236,8 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
                 ssize_t r = ::read(STDIN_FILENO, buf, sizeof buf);
                 if (r <= 0) stdin_open = false;
                 else (void)!::write(master.get(), buf, static_cast<size_t>(r));
+            } else if (hub && i >= outputs) {
+                hub->readable(p[i].fd);
             }
         }
         if (health && status < 0) health->tick();
@@ -221,8 +247,7 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
             if (r == sc.pid) status = exit_status_of(ws);
         }
         // Done when the init is gone and its output drained (or nothing can arrive).
-        bool any = out_r || err_r || master;
-        if (status >= 0 && (!any || ::poll(p, static_cast<nfds_t>(n), 0) <= 0)) break;
+        if (status >= 0 && (outputs == 0 || ::poll(p.data(), outputs, 0) <= 0)) break;
     }
     health.reset();  // a probe still running dies with the container
     out_lines.flush();
@@ -249,6 +274,7 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
     rec = latest;
     if (oom) container_event(containers_, rec, "oom");
     container_event(containers_, rec, "die", {{"exitCode", std::to_string(status)}});
+    if (hub) hub->finish(status);  // after the record: an attached client's next look sees the exit
     return status;
 }
 

@@ -52,6 +52,8 @@ public:
     Engine(std::filesystem::path storage, registry::RegistryOptions registry);
 
     RunResult run(const RunRequest& req);
+    // `create`: the container made as `run` makes it, not started (`start` runs it).
+    RunResult create(const RunRequest& req);
     void start(const std::string& container);
     void stop(const std::string& container, std::optional<int> timeout);
     void restart(const std::string& container, std::optional<int> timeout);
@@ -103,6 +105,7 @@ private:
         ErrorRecord failure;  // when not started; its status is the shell status to report
     };
     SupervisorReply spawn_supervisor(const std::string& id);
+    RunResult create_record(const RunRequest& req, ContainerRecord& rec);
     void cleanup(ContainerRecord& rec, bool remove_dir);
     // `rm -f <full id>` of a container whose record cannot be read; false when it can.
     bool remove_unreadable(const std::string& id);
