@@ -20,6 +20,7 @@
 #include "console_relay.hpp"
 #include "minirun/common/error.hpp"
 #include "minirun/common/log.hpp"
+#include "minirun/common/unix_socket.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/engine/logs.hpp"
 
@@ -75,14 +76,6 @@ bool next_frame(std::string& buf, char& type, std::string& payload, bool& too_bi
     return true;
 }
 
-sockaddr_un address_of(const std::string& path) {
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    if (path.size() >= sizeof a.sun_path) throw Error("attach socket path too long: " + path);
-    std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
-    return a;
-}
-
 }  // namespace
 
 std::string attach_socket_path(const std::string& container_dir) { return console_path(container_dir, "attach.sock"); }
@@ -92,7 +85,7 @@ AttachHub::AttachHub(const std::string& socket_path, int input_fd, int master, p
     ::unlink(path_.c_str());
     listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!listener_) throw_errno("attach socket");
-    sockaddr_un a = address_of(path_);
+    sockaddr_un a = unix_address(path_);
     if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw_errno("bind " + path_);
     ::chmod(path_.c_str(), 0600);  // the container's stdin is its owner's
     if (::listen(listener_.get(), 8) != 0) throw_errno("listen " + path_);
@@ -231,10 +224,9 @@ int attach_container(Engine& engine, const std::string& name, const AttachOption
     std::string keys = parse_detach_keys(opts.detach_keys);
     ContainerRecord rec = engine.refresh(engine.containers().find(name));
     std::string dir = engine.containers().dir(rec.id).string();
-    fs::UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!sock) throw_errno("attach socket");
-    sockaddr_un a = address_of(attach_socket_path(dir));
-    bool connected = rec.status == "running" && ::connect(sock.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    fs::UniqueFd sock;
+    if (rec.status == "running") sock.reset(connect_unix(attach_socket_path(dir)));
+    bool connected = static_cast<bool>(sock);
     if (!connected) {
         rec = engine.refresh(engine.containers().find(name));
         if (opts.replay && rec.status == "exited") {

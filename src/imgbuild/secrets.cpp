@@ -38,13 +38,17 @@ std::string read_secret_file(const std::string& flag, const std::string& path) {
     return fs::read_file(path, kMaxSecretSize);
 }
 
-unsigned long parse_number(const std::string& key, const std::string& text, int base, unsigned long max) {
+}  // namespace
+
+unsigned long parse_mount_number(const std::string& key, const std::string& text, int base, unsigned long max) {
     char* end = nullptr;
     errno = 0;
     unsigned long v = std::strtoul(text.c_str(), &end, base);
     if (text.empty() || *end || errno || v > max) throw std::invalid_argument(key + "=" + text + " is not a valid value");
     return v;
 }
+
+namespace {
 
 bool is_tmpfs(const std::filesystem::path& dir) {
     struct statfs sf {};
@@ -90,9 +94,9 @@ SecretMountSpec parse_secret_mount(const std::map<std::string, std::string>& kv)
         else if (k == "target" || k == "dst" || k == "destination") s.target = v;
         else if (k == "env") s.env = v;
         else if (k == "required") s.required = v == "true";
-        else if (k == "mode") s.mode = static_cast<mode_t>(parse_number(k, v, 8, 07777));
-        else if (k == "uid") s.uid = static_cast<uid_t>(parse_number(k, v, 10, 0xfffffffe));
-        else if (k == "gid") s.gid = static_cast<gid_t>(parse_number(k, v, 10, 0xfffffffe));
+        else if (k == "mode") s.mode = static_cast<mode_t>(parse_mount_number(k, v, 8, 07777));
+        else if (k == "uid") s.uid = static_cast<uid_t>(parse_mount_number(k, v, 10, 0xfffffffe));
+        else if (k == "gid") s.gid = static_cast<gid_t>(parse_mount_number(k, v, 10, 0xfffffffe));
         else throw std::invalid_argument("unknown option " + k + " for type=secret");
     }
     if (s.id.empty() && !s.target.empty()) s.id = std::filesystem::path(s.target).filename().string();

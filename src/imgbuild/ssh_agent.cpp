@@ -21,6 +21,8 @@
 #include "minirun/common/error.hpp"
 #include "minirun/common/log.hpp"
 #include "minirun/common/process.hpp"
+#include "minirun/common/unix_socket.hpp"
+#include "minirun/imgbuild/secrets.hpp"
 
 namespace minirun::imgbuild {
 namespace {
@@ -32,38 +34,9 @@ std::filesystem::path make_private_dir(const char* what) {
     return tmpl;
 }
 
-sockaddr_un socket_address(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) throw Error("socket path too long: " + path);
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    return addr;
-}
-
-int connect_unix(const std::string& path) {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    sockaddr_un addr = socket_address(path);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        int e = errno;
-        ::close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
 bool is_socket(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
-unsigned long parse_number(const std::string& key, const std::string& text, int base, unsigned long max) {
-    char* end = nullptr;
-    errno = 0;
-    unsigned long v = std::strtoul(text.c_str(), &end, base);
-    if (text.empty() || *end || errno || v > max) throw std::invalid_argument(key + "=" + text + " is not a valid value");
-    return v;
 }
 
 // Starts `ssh-agent -D -a SOCKET` and waits until it accepts connections.
@@ -172,9 +145,9 @@ SshMountSpec parse_ssh_mount(const std::map<std::string, std::string>& kv) {
         if (k == "id") s.id = v;
         else if (k == "target" || k == "dst" || k == "destination") s.target = v;
         else if (k == "required") s.required = v.empty() || v == "true";
-        else if (k == "mode") s.mode = static_cast<mode_t>(parse_number(k, v, 8, 07777));
-        else if (k == "uid") s.uid = static_cast<uid_t>(parse_number(k, v, 10, 0xfffffffe));
-        else if (k == "gid") s.gid = static_cast<gid_t>(parse_number(k, v, 10, 0xfffffffe));
+        else if (k == "mode") s.mode = static_cast<mode_t>(parse_mount_number(k, v, 8, 07777));
+        else if (k == "uid") s.uid = static_cast<uid_t>(parse_mount_number(k, v, 10, 0xfffffffe));
+        else if (k == "gid") s.gid = static_cast<gid_t>(parse_mount_number(k, v, 10, 0xfffffffe));
         else throw std::invalid_argument("unknown option " + k + " for type=ssh");
     }
     if (s.id.empty()) s.id = "default";
@@ -187,7 +160,7 @@ SshRelay::SshRelay(const std::string& agent_socket, const SshMountSpec& spec) : 
     try {
         listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
         if (!listener_) throw_errno("ssh relay socket");
-        sockaddr_un addr = socket_address(path_.string());
+        sockaddr_un addr = unix_address(path_.string());
         if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw_errno("bind " + path_.string());
         if (::chown(path_.c_str(), spec.uid, spec.gid) != 0) throw_errno("chown " + path_.string());
         if (::chmod(path_.c_str(), spec.mode) != 0) throw_errno("chmod " + path_.string());

@@ -30,6 +30,10 @@ struct SecretMountSpec {
     uid_t uid = 0;
     gid_t gid = 0;
 };
+// A number option of a RUN --mount (mode in octal: base 8; uid, gid: base 10) up to `max`;
+// throws std::invalid_argument naming KEY=TEXT.
+unsigned long parse_mount_number(const std::string& key, const std::string& text, int base, unsigned long max);
+
 // Defaults as BuildKit: id = basename of target; target = /run/secrets/ID unless only env= is
 // given. Throws std::invalid_argument on a bad value (the caller adds the file:line).
 SecretMountSpec parse_secret_mount(const std::map<std::string, std::string>& kv);
