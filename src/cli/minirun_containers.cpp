@@ -102,6 +102,7 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code, const std::string&
     c->add_option("-l,--label", r.labels, "KEY=VALUE metadata");
     c->add_option("--log-driver", r.log_driver, "json-file | syslog | none");
     c->add_option("--log-opt", r.log_opts, "Log driver option KEY=VALUE");
+    c->add_option("--userns", r.userns, "host: the host's user namespace (the only one supported yet)");
     c->add_option("--security-opt", r.security_opts, "no-new-privileges | seccomp=unconfined|FILE | apparmor=… and label=… (ignored, with a warning)");
     c->add_option("--pull", r.pull, "missing | always | never");
     c->add_option("--platform", r.platform, "os/arch[/variant] when pulling");

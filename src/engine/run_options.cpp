@@ -332,6 +332,11 @@ CheckedRunOptions check_run_options(const RunRequest& req, long host_cpus) {
         else
             throw Error("unsupported --security-opt \"" + opt + "\"", ErrorKind::InvalidArgument);
     }
+    if (!req.userns.empty() && req.userns != "host")
+        throw Error("unsupported --userns \"" + req.userns +
+                        "\": containers run in the host's user namespace (only --userns=host is accepted, as Docker without "
+                        "userns-remap)",
+                    ErrorKind::InvalidArgument);
     check_resource_options(req, host_cpus, o);
     return o;
 }

@@ -115,3 +115,9 @@ assert_contains "$ERR" "seccomp=$dev/bad.json: $dev/bad.json: syscalls[0].action
 run_expect_fail "${R[@]}" --security-opt "seccomp=$dev/missing.json" "$img" true
 assert_contains "$ERR" "missing.json"
 pass "--security-opt seccomp=FILE acts as podman's (caps-gated rules too); apparmor/label warn; bad files named"
+
+# --userns: host is the host's user namespace (as podman's --userns=host); others refused.
+same_inside "--userns=host" 'cat /proc/self/uid_map | tr -s " "'
+run_expect_fail "${R[@]}" --userns=keep-id "$img" true
+assert_contains "$ERR" 'unsupported --userns "keep-id"'
+pass "--userns=host as podman's; other modes refused by name"

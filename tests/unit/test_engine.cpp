@@ -132,6 +132,11 @@ TEST_CASE("engine: run options are checked and typed before anything is created"
     refused(bad, "invalid -e \"=x\"");
     bad = {}, bad.add_hosts = {"nohost"};
     refused(bad, "invalid --add-host \"nohost\": expected host:ip");
+    bad = {}, bad.userns = "auto";
+    refused(bad, "unsupported --userns \"auto\": containers run in the host's user namespace");
+    RunRequest host_ns;
+    host_ns.userns = "host";
+    CHECK_NOTHROW(check_run_options(host_ns, 2));
     bad = {}, bad.security_opts = {"bogus=x"};
     refused(bad, "unsupported --security-opt \"bogus=x\"");
     bad = {}, bad.security_opts = {"seccomp=/nonexistent/profile.json"};

@@ -61,6 +61,9 @@ struct RunRequest {
     std::vector<std::string> dns, dns_search, dns_options;
     std::string cidfile;  // --cidfile: the id is written there once the container exists
     std::vector<RunHook> hooks;  // from CDI devices (the CLI resolves them)
+    // --userns: "host" (or empty), the host's user namespace, is the one kind there is
+    // (Docker's only value without userns-remap); the others are refused by name.
+    std::string userns;
 };
 
 // What `run` did. The engine prints nothing: the caller reports the id or the error.
