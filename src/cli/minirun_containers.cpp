@@ -61,6 +61,13 @@ engine::Engine open_engine(GlobalOptions& g) {
 
 namespace {
 
+// Attaches and returns what the command exits with: the container's status, or 0 after
+// the detach keys (Docker's).
+int attach_exit_code(engine::Engine& e, const std::string& name, const engine::AttachOptions& ao) {
+    int status = engine::attach_container(e, name, ao);
+    return status < 0 ? 0 : status;
+}
+
 // `run`, and `create` with the same flags (one set of variables: one callback runs).
 void add_run(CLI::App& app, GlobalOptions& g, int& exit_code, const std::string& verb) {
     static engine::RunRequest r;
@@ -304,8 +311,7 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
             ao.replay = true;
             ao.close_stdin_on_eof = true;
             e.start(start_names[0]);
-            int status = engine::attach_container(e, start_names[0], ao);
-            exit_code = status < 0 ? 0 : status;
+            exit_code = attach_exit_code(e, start_names[0], ao);
             return;
         }
         if (!pidfile.empty() && start_names.size() != 1) throw Error("--pidfile: give one container");
@@ -329,8 +335,7 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
         ao.detach_keys = attach_detach_keys;
         ao.stdin = !attach_no_stdin;
         ao.sig_proxy = attach_sig_proxy;
-        int status = engine::attach_container(e, attach_name, ao);
-        exit_code = status < 0 ? 0 : status;
+        exit_code = attach_exit_code(e, attach_name, ao);
     });
     auto* restart = app.add_subcommand("restart", "Restart containers");
     restart->add_option("-t,--time", restart_t, "Seconds to wait before killing");

@@ -226,17 +226,17 @@ int attach_container(Engine& engine, const std::string& name, const AttachOption
     std::string dir = engine.containers().dir(rec.id).string();
     fs::UniqueFd sock;
     if (rec.status == "running") sock.reset(connect_unix(attach_socket_path(dir)));
-    bool connected = static_cast<bool>(sock);
-    if (!connected) {
+    // `start -a` of a container that was done before the hub took us in: the output of
+    // this run from its log, then its status.
+    auto from_log = [&] {
+        LogReadOptions lo;
+        lo.since = rec.started_at;
+        print_logs(dir + "/container.log", lo, nullptr, nullptr);
+        return rec.exit_code;
+    };
+    if (!sock) {
         rec = engine.refresh(engine.containers().find(name));
-        if (opts.replay && rec.status == "exited") {
-            // `start -a` of a container that was done before we connected: its output of
-            // this run from the log, and its status.
-            LogReadOptions lo;
-            lo.since = rec.started_at;
-            print_logs(dir + "/container.log", lo, nullptr, nullptr);
-            return rec.exit_code;
-        }
+        if (opts.replay && rec.status == "exited") return from_log();
         if (rec.status != "running")
             throw Error("you cannot attach to a stopped container, start it first: " + name, ErrorKind::InvalidArgument);
         throw Error("attach " + name + ": its supervisor does not serve attach (a foreground `run` holds its terminal)",
@@ -328,11 +328,7 @@ int attach_container(Engine& engine, const std::string& name, const AttachOption
         if (rec.status != "running") break;
         ::usleep(100000);
     }
-    if (opts.replay && !got_output && rec.status == "exited") {
-        LogReadOptions lo;
-        lo.since = rec.started_at;
-        print_logs(dir + "/container.log", lo, nullptr, nullptr);
-    }
+    if (opts.replay && !got_output && rec.status == "exited") return from_log();
     return rec.exit_code;
 }
 

@@ -252,55 +252,59 @@ public:
         for (const auto& name : sorted_names(dirfd, prefix.empty() ? "." : prefix)) add(dirfd, name, prefix + name);
     }
 
-    // `name` in `dirfd` (and all below it) as the entry `path`.
+    // `name` in `dirfd` (and all below it) as the entry `path`; an empty `name`: `dirfd`
+    // itself (an O_PATH fd of the entry, as openat2 resolved it).
     void add(int dirfd, const std::string& name, const std::string& path) {
-        {
-            struct stat st {};
-            if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) throw_errno("stat " + path);
-            if (is_whiteout(st)) {
-                auto slash = path.rfind('/');
-                add_marker(path.substr(0, slash + 1) + ".wh." + name);
+        struct stat st {};
+        const int at_flags = AT_SYMLINK_NOFOLLOW | (name.empty() ? AT_EMPTY_PATH : 0);
+        if (::fstatat(dirfd, name.c_str(), &st, at_flags) != 0) throw_errno("stat " + path);
+        if (is_whiteout(st)) {
+            auto slash = path.rfind('/');
+            add_marker(path.substr(0, slash + 1) + ".wh." + path.substr(slash + 1));
+            return;
+        }
+        if (S_ISSOCK(st.st_mode)) return;  // sockets do not travel in layers
+        fs::UniqueFd fd;
+        if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+            int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0);
+            // An O_PATH fd cannot be read: reopened through /proc (the same inode, no lookup).
+            fd.reset(name.empty() ? ::open(("/proc/self/fd/" + std::to_string(dirfd)).c_str(), flags & ~O_NOFOLLOW)
+                                  : ::openat(dirfd, name.c_str(), flags));
+            if (!fd) throw_errno("open " + path);
+        }
+        auto e = entry(path, st);
+        if (fd)
+            for (auto& [k, v] : shipped_xattrs(fd.get())) archive_entry_xattr_add_entry(e.get(), k.c_str(), v.data(), v.size());
+        if (S_ISLNK(st.st_mode)) {
+            std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+            ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
+            if (n < 0) throw_errno("readlink " + path);
+            target.resize(static_cast<size_t>(n));
+            archive_entry_set_symlink(e.get(), target.c_str());
+        } else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+            auto key = std::make_pair(st.st_dev, st.st_ino);
+            auto it = links_.find(key);
+            if (it != links_.end()) {
+                archive_entry_set_hardlink(e.get(), it->second.c_str());
+                archive_entry_set_size(e.get(), 0);
+                header(e.get(), path);
                 return;
             }
-            if (S_ISSOCK(st.st_mode)) return;  // sockets do not travel in layers
-            fs::UniqueFd fd;
-            if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
-                fd.reset(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0)));
-                if (!fd) throw_errno("open " + path);
-            }
-            auto e = entry(path, st);
-            if (fd)
-                for (auto& [k, v] : shipped_xattrs(fd.get())) archive_entry_xattr_add_entry(e.get(), k.c_str(), v.data(), v.size());
-            if (S_ISLNK(st.st_mode)) {
-                std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
-                ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
-                if (n < 0) throw_errno("readlink " + path);
-                target.resize(static_cast<size_t>(n));
-                archive_entry_set_symlink(e.get(), target.c_str());
-            } else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
-                auto key = std::make_pair(st.st_dev, st.st_ino);
-                auto it = links_.find(key);
-                if (it != links_.end()) {
-                    archive_entry_set_hardlink(e.get(), it->second.c_str());
-                    archive_entry_set_size(e.get(), 0);
-                    header(e.get(), path);
-                    return;
-                }
-                links_.emplace(key, path);
-            } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-                archive_entry_set_rdevmajor(e.get(), major(st.st_rdev));
-                archive_entry_set_rdevminor(e.get(), minor(st.st_rdev));
-            }
-            header(e.get(), path);
-            if (S_ISREG(st.st_mode)) copy_data(fd.get(), path, static_cast<uint64_t>(st.st_size));
-            if (S_ISDIR(st.st_mode)) {
-                char opq = 0;
-                if (::fgetxattr(fd.get(), "trusted.overlay.opaque", &opq, 1) == 1 && opq == 'y')
-                    add_marker(path + "/.wh..wh..opq");
-                walk(fd.get(), path + "/");
-            }
+            links_.emplace(key, path);
+        } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+            archive_entry_set_rdevmajor(e.get(), major(st.st_rdev));
+            archive_entry_set_rdevminor(e.get(), minor(st.st_rdev));
+        }
+        header(e.get(), path);
+        if (S_ISREG(st.st_mode)) copy_data(fd.get(), path, static_cast<uint64_t>(st.st_size));
+        if (S_ISDIR(st.st_mode)) {
+            char opq = 0;
+            if (::fgetxattr(fd.get(), "trusted.overlay.opaque", &opq, 1) == 1 && opq == 'y')
+                add_marker(path + "/.wh..wh..opq");
+            walk(fd.get(), path + "/");
         }
     }
+
     uint64_t entries() const { return entries_; }
 
 private:
@@ -398,14 +402,14 @@ void pack_tree(const std::filesystem::path& dir, int out_fd, const PackOptions& 
     write_tar(dir, sink, opts);
 }
 
-void pack_entry(int dir_fd, const std::string& name, const std::string& as, int out_fd, const std::string& what) {
+void pack_entry(int entry_fd, const std::string& as, int out_fd, const std::string& what) {
     Sink sink;
     sink.fd = out_fd;
     PackOptions opts;
     opts.source_date_epoch = INT64_MAX;  // the files' own times
     write_tar_with(what, sink, opts, [&](Packer& p) {
-        if (name.empty()) p.walk(dir_fd, "");
-        else p.add(dir_fd, name, as);
+        if (as.empty()) p.walk(entry_fd, "");
+        else p.add(entry_fd, "", as);
     });
 }
 

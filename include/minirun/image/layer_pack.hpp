@@ -36,11 +36,11 @@ struct PackedLayer {
 PackedLayer pack_layer(Store& store, const std::filesystem::path& dir, const PackOptions& opts);
 // The same tar stream, uncompressed, written to `out_fd` (`export` of a container's root).
 void pack_tree(const std::filesystem::path& dir, int out_fd, const PackOptions& opts);
-// `name` in the directory `dir_fd` and everything below it as a plain tar stream to `out_fd`,
-// named `as` (`minirun cp CONTAINER:PATH -`); an empty `name` packs the directory's
-// contents under their own names. Each step is opened O_NOFOLLOW below `dir_fd`; files keep
-// their times and owners. `what` names the source in errors.
-void pack_entry(int dir_fd, const std::string& name, const std::string& as, int out_fd, const std::string& what);
+// The entry `entry_fd` (an O_PATH fd, e.g. from fs::open_in_root) and everything below it
+// as a plain tar stream to `out_fd`, named `as` (`minirun cp CONTAINER:PATH -`); an empty
+// `as` packs a directory's contents under their own names. Each step below is opened
+// O_NOFOLLOW; files keep their times and owners. `what` names the source in errors.
+void pack_entry(int entry_fd, const std::string& as, int out_fd, const std::string& what);
 
 }  // namespace minirun::image
 
