@@ -51,6 +51,13 @@ format::Methods label_method() {
     return m;
 }
 
+// Docker's NETWORKS column: the names, sorted, comma-separated.
+std::string join_networks(const engine::ContainerRecord& c) {
+    std::string out;
+    for (auto& n : engine::network_names(c)) out += (out.empty() ? "" : ",") + n;
+    return out;
+}
+
 }  // namespace
 
 std::string docker_size(double bytes) {
@@ -98,7 +105,7 @@ json container_row(const engine::PsRow& r, bool truncate) {
             {"Names", c.name},
             {"Labels", join_labels(c.labels)},
             {"Mounts", mounts},
-            {"Networks", c.network},
+            {"Networks", join_networks(c)},
             {"LocalVolumes", std::to_string(c.volumes.size())},
             {"LabelMap", c.labels}};
 }

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -73,6 +74,8 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code, const std::string&
     static engine::RunRequest r;
     static std::string entrypoint;
     static std::vector<std::string> volumes, mounts, tmpfs;  // parsed into r.mounts before run
+    static std::vector<std::string> networks;                // the first is r.network
+    static std::string run_detach_keys;
     static int64_t pids = 0;
     static int stop_timeout = -1;
     bool create_only = verb == "create";
@@ -80,6 +83,8 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code, const std::string&
     c->set_help_flag("--help", "Print this help");  // -h is --hostname, as in Docker
     if (!create_only) c->add_flag("-d,--detach", r.detach, "Run in the background and print the container ID");
     c->add_flag("-i,--interactive", r.interactive, "Keep stdin open");
+    if (!create_only)
+        c->add_option("--detach-keys", run_detach_keys, "With -it: keys that detach and leave it running (default ctrl-p,ctrl-q)");
     c->add_flag("-t,--tty", r.tty, "Allocate a pseudo-TTY");
     c->add_flag("--rm", r.remove, "Remove the container when it exits");
     c->add_option("--name", r.name, "Container name");
@@ -98,7 +103,7 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code, const std::string&
     c->add_option("--cpus", r.cpus, "Number of CPUs (e.g. 1.5)");
     c->add_option("--pids-limit", pids, "Limit the number of processes");
     c->add_option("--restart", r.restart, "no | on-failure[:N] | always | unless-stopped");
-    c->add_option("--network,--net", r.network, "bridge (default) | host | none | NAME");
+    c->add_option("--network,--net", networks, "bridge (default) | host | none | NAME; again for more networks");
     c->add_flag("--read-only", r.read_only, "Mount the root filesystem read-only");
     c->add_option("--cap-add", r.cap_add, "Add a capability");
     c->add_option("--cap-drop", r.cap_drop, "Drop a capability");
@@ -185,15 +190,27 @@ void add_run(CLI::App& app, GlobalOptions& g, int& exit_code, const std::string&
             r.health.timeout_ns = duration("--health-timeout");
             r.health.start_period_ns = duration("--health-start-period");
             r.health.start_interval_ns = duration("--health-start-interval");
+            if (!networks.empty()) r.network = networks.front();
+            for (size_t i = 1; i < networks.size(); ++i) r.extra_networks.push_back({networks[i], {}, "", "", ""});
             r.mounts.clear();
             for (auto& v : volumes) r.mounts.push_back(engine::parse_volume_flag(v));
             for (auto& m : mounts) r.mounts.push_back(engine::parse_mount_flag(m));
             for (auto& t : tmpfs) r.mounts.push_back(engine::parse_tmpfs_flag(t));
             apply_cdi_devices(r, gpus);
-            engine::RunResult run = create_only ? open_engine(g).create(r) : open_engine(g).run(r);
+            auto e = open_engine(g);
+            if (!run_detach_keys.empty()) engine::parse_detach_keys(run_detach_keys);  // a bad one before anything runs
+            engine::RunResult run = create_only ? e.create(r) : e.run(r);
             exit_code = run.status;
             if (!run.error.empty()) std::cerr << "Error: " << run.error << "\n";
             else if (r.detach || create_only) std::cout << run.container_id << "\n";
+            else if (run.attach) {
+                // `run -it`: attached to the supervisor that holds it; the detach keys
+                // leave it running (exit 0), else its status.
+                engine::AttachOptions ao;
+                if (!run_detach_keys.empty()) ao.detach_keys = run_detach_keys;
+                ao.replay = true;  // from its first output
+                exit_code = attach_exit_code(e, run.container_id, ao);
+            }
         } catch (const std::exception& e) {
             std::cerr << "Error: " << e.what() << "\n";
             exit_code = 125;
@@ -621,23 +638,56 @@ void add_network(CLI::App& app, GlobalOptions& g) {
         }
         if (!ls_quiet) std::cout << format::format_rows(ls_format, network_listing(), data) << std::flush;
     });
-    static std::string rm_name, inspect_name;
-    auto* rm = net->add_subcommand("rm", "Remove a network");
-    rm->add_option("name", rm_name)->required();
+    static std::vector<std::string> rm_names;
+    static std::string inspect_name;
+    auto* rm = net->add_subcommand("rm", "Remove networks")->alias("remove");
+    rm->add_option("name", rm_names)->required();
     rm->callback([nets, &g] {
-        auto info = nets().inspect(rm_name);
-        nets().remove(rm_name);
-        events::record(storage_root(g), {"network", "destroy", info.id, {{"name", info.name}, {"type", "bridge"}}, 0});
-        std::cout << rm_name << "\n";
+        // Docker's: each in turn, a line per failure, a failed status at the end.
+        std::optional<Error> last;
+        for (auto& name : rm_names) {
+            try {
+                auto info = nets().inspect(name);
+                nets().remove(name);
+                events::record(storage_root(g), {"network", "destroy", info.id, {{"name", info.name}, {"type", "bridge"}}, 0});
+                std::cout << name << "\n";
+            } catch (const Error& e) {
+                if (last) std::cerr << "Error: " << last->what() << "\n";
+                last = e;
+            }
+        }
+        if (last) throw *last;
     });
+    static std::string member_network, member_container, connect_ip;
+    static std::vector<std::string> connect_aliases;
+    static bool disconnect_force = false;
+    auto* connect = net->add_subcommand("connect", "Connect a container to a network (at once when it runs)");
+    connect->add_option("--alias", connect_aliases, "A name peers on this network resolve to the container");
+    connect->add_option("--ip", connect_ip, "Its IPv4 address on this network (user-defined networks)");
+    connect->add_option("network", member_network)->required();
+    connect->add_option("container", member_container)->required();
+    connect->callback([&g] { open_engine(g).network_connect(member_network, member_container, connect_aliases, connect_ip); });
+    auto* disconnect = net->add_subcommand("disconnect", "Disconnect a container from a network");
+    disconnect->add_flag("-f,--force", disconnect_force, "Accepted for Docker's CLI (the container's record is the truth)");
+    disconnect->add_option("network", member_network)->required();
+    disconnect->add_option("container", member_container)->required();
+    disconnect->callback([&g] { open_engine(g).network_disconnect(member_network, member_container); });
     static std::string inspect_format;
     auto* inspect = net->add_subcommand("inspect", "Show a network");
     inspect->add_option("name", inspect_name)->required();
     inspect->add_option("-f,--format", inspect_format, "A Go template over the network ({{.Subnet}}, {{json .}})");
     inspect->callback([nets] {
         auto n = nets().inspect(inspect_name);
+        // Docker's Containers: by container id, each endpoint's name and addresses.
+        json members = json::object();
+        int prefix = n.subnet.find('/') == std::string::npos ? 0 : std::stoi(n.subnet.substr(n.subnet.find('/') + 1));
+        for (auto& e : n.endpoints)
+            members[e.container_id] = {{"Name", e.name},
+                                       {"MacAddress", e.mac},
+                                       {"IPv4Address", e.ip + "/" + std::to_string(prefix)},
+                                       {"IPv6Address", ""}};
         json j{{"Name", n.name},       {"Id", n.id},           {"Driver", n.driver},         {"Scope", "local"},
-               {"Bridge", n.bridge},   {"Subnet", n.subnet},   {"Gateway", n.gateway},       {"Containers", n.containers},
+               {"Bridge", n.bridge},   {"Subnet", n.subnet},   {"Gateway", n.gateway},       {"Containers", members},
                {"Created", n.created}, {"IPAM", {{"Driver", "default"}, {"Config", json::array({{{"Subnet", n.subnet}, {"Gateway", n.gateway}}})}}}};
         if (!inspect_format.empty()) std::cout << format::format_value(inspect_format, j);
         else std::cout << json::array({j}).dump(4) << "\n";

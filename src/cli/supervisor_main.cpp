@@ -13,8 +13,10 @@
 #include "minirun/engine/supervisor.hpp"
 
 int main(int argc, char** argv) {
-    if (argc != 4) {
-        std::fprintf(stderr, "usage: minirun-supervisor STORAGE CONTAINER_ID READY_FD\n");
+    // await-attach: a `run -it` client attaches once the container started.
+    bool await_attach = argc == 5 && std::string(argv[4]) == "await-attach";
+    if (argc != 4 && !await_attach) {
+        std::fprintf(stderr, "usage: minirun-supervisor STORAGE CONTAINER_ID READY_FD [await-attach]\n");
         return 2;
     }
     int ready_fd = std::atoi(argv[3]);
@@ -23,7 +25,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 3; ++i) ::dup2(null, i);
     try {
         minirun::engine::Supervisor supervisor(argv[1]);
-        int status = supervisor.supervise(argv[2], ready_fd);
+        int status = supervisor.supervise(argv[2], ready_fd, await_attach);
         return status > 255 || status < 0 ? 1 : status;
     } catch (const std::exception& e) {
         std::string msg = minirun::encode_error_record(minirun::ErrorRecord::of(e, 125));

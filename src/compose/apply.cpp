@@ -85,6 +85,13 @@ std::string config_hash(const engine::RunRequest& r, const Service& s) {
            {"health_timing", {ms(r.health.interval_ns), ms(r.health.timeout_ns), ms(r.health.start_period_ns),
                               ms(r.health.start_interval_ns)}},
            {"no_healthcheck", r.health.disable}};
+    // Only a service on several networks hashes them: the hashes of one-network services
+    // stay what they were, so an upgrade recreates nothing.
+    if (!r.extra_networks.empty()) {
+        json extra = json::array();
+        for (auto& e : r.extra_networks) extra.push_back({e.network, e.aliases});
+        j["extra_networks"] = extra;
+    }
     j["entrypoint"] = r.entrypoint ? json(*r.entrypoint) : json(nullptr);
     j["pids_limit"] = r.pids_limit ? json(*r.pids_limit) : json(nullptr);
     j["stop_timeout"] = r.stop_timeout ? json(*r.stop_timeout) : json(nullptr);
@@ -168,11 +175,18 @@ engine::RunRequest run_request(const Project& p, const Service& s) {
     for (auto& t : s.tmpfs) r.mounts.push_back(engine::parse_tmpfs_flag(t));
     for (auto& [k, v] : s.labels) r.labels.push_back(k + "=" + v);
     r.restart = s.restart;
-    if (s.networks.size() > 1)
-        throw Error("service " + s.name + ": a container on several networks is not supported by minirun yet");
-    r.network = s.networks.begin()->first;
-    r.network_aliases = {s.name};
-    r.network_aliases.insert(r.network_aliases.end(), s.networks.begin()->second.begin(), s.networks.begin()->second.end());
+    // The first network (by name, as Compose orders equal priorities) holds the default
+    // route and the ports; on every network the service answers to its name and aliases.
+    for (auto& [net, aliases] : s.networks) {
+        std::vector<std::string> names = {s.name};
+        names.insert(names.end(), aliases.begin(), aliases.end());
+        if (net == s.networks.begin()->first) {
+            r.network = net;
+            r.network_aliases = names;
+        } else {
+            r.extra_networks.push_back({net, names, "", "", ""});
+        }
+    }
     r.hostname = s.hostname;
     r.add_hosts = s.extra_hosts;
     r.memory = s.mem_limit;
@@ -258,7 +272,8 @@ ApplyResult apply(engine::Engine& e, const stdfs::path& storage, const Project& 
     auto existing = project_containers(e, p.name);
     std::set<std::string> used_networks;
     for (auto& s : p.services)
-        if (selected.count(s.name)) used_networks.insert(s.networks.begin()->first);
+        if (selected.count(s.name))
+            for (auto& [net, _] : s.networks) used_networks.insert(net);
     if (!o.dry_run) ensure_networks(storage, p, used_networks);
     std::set<std::string> failed;
     for (auto& s : p.services) {  // dependencies first
@@ -345,7 +360,7 @@ ApplyResult down(engine::Engine& e, const stdfs::path& storage, const std::strin
     for (auto& [service, rec] : project_containers(e, project)) {
         ServiceAction a{service, rec.name, "removed", ""};
         try {
-            networks.insert(rec.network);
+            for (auto& n : engine::network_names(rec)) networks.insert(n);
             e.remove(rec.id, true, volumes);
             if (volumes)
                 for (auto& v : rec.volumes)

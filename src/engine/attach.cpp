@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -120,11 +121,29 @@ void AttachHub::readable(int fd) {
     }
 }
 
+void AttachHub::await_client(int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    std::vector<int> fds;
+    std::vector<pollfd> p;
+    while (!heard_) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        if (left <= 0) return;
+        fds.clear();
+        poll_fds(fds);
+        p.clear();
+        for (int fd : fds) p.push_back({fd, POLLIN, 0});
+        if (::poll(p.data(), p.size(), static_cast<int>(left)) < 0 && errno != EINTR) return;
+        for (auto& q : p)
+            if (q.revents) readable(q.fd);
+    }
+}
+
 void AttachHub::handle_frames(Client& c) {
     char type = 0;
     std::string payload;
     bool too_big = false;
     while (next_frame(c.in, type, payload, too_big)) {
+        heard_ = true;
         if (type == attach_frame::kStdin && input_ >= 0) {
             if (!write_within(input_, payload.data(), payload.size(), 1000)) log::debug("attach: the container's stdin is full");
         } else if (type == attach_frame::kResize && master_ >= 0) {
@@ -225,7 +244,8 @@ int attach_container(Engine& engine, const std::string& name, const AttachOption
     ContainerRecord rec = engine.refresh(engine.containers().find(name));
     std::string dir = engine.containers().dir(rec.id).string();
     fs::UniqueFd sock;
-    if (rec.status == "running") sock.reset(connect_unix(attach_socket_path(dir)));
+    // Its hub, while one serves: a `run -it` hub stays for its client after the exit.
+    if (rec.status == "running" || opts.replay) sock.reset(connect_unix(attach_socket_path(dir)));
     // `start -a` of a container that was done before the hub took us in: the output of
     // this run from its log, then its status.
     auto from_log = [&] {

@@ -41,30 +41,65 @@ std::vector<network::PortMapping> parse_published_ports(const std::vector<std::s
     return out;
 }
 
+namespace {
+// After a change on `network`: its resolver serves the change, the event is journalled,
+// and every member's /etc/hosts is rewritten.
+void after_change(const std::filesystem::path& storage, Networks& nets, const char* action, const std::string& network,
+                  const ContainerRecord& rec, const PeerHosts& peer_hosts) {
+    // Before the container goes on, so its next query finds the resolver up to date. The
+    // resolvers of its other networks too: any of them may answer it, with the names of
+    // all its networks.
+    sync_network_dns(storage, network);
+    for (auto& a : nets.attachments(rec.id))
+        if (a.network != network) sync_network_dns(storage, a.network);
+    network_event(storage, nets, action, network, rec);
+    for (auto& [id, text] : nets.hosts_files_for(network))
+        if (id != rec.id) peer_hosts(id, text);
+}
+
+BridgeAttachment result(Networks& nets, const network::Attachment& a, const ContainerRecord& rec) {
+    return BridgeAttachment{a.ip, a.mac, a.ports, nets.hosts_file(rec.id)};
+}
+}  // namespace
+
 BridgeAttachment bridge_attach(const std::filesystem::path& storage, const ContainerRecord& rec,
-                               const std::string& netns_path,
-                               const std::function<void(const std::string&, const std::string&)>& peer_hosts) {
+                               const std::string& netns_path, const PeerHosts& peer_hosts) {
     Networks nets(storage / "networks");
     network::EndpointOptions opts{rec.network_aliases, rec.dns, rec.requested_ip, rec.requested_mac};
     network::Attachment a = nets.connect(rec.network, rec.id, rec.name, netns_path, rec.ports, opts);
-    // Before the container starts, so its first query finds 127.0.0.11 listening.
-    sync_network_dns(storage, a.network);
-    network_event(storage, nets, "connect", a.network, rec);
-    BridgeAttachment out{a.ip, a.mac, a.ports, nets.hosts_file(rec.id)};
-    for (auto& [id, text] : nets.hosts_files_for(rec.network)) peer_hosts(id, text);
-    return out;
+    after_change(storage, nets, "connect", a.network, rec, peer_hosts);
+    return result(nets, a, rec);
 }
 
-void bridge_detach(const std::filesystem::path& storage, const ContainerRecord& rec,
-                   const std::function<void(const std::string&, const std::string&)>& peer_hosts) {
+BridgeAttachment bridge_attach_extra(const std::filesystem::path& storage, const ContainerRecord& rec,
+                                     const ExtraNetwork& extra, const std::string& netns_path, const PeerHosts& peer_hosts) {
     Networks nets(storage / "networks");
-    nets.disconnect(rec.id);
-    network_event(storage, nets, "disconnect", rec.network, rec);
-    // The resolver follows the state file by itself; a sync makes the name's removal
-    // visible before this returns.
-    sync_network_dns(storage, rec.network);
-    for (auto& [id, text] : nets.hosts_files_for(rec.network)) peer_hosts(id, text);
+    network::EndpointOptions opts{extra.aliases, rec.dns, extra.requested_ip, ""};
+    opts.gateway = false;
+    network::Attachment a = nets.connect(extra.network, rec.id, rec.name, netns_path, {}, opts);
+    after_change(storage, nets, "connect", a.network, rec, peer_hosts);
+    return result(nets, a, rec);
 }
 
+BridgeAttachment bridge_promote(const std::filesystem::path& storage, const ContainerRecord& rec,
+                                const std::string& network, const PeerHosts& peer_hosts) {
+    Networks nets(storage / "networks");
+    network::Attachment a = nets.promote(network, rec.id, rec.ports);
+    for (auto& [id, text] : nets.hosts_files_for(network))
+        if (id != rec.id) peer_hosts(id, text);
+    return result(nets, a, rec);
+}
+
+void bridge_detach(const std::filesystem::path& storage, const ContainerRecord& rec, const PeerHosts& peer_hosts,
+                   const std::string& network) {
+    Networks nets(storage / "networks");
+    // The networks it really left (the state's), not the record's: a network connected
+    // while a supervisor held an older copy of the record is left too.
+    for (auto& left : nets.disconnect(rec.id, network)) {
+        // The resolver follows the state file by itself; a sync makes the name's removal
+        // visible before this returns.
+        after_change(storage, nets, "disconnect", left, rec, peer_hosts);
+    }
+}
 
 }  // namespace minirun::engine

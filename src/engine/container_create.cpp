@@ -86,6 +86,12 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
             throw Error("the container name \"" + req.name + "\" is already in use");
     }
     check_network_exists(storage_, req.network);
+    for (auto& extra : req.extra_networks) {
+        if (req.network == "host" || req.network == "none" || extra.network == "host" || extra.network == "none")
+            throw Error("container cannot be connected to multiple networks with one of the networks in host or none mode",
+                        ErrorKind::InvalidArgument);
+        check_network_exists(storage_, extra.network);
+    }
 
     // The image: pulled as --pull says.
     registry::PullOptions po;
@@ -128,6 +134,7 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
     rec.hostname = req.hostname.empty() ? rec.id.substr(0, 12) : req.hostname;
     rec.ports = ports;
     rec.network_aliases = req.network_aliases;
+    rec.extra_networks = req.extra_networks;
     rec.requested_ip = req.ip;
     rec.requested_mac = req.mac_address;
     rec.links = req.links;

@@ -1,5 +1,6 @@
 #include "minirun/engine/container_store.hpp"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -79,6 +80,14 @@ json health_json(const std::optional<HealthConfig>& h) {
                 {"StartPeriod", h->start_period_ns}, {"StartInterval", h->start_interval_ns}, {"Retries", h->retries}};
 }
 
+json extra_networks_json(const ContainerRecord& r) {
+    json out = json::array();
+    for (const auto& e : r.extra_networks)
+        out.push_back({{"Network", e.network}, {"Aliases", e.aliases}, {"RequestedIP", e.requested_ip},
+                       {"IPAddress", e.ip}, {"MacAddress", e.mac}});
+    return out;
+}
+
 json to_json(const ContainerRecord& r) {
     return json{{"Id", r.id},
                 {"Name", r.name},
@@ -126,7 +135,7 @@ json to_json(const ContainerRecord& r) {
                                      {"Ports", port_map(r.ports, true)}, {"Aliases", r.network_aliases},
                                      {"IPAMConfig", {{"IPv4Address", r.requested_ip}}},
                                      {"RequestedMacAddress", r.requested_mac}, {"Links", r.links},
-                                     {"LinkHosts", r.link_hosts}}},
+                                     {"LinkHosts", r.link_hosts}, {"ExtraNetworks", extra_networks_json(r)}}},
                 {"Volumes", r.volumes}};
 }
 
@@ -190,6 +199,11 @@ ContainerRecord from_json(const json& j) {
     r.requested_mac = ns.value("RequestedMacAddress", "");
     r.links = ns.value("Links", std::vector<std::string>{});
     r.link_hosts = ns.value("LinkHosts", std::vector<std::string>{});
+    if (auto extra = ns.find("ExtraNetworks"); extra != ns.end() && extra->is_array())
+        for (const auto& e : *extra)
+            if (e.is_object())
+                r.extra_networks.push_back({e.value("Network", ""), e.value("Aliases", std::vector<std::string>{}),
+                                            e.value("RequestedIP", ""), e.value("IPAddress", ""), e.value("MacAddress", "")});
     r.extra_hosts = hc.value("ExtraHosts", std::vector<std::string>{});
     r.dns = hc.value("Dns", std::vector<std::string>{});
     r.dns_search = hc.value("DnsSearch", std::vector<std::string>{});
@@ -199,6 +213,13 @@ ContainerRecord from_json(const json& j) {
 }
 
 }  // namespace
+
+std::vector<std::string> network_names(const ContainerRecord& r) {
+    std::vector<std::string> out = {r.network};
+    for (const auto& e : r.extra_networks) out.push_back(e.network);
+    std::sort(out.begin(), out.end());
+    return out;
+}
 
 std::string record_to_json(const ContainerRecord& r, int indent) { return to_json(r).dump(indent); }
 

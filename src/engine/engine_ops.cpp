@@ -13,6 +13,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -55,7 +56,7 @@ std::string ago(const std::string& rfc3339) {
 Engine::Engine(stdfs::path storage, registry::RegistryOptions registry)
     : storage_(std::move(storage)), registry_(std::move(registry)), containers_(storage_) {}
 
-Engine::SupervisorReply Engine::spawn_supervisor(const std::string& id) {
+Engine::SupervisorReply Engine::spawn_supervisor(const std::string& id, bool await_attach) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
     fs::UniqueFd rd(fds[0]), wr(fds[1]);
@@ -67,7 +68,8 @@ Engine::SupervisorReply Engine::spawn_supervisor(const std::string& id) {
     if (pid < 0) throw_errno("fork supervisor");
     if (pid == 0) {
         ::fcntl(wr.get(), F_SETFD, 0);  // the ready pipe crosses the exec
-        ::execl(exe.c_str(), exe.c_str(), storage_.c_str(), id.c_str(), ready.c_str(), nullptr);
+        ::execl(exe.c_str(), exe.c_str(), storage_.c_str(), id.c_str(), ready.c_str(),
+                await_attach ? "await-attach" : nullptr, nullptr);
         ErrorRecord failure = ErrorRecord::of(errno_error("exec " + exe, errno), 125);
         std::string err = encode_error_record(failure);
         (void)!::write(wr.get(), err.data(), err.size());
@@ -396,6 +398,36 @@ std::vector<PsRow> Engine::ps(bool all) const {
     return rows;
 }
 
+namespace {
+// Docker's NetworkSettings.Networks: one entry per network, with the live endpoint's
+// addresses while connected.
+json networks_json(const stdfs::path& storage, const ContainerRecord& rec) {
+    std::map<std::string, network::Attachment> live;
+    for (auto& a : network::Networks(storage / "networks").attachments(rec.id)) live[a.network] = a;
+    json out = json::object();
+    auto add = [&](const std::string& name, const std::vector<std::string>& aliases, const std::string& requested_ip) {
+        json e{{"IPAMConfig", requested_ip.empty() ? json(nullptr) : json{{"IPv4Address", requested_ip}}},
+               {"Aliases", aliases},
+               {"NetworkID", ""},
+               {"Gateway", ""},
+               {"IPAddress", ""},
+               {"IPPrefixLen", 0},
+               {"MacAddress", ""}};
+        if (auto a = live.find(name); a != live.end()) {
+            e["NetworkID"] = a->second.network_id;
+            e["Gateway"] = a->second.gateway;
+            e["IPAddress"] = a->second.ip;
+            e["IPPrefixLen"] = a->second.prefix_len;
+            e["MacAddress"] = a->second.mac;
+        }
+        out[name] = e;
+    };
+    add(rec.network, rec.network_aliases, rec.requested_ip);
+    for (auto& e : rec.extra_networks) add(e.network, e.aliases, e.requested_ip);
+    return out;
+}
+}  // namespace
+
 std::string Engine::inspect(const std::string& name) const {
     ContainerRecord rec = refresh(containers_.find(name));
     json j = json::parse(record_to_json(rec));
@@ -410,6 +442,7 @@ std::string Engine::inspect(const std::string& name) const {
                                   std::to_string(spec["process"]["user"].value("gid", 0));
         }
     }
+    j["NetworkSettings"]["Networks"] = networks_json(storage_, rec);
     j["LogPath"] = (containers_.dir(rec.id) / "container.log").string();
     if (rec.health) {  // State.Health as Docker shows it (kept after the container stops)
         json h = json::parse(read_health(rec.id), nullptr, false);

@@ -38,6 +38,15 @@ RunResult Engine::run(const RunRequest& req) {
     ContainerRecord rec;
     RunResult created = create_record(req, rec);
     if (created.container_id.empty()) return created;
+    if (!req.detach && req.tty && req.interactive) {
+        // `run -it`: a detached supervisor holds the container and the caller attaches to
+        // it, so the detach keys can leave it running (Docker's client and daemon split).
+        SupervisorReply reply = spawn_supervisor(rec.id, true);
+        if (!reply.started) return RunResult{rec.id, reply.failure.status, reply.failure.message};
+        RunResult out{rec.id, 0, ""};
+        out.attach = true;
+        return out;
+    }
     if (!req.detach) {
         // This process watches the container: recorded (with "running") so that, killed
         // before it cleans up, its --rm container is reaped by the next command.

@@ -104,7 +104,11 @@ bool matches(const ContainerFilters& f, const ContainerRecord& r, const Containe
             return r.status == "exited" && std::to_string(r.exit_code) == s;
         }))
         return false;
-    if (!any_of_values(v, "network", [&](const std::string& n) { return r.network == n; })) return false;
+    auto on_network = [&](const std::string& n) {
+        auto names = network_names(r);
+        return std::find(names.begin(), names.end(), n) != names.end();
+    };
+    if (!any_of_values(v, "network", on_network)) return false;
     if (!any_of_values(v, "volume", [&](const std::string& vol) {
             if (std::find(r.volumes.begin(), r.volumes.end(), vol) != r.volumes.end()) return true;
             // or a mount's destination: "src:dst[:opts]"

@@ -274,6 +274,7 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
     rec = latest;
     if (oom) container_event(containers_, rec, "oom");
     container_event(containers_, rec, "die", {{"exitCode", std::to_string(status)}});
+    if (hub && attach.await_client) hub->await_client(10000);
     if (hub) hub->finish(status);  // after the record: an attached client's next look sees the exit
     return status;
 }
@@ -295,7 +296,7 @@ Supervisor::Outcome Supervisor::run_foreground(ContainerRecord& rec) {
     return Outcome{status, start_error_};
 }
 
-int Supervisor::supervise(const std::string& id, int ready_fd) {
+int Supervisor::supervise(const std::string& id, int ready_fd, bool await_attach) {
     ContainerRecord rec = containers_.load(id);
     rec.supervisor_pid = ::getpid();
     rec.supervisor_start = runtime::process_start_time(rec.supervisor_pid);
@@ -305,7 +306,8 @@ int Supervisor::supervise(const std::string& id, int ready_fd) {
     int status = 125;
     for (;;) {
         try {
-            status = run_once(rec, Attach{false}, ready_fd);
+            status = run_once(rec, Attach{false, await_attach}, ready_fd);
+            await_attach = false;
         } catch (const Error& e) {
             status = 125;
             break;

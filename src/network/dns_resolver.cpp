@@ -217,6 +217,9 @@ private:
         ino_t ns_ino = 0;
         fs::UniqueFd udp, tcp;
         std::vector<Upstream> upstreams;  // empty: the host's
+        // The names this member resolves: its networks' members. Shared between the
+        // members of the same set of networks (most are on this one only).
+        std::shared_ptr<const dns::Table> table;
     };
     struct Pending {
         fs::UniqueFd sock;
@@ -230,30 +233,46 @@ private:
         Clock::time_point deadline;
     };
 
-    // Re-reads the network's members: sockets for new ones, none for those gone.
+    // Re-reads the network's members: sockets for new ones, none for those gone. A member
+    // on several networks resolves the names of all of them, whichever network's resolver
+    // the kernel hands its query to (their sockets share 127.0.0.11:53 by SO_REUSEPORT).
     void reload() {
-        auto members = Networks(state_dir_).members(network_);
-        gone_ = !members;
-        auto table = std::make_shared<dns::Table>();
-        std::map<std::string, const Member*> wanted;
-        if (members) {
-            for (const auto& m : *members) {
-                auto ip = parse_ipv4(m.ip);
-                if (!ip) continue;
-                std::vector<std::string> names = {m.name};
-                names.insert(names.end(), m.aliases.begin(), m.aliases.end());
-                names.push_back(m.id.substr(0, 12));
-                table->add(names, *ip);
-                if (!m.netns.empty()) wanted[m.id] = &m;
+        auto all = Networks(state_dir_).all_members();
+        auto own = all.find(network_);
+        gone_ = own == all.end();
+        std::map<std::string, std::vector<std::string>> networks_of;  // member id -> its networks
+        for (const auto& [net, members] : all)
+            for (const auto& m : members) networks_of[m.id].push_back(net);
+        std::map<std::vector<std::string>, std::shared_ptr<const dns::Table>> tables;
+        auto table_for = [&](const std::string& id) {
+            const auto& nets = networks_of[id];
+            auto& t = tables[nets];
+            if (!t) {
+                auto table = std::make_shared<dns::Table>();
+                for (const auto& net : nets)
+                    for (const auto& m : all[net]) {
+                        auto ip = parse_ipv4(m.ip);
+                        if (!ip) continue;
+                        std::vector<std::string> names = {m.name};
+                        names.insert(names.end(), m.aliases.begin(), m.aliases.end());
+                        names.push_back(m.id.substr(0, 12));
+                        table->add(names, *ip);
+                    }
+                t = table;
             }
-        }
-        table_ = table;
+            return t;
+        };
+        std::map<std::string, const Member*> wanted;
+        if (!gone_)
+            for (const auto& m : own->second)
+                if (!m.netns.empty()) wanted[m.id] = &m;
         for (auto it = listeners_.begin(); it != listeners_.end();) {
             auto w = wanted.find(it->first);
             struct stat st {};
             bool same = w != wanted.end() && ::stat(w->second->netns.c_str(), &st) == 0 && st.st_ino == it->second.ns_ino;
             if (same) {
                 it->second.upstreams = parse_upstreams(w->second->dns);
+                it->second.table = table_for(it->first);
                 wanted.erase(w);
                 ++it;
             } else {
@@ -262,7 +281,8 @@ private:
         }
         for (const auto& [id, m] : wanted) {
             try {
-                listeners_.emplace(id, listen_in(*m));
+                auto l = listeners_.emplace(id, listen_in(*m)).first;
+                l->second.table = table_for(id);
             } catch (const Error& e) {
                 log::warn("dns: " + network_ + ": " + e.what());
             }
@@ -292,9 +312,11 @@ private:
         l.tcp.reset(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!l.udp || !l.tcp) {
             err = errno, step = "socket";
-        } else if (::bind(l.udp.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        } else if (::setsockopt(l.udp.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+                   ::bind(l.udp.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
             err = errno, step = "bind udp 127.0.0.11:53";
         } else if (::setsockopt(l.tcp.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+                   ::setsockopt(l.tcp.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
                    ::bind(l.tcp.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(l.tcp.get(), 16) != 0) {
             err = errno, step = "listen tcp 127.0.0.11:53";
         }
@@ -384,7 +406,8 @@ private:
             for (char* p = buf; p < buf + n;) {
                 auto* ev = reinterpret_cast<inotify_event*>(p);
                 if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) relevant = gone_ = true;
-                if (ev->len && std::string(ev->name) == network_ + ".json") relevant = true;
+                // Any network's file: a member's other networks give it names too.
+                if (ev->len && std::string_view(ev->name).ends_with(".json")) relevant = true;
                 p += sizeof(inotify_event) + ev->len;
             }
         }
@@ -403,7 +426,7 @@ private:
             std::string raw(buf, static_cast<size_t>(n));
             auto q = dns::parse_query(raw);
             if (!q) continue;  // not a query: no reply, nothing to reflect
-            if (auto local = dns::local_answer(*table_, *q, raw)) {
+            if (auto local = dns::local_answer(*l.table, *q, raw)) {
                 send_reply(l.udp.get(), *local, from, from_len);
                 continue;
             }
@@ -481,7 +504,7 @@ private:
             ::fcntl(c.get(), F_SETFL, flags & ~O_NONBLOCK);
             ++tcp_clients;
             try {
-                std::thread(serve_tcp, std::move(c), table_, upstreams_of(l)).detach();
+                std::thread(serve_tcp, std::move(c), l.table, upstreams_of(l)).detach();
             } catch (const std::system_error&) {
                 --tcp_clients;
             }
@@ -493,7 +516,6 @@ private:
     fs::UniqueFd own_netns_, control_, inotify_;
     std::map<std::string, Listener> listeners_;
     std::list<Pending> pending_;
-    std::shared_ptr<const dns::Table> table_ = std::make_shared<dns::Table>();
     HostServers host_;
     bool gone_ = false;
     Clock::time_point next_exit_try_{};

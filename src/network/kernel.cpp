@@ -152,10 +152,11 @@ void ensure_bridge(const std::string& bridge, const std::string& gateway, int pr
 }
 
 void create_endpoint(const std::string& bridge, const std::string& host_veth, const std::string& netns_path,
-                     const std::string& mac, const std::string& ip, int prefix, const std::string& gateway) {
+                     const std::string& ifname, const std::string& mac, const std::string& ip, int prefix,
+                     const std::string& gateway) {
     delete_link(host_veth);  // a leftover of a killed run
     rtnl::Socket host;
-    host.create_veth(host_veth, default_mtu(), "eth0", mac, netns_path);
+    host.create_veth(host_veth, default_mtu(), ifname, mac, netns_path);
     int veth = host.link_index(host_veth), br = host.link_index(bridge);
     if (veth == 0 || br == 0) throw Error("attach " + host_veth + " to " + bridge + ": link missing");
     host.set_master(veth, br);
@@ -164,15 +165,37 @@ void create_endpoint(const std::string& bridge, const std::string& host_veth, co
     host.set_hairpin(veth);
     host.set_up(veth);
     rtnl::Socket inside(netns_path);
-    int lo = inside.link_index("lo"), eth0 = inside.link_index("eth0");
-    if (eth0 == 0) throw Error("configure eth0 in " + netns_path + ": no eth0");
+    int lo = inside.link_index("lo"), dev = inside.link_index(ifname);
+    if (dev == 0) throw Error("configure " + ifname + " in " + netns_path + ": no " + ifname);
     if (lo) inside.set_up(lo);
-    // IPv4-only networks: no IPv6 link-local address on eth0 (hairpin would also reflect
-    // its duplicate address detection probes back and fail it).
-    inside.disable_ipv6_addrgen(eth0);
-    inside.add_ipv4(eth0, ip, prefix);
-    inside.set_up(eth0);
-    inside.add_default_route(eth0, gateway);
+    // IPv4-only networks: no IPv6 link-local address (hairpin would also reflect its
+    // duplicate address detection probes back and fail it).
+    inside.disable_ipv6_addrgen(dev);
+    inside.add_ipv4(dev, ip, prefix);
+    inside.set_up(dev);
+    if (!gateway.empty()) inside.add_default_route(dev, gateway);
+}
+
+std::string free_ifname(const std::string& netns_path) {
+    rtnl::Socket inside(netns_path);
+    for (int n = 0; n < 1000; ++n) {
+        std::string name = "eth" + std::to_string(n);
+        if (inside.link_index(name) == 0) return name;
+    }
+    throw Error("no free interface name in " + netns_path);
+}
+
+void set_default_route(const std::string& netns_path, const std::string& ip, const std::string& gateway) {
+    rtnl::Socket inside(netns_path);
+    // The device that holds `ip`: the endpoint's own, whatever its name became.
+    for (int n = 0; n < 1000; ++n) {
+        std::string name = "eth" + std::to_string(n);
+        int dev = inside.link_index(name);
+        if (dev == 0) continue;
+        for (auto& a : inside.ipv4_addrs(dev))
+            if (a.substr(0, a.find('/')) == ip) return inside.add_default_route(dev, gateway);
+    }
+    throw Error("no device with address " + ip + " in " + netns_path);
 }
 
 std::string routes_text() {

@@ -22,9 +22,15 @@ void delete_link(const std::string& dev);  // quiet when it is already gone
 // Creates the bridge if needed (fixed random MAC), gives it exactly gateway/prefix, brings it up,
 // and sets ip_forward=1 and route_localnet=1 on it.
 void ensure_bridge(const std::string& bridge, const std::string& gateway, int prefix);
-// veth pair: `host_veth` on `bridge`, the peer as eth0 (mac, ip/prefix, default route) in netns.
+// veth pair: `host_veth` on `bridge`, the peer as `ifname` (mac, ip/prefix) in netns, with
+// the default route through `gateway` unless it is empty (a container's further networks).
 void create_endpoint(const std::string& bridge, const std::string& host_veth, const std::string& netns_path,
-                     const std::string& mac, const std::string& ip, int prefix, const std::string& gateway);
+                     const std::string& ifname, const std::string& mac, const std::string& ip, int prefix,
+                     const std::string& gateway);
+// The lowest ethN not yet in the namespace.
+std::string free_ifname(const std::string& netns_path);
+// The namespace's default route through `gateway`, on the device holding `ip` (replacing any).
+void set_default_route(const std::string& netns_path, const std::string& ip, const std::string& gateway);
 
 // `ip -4 route show` of the current namespace ("" if ip fails).
 std::string routes_text();

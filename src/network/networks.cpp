@@ -51,6 +51,10 @@ struct Endpoint {
     std::vector<std::string> aliases;
     std::vector<std::string> dns;      // --dns: the resolver's upstreams for this container
     std::vector<PortMapping> ports;
+    // The container's default route and published ports go through this endpoint; a
+    // container's further networks (`network connect`) have none of either.
+    bool gateway = true;
+    std::string ifname = "eth0";       // its device inside the namespace
 };
 
 struct Record {
@@ -86,13 +90,23 @@ PortMapping port_from_json(const json& j) {
     return p;
 }
 
+// NetworkInfo's view of the endpoints, after a change to them.
+void list_endpoints(Record& r) {
+    r.info.containers.clear();
+    r.info.endpoints.clear();
+    for (const auto& [id, ep] : r.endpoints) {
+        r.info.containers.push_back(id);
+        r.info.endpoints.push_back({id, ep.name, ep.ip, ep.mac});
+    }
+}
+
 json record_to_json(const Record& r) {
     json eps = json::object();
     for (const auto& [id, e] : r.endpoints) {
         json ports = json::array();
         for (const auto& p : e.ports) ports.push_back(port_to_json(p));
         eps[id] = {{"name", e.name}, {"ip", e.ip}, {"mac", e.mac}, {"host_veth", e.veth}, {"aliases", e.aliases}, {"ports", ports},
-                   {"netns", e.netns}, {"dns", e.dns}};
+                   {"netns", e.netns}, {"dns", e.dns}, {"gateway", e.gateway}, {"ifname", e.ifname}};
     }
     return {{"name", r.info.name},       {"id", r.info.id},           {"driver", r.info.driver},
             {"bridge", r.info.bridge},   {"subnet", r.info.subnet},   {"gateway", r.info.gateway},
@@ -119,12 +133,14 @@ Record record_from_json(const json& j) {
             ep.aliases = e.value("aliases", std::vector<std::string>{});
             ep.netns = e.value("netns", "");
             ep.dns = e.value("dns", std::vector<std::string>{});
+            ep.gateway = e.value("gateway", true);  // records from before several networks: all were
+            ep.ifname = e.value("ifname", "eth0");
             if (e.contains("ports"))
                 for (const auto& p : e["ports"]) ep.ports.push_back(port_from_json(p));
             r.endpoints[id] = ep;
         }
     }
-    for (const auto& [id, _] : r.endpoints) r.info.containers.push_back(id);
+    list_endpoints(r);
     return r;
 }
 
@@ -155,8 +171,7 @@ public:
     }
 
     void save(Record& r) const {
-        r.info.containers.clear();
-        for (const auto& [id, _] : r.endpoints) r.info.containers.push_back(id);
+        list_endpoints(r);
         fs::write_file_atomic(path(r.info.name), record_to_json(r).dump(2) + "\n", 0644);
     }
 
@@ -260,26 +275,91 @@ NetRules rules_of(const Record& r) { return {r.info.name, r.info.bridge, r.subne
 // Removes what an endpoint put in the kernel; the record is the caller's business.
 void teardown(const Endpoint& ep) {
     kernel::delete_link(ep.veth);
+    if (!ep.gateway) return;  // the container's rules (its ports) belong to its gateway endpoint
     RuleChange ch;
     ch.drop_tags = {container_tag(ep.id)};
     kernel::netfilter_apply(ch);
 }
 
-std::string hosts_text(const Record& r, const Endpoint& self) {
-    std::string short_id = self.id.substr(0, 12);
-    HostEntry me{self.ip, {short_id, self.name}};
-    me.names.insert(me.names.end(), self.aliases.begin(), self.aliases.end());
-    std::vector<HostEntry> peers;
-    // Docker: name resolution between containers on user-defined networks only.
-    if (r.info.name != kDefaultNetwork) {
-        for (const auto& [id, ep] : r.endpoints) {
-            if (id == self.id) continue;
-            HostEntry e{ep.ip, {ep.name, id.substr(0, 12)}};
+// The container's /etc/hosts over all its networks: its own address on each (the
+// gateway endpoint's first) and, on user-defined networks, every peer by name.
+std::string hosts_text(const std::vector<Record>& recs, const std::string& id) {
+    std::vector<HostEntry> selves, peers;
+    for (const auto& r : recs) {
+        auto self = r.endpoints.find(id);
+        if (self == r.endpoints.end()) continue;
+        HostEntry me{self->second.ip, {id.substr(0, 12), self->second.name}};
+        me.names.insert(me.names.end(), self->second.aliases.begin(), self->second.aliases.end());
+        selves.insert(self->second.gateway ? selves.begin() : selves.end(), me);
+        // Docker: name resolution between containers on user-defined networks only.
+        if (r.info.name == kDefaultNetwork) continue;
+        for (const auto& [peer_id, ep] : r.endpoints) {
+            if (peer_id == id) continue;
+            HostEntry e{ep.ip, {ep.name, peer_id.substr(0, 12)}};
             e.names.insert(e.names.end(), ep.aliases.begin(), ep.aliases.end());
             peers.push_back(e);
         }
     }
-    return render_hosts(me, peers);
+    if (selves.empty()) return render_hosts(std::nullopt, peers);
+    peers.insert(peers.begin(), selves.begin() + 1, selves.end());
+    return render_hosts(selves.front(), peers);
+}
+
+// Published ports checked against every other container's and the host's; host port 0
+// becomes a free one.
+std::vector<PortMapping> resolve_ports(const std::vector<PortMapping>& ports, const std::vector<Record>& recs,
+                                       const std::string& container_id) {
+    std::vector<Published> published;
+    for (const auto& r : recs)
+        for (const auto& [id, ep] : r.endpoints)
+            if (id != container_id)
+                for (const auto& p : ep.ports) published.push_back({id, ep.name, p});
+    std::vector<PortMapping> resolved;
+    for (auto p : ports) {
+        if (p.host_ip == "0.0.0.0") p.host_ip.clear();
+        if (p.container_port == 0) throw Error("container port 0 is invalid");
+        if (p.protocol != "tcp" && p.protocol != "udp" && p.protocol != "sctp") throw Error("unknown protocol " + p.protocol);
+        resolved.push_back(p);
+    }
+    check_port_conflicts(resolved, published);
+    std::vector<PortMapping> avoid;
+    for (const auto& pub : published) avoid.push_back(pub.port);
+    for (auto& p : resolved) {
+        if (p.host_port == 0) p.host_port = kernel::pick_host_port(p, avoid);
+        else kernel::probe_host_port(p);
+        avoid.push_back(p);
+    }
+    return resolved;
+}
+
+// The network rules, and the container's own (DNAT of its ports) when `ep` is its
+// gateway endpoint, replacing what was there.
+void apply_endpoint_rules(const Record& r, const Endpoint& ep) {
+    RuleChange ch;
+    ch.ensure_base = true;
+    ch.drop_tags = {network_tag(r.info.name)};
+    ch.add = network_rules(rules_of(r));
+    if (ep.gateway) {
+        ch.drop_tags.insert(container_tag(ep.id));
+        for (auto& [table, lines] : container_rules(rules_of(r), ep.id, ep.ip, ep.ports))
+            ch.add[table].insert(ch.add[table].end(), lines.begin(), lines.end());
+    }
+    kernel::netfilter_apply(ch);
+}
+
+Attachment attachment_of(const Record& r, const Endpoint& ep) {
+    Attachment at;
+    at.network = r.info.name;
+    at.ip = ep.ip;
+    at.gateway = r.info.gateway;
+    at.mac = ep.mac;
+    at.prefix_len = r.subnet().prefix;
+    at.host_veth = ep.veth;
+    at.ports = ep.ports;
+    at.network_id = r.info.id;
+    at.aliases = ep.aliases;
+    at.is_gateway = ep.gateway;
+    return at;
 }
 
 }  // namespace
@@ -435,11 +515,15 @@ Attachment Networks::connect(const std::string& network, const std::string& cont
     if (container_id.empty()) throw Error(what + "no container id");
     if (network == "host") {
         if (!ports.empty()) log::warn("published ports are discarded when using the host network");
-        return Attachment{"host", "", "", "", 0, "", {}};
+        Attachment at;
+        at.network = "host";
+        return at;
     }
     if (network == "none") {
         if (!ports.empty()) throw Error(what + "ports cannot be published on the none network");
-        return Attachment{"none", "", "", "", 0, "", {}};
+        Attachment at;
+        at.network = "none";
+        return at;
     }
     if (netns_path.empty()) throw Error(what + "no network namespace");
     State st(state_dir_);
@@ -450,43 +534,37 @@ Attachment Networks::connect(const std::string& network, const std::string& cont
     if (!rec) throw Error(what + "no such network");
 
     std::optional<Endpoint> old;
-    std::vector<Published> published;
     std::set<std::string> veths;
     for (auto& r : recs) {
-        for (const auto& [id, ep] : r.endpoints) {
-            if (id == container_id) {
-                if (r.info.name != rec->info.name)
-                    throw Error(what + "it is already connected to network " + r.info.name);
-                old = ep;
+        for (auto it = r.endpoints.begin(); it != r.endpoints.end();) {
+            const Endpoint& ep = it->second;
+            if (it->first == container_id && r.info.name == rec->info.name) {
+                old = ep;  // a reconnect (new namespace after a restart): replaced below
+            } else if (it->first == container_id && options.gateway && ep.gateway) {
+                // A gateway endpoint elsewhere left by a run that died: the container's
+                // first network is connected first, so this one is stale.
+                try {
+                    teardown(ep);
+                } catch (const Error& e) {
+                    log::warn(what + "a stale endpoint on " + r.info.name + ": " + e.what());
+                }
+                it = r.endpoints.erase(it);
+                st.save(r);
                 continue;
+            } else {
+                veths.insert(ep.veth);
             }
-            veths.insert(ep.veth);
-            for (const auto& p : ep.ports) published.push_back({id, ep.name, p});
+            ++it;
         }
     }
     try {
-        if (old) {  // a reconnect (new namespace after a restart): replace the old endpoint
+        if (!options.gateway && !ports.empty()) throw Error("ports are published on the container's first network only");
+        if (old) {
             teardown(*old);
             rec->endpoints.erase(container_id);
             st.save(*rec);
         }
-        // Published ports: conflicts with other containers, then with the host itself.
-        std::vector<PortMapping> resolved;
-        for (auto p : ports) {
-            if (p.host_ip == "0.0.0.0") p.host_ip.clear();
-            if (p.container_port == 0) throw Error("container port 0 is invalid");
-            if (p.protocol != "tcp" && p.protocol != "udp" && p.protocol != "sctp")
-                throw Error("unknown protocol " + p.protocol);
-            resolved.push_back(p);
-        }
-        check_port_conflicts(resolved, published);
-        std::vector<PortMapping> avoid;
-        for (const auto& pub : published) avoid.push_back(pub.port);
-        for (auto& p : resolved) {
-            if (p.host_port == 0) p.host_port = kernel::pick_host_port(p, avoid);
-            else kernel::probe_host_port(p);
-            avoid.push_back(p);
-        }
+        std::vector<PortMapping> resolved = resolve_ports(ports, recs, container_id);
 
         // Address: the previous one on a reconnect if still free, else the lowest free.
         Subnet sub = rec->subnet();
@@ -515,25 +593,24 @@ Attachment Networks::connect(const std::string& network, const std::string& cont
         ep.name = container_name;
         ep.ip = format_ipv4(*addr);
         ep.mac = options.mac.empty() ? mac_for(*addr) : options.mac;
-        ep.veth = veth_name(container_id);
-        if (veths.count(ep.veth)) ep.veth = veth_name(name_hex(container_id));
+        // The gateway endpoint's host end is named after the container alone (a sweep
+        // finds it without the state); a further network's after the pair.
+        ep.veth = veth_name(options.gateway ? container_id : name_hex(rec->info.id + container_id));
+        if (veths.count(ep.veth)) ep.veth = veth_name(name_hex(ep.veth + container_id));
         ep.aliases = options.aliases;
         ep.netns = netns_path;
         ep.dns = options.dns;
         ep.ports = resolved;
+        ep.gateway = options.gateway;
+        ep.ifname = options.gateway ? "eth0" : kernel::free_ifname(netns_path);
         // The record first: a crash from here on leaves something disconnect can clean up.
         rec->endpoints[container_id] = ep;
         st.save(*rec);
         try {
             kernel::ensure_bridge(rec->info.bridge, rec->info.gateway, sub.prefix);
-            kernel::create_endpoint(rec->info.bridge, ep.veth, netns_path, ep.mac, ep.ip, sub.prefix, rec->info.gateway);
-            RuleChange ch;
-            ch.ensure_base = true;
-            ch.drop_tags = {network_tag(rec->info.name), container_tag(container_id)};
-            ch.add = network_rules(rules_of(*rec));
-            for (auto& [table, lines] : container_rules(rules_of(*rec), container_id, ep.ip, ep.ports))
-                ch.add[table].insert(ch.add[table].end(), lines.begin(), lines.end());
-            kernel::netfilter_apply(ch);
+            kernel::create_endpoint(rec->info.bridge, ep.veth, netns_path, ep.ifname, ep.mac, ep.ip, sub.prefix,
+                                    ep.gateway ? rec->info.gateway : "");
+            apply_endpoint_rules(*rec, ep);
         } catch (...) {
             try {
                 teardown(ep);
@@ -544,47 +621,61 @@ Attachment Networks::connect(const std::string& network, const std::string& cont
             st.save(*rec);
             throw;
         }
-        Attachment at;
-        at.network = rec->info.name;
-        at.ip = ep.ip;
-        at.gateway = rec->info.gateway;
-        at.mac = ep.mac;
-        at.prefix_len = sub.prefix;
-        at.host_veth = ep.veth;
-        at.ports = ep.ports;
-        return at;
+        return attachment_of(*rec, ep);
     } catch (const Error& e) {
         throw Error(what + e.what());
     }
 }
 
-std::string Networks::rename_endpoint(const std::string& container_id, const std::string& new_name) {
+Attachment Networks::promote(const std::string& network, const std::string& container_id,
+                             const std::vector<PortMapping>& ports) {
+    const std::string what = "make " + network + " the first network of " + container_id.substr(0, 12) + ": ";
     State st(state_dir_);
     auto lk = st.lock();
     auto recs = st.load_all();
+    Record* rec = find(recs, network);
+    if (!rec || !rec->endpoints.count(container_id)) throw Error(what + "not connected");
+    Endpoint& ep = rec->endpoints[container_id];
+    if (ep.gateway) return attachment_of(*rec, ep);
+    try {
+        ep.ports = resolve_ports(ports, recs, container_id);
+        ep.gateway = true;
+        kernel::set_default_route(ep.netns, ep.ip, rec->info.gateway);
+        apply_endpoint_rules(*rec, ep);
+    } catch (const Error& e) {
+        throw Error(what + e.what());
+    }
+    st.save(*rec);
+    return attachment_of(*rec, ep);
+}
+
+std::vector<std::string> Networks::rename_endpoint(const std::string& container_id, const std::string& new_name) {
+    State st(state_dir_);
+    auto lk = st.lock();
+    auto recs = st.load_all();
+    std::vector<std::string> out;
     for (auto& r : recs) {
         auto it = r.endpoints.find(container_id);
         if (it == r.endpoints.end()) continue;
         it->second.name = new_name;
         st.save(r);
-        return r.info.name;
+        out.push_back(r.info.name);
     }
-    return "";
+    return out;
 }
 
-void Networks::disconnect(const std::string& container_id) {
-    if (container_id.empty()) return;
+std::vector<std::string> Networks::disconnect(const std::string& container_id, const std::string& network) {
+    std::vector<std::string> left;
+    if (container_id.empty()) return left;
     State st(state_dir_);
     auto lk = st.lock();
     auto recs = st.load_all();
-    bool found = false;
     std::set<std::string> other_veths;
     for (auto& r : recs) {
         auto it = r.endpoints.find(container_id);
         for (const auto& [id, ep] : r.endpoints)
             if (id != container_id) other_veths.insert(ep.veth);
-        if (it == r.endpoints.end()) continue;
-        found = true;
+        if (it == r.endpoints.end() || (!network.empty() && r.info.name != network)) continue;
         try {
             teardown(it->second);
         } catch (const Error& e) {
@@ -592,8 +683,9 @@ void Networks::disconnect(const std::string& container_id) {
         }
         r.endpoints.erase(it);
         st.save(r);
+        left.push_back(r.info.name);
     }
-    if (found || ::geteuid() != 0) return;
+    if (!left.empty() || !network.empty() || ::geteuid() != 0) return left;
     // Not in the state (a crash between kernel changes and the record?): sweep by name and tag.
     Endpoint ep;
     ep.id = container_id;
@@ -607,15 +699,11 @@ void Networks::disconnect(const std::string& container_id) {
     } catch (const Error& e) {
         throw Error("disconnect " + container_id.substr(0, 12) + ": " + e.what());
     }
+    return left;
 }
 
 std::string Networks::hosts_file(const std::string& container_id) {
-    State st(state_dir_);
-    for (const auto& r : st.load_all()) {
-        auto it = r.endpoints.find(container_id);
-        if (it != r.endpoints.end()) return hosts_text(r, it->second);
-    }
-    return render_hosts(std::nullopt, {});
+    return hosts_text(State(state_dir_).load_all(), container_id);
 }
 
 std::vector<std::pair<std::string, std::string>> Networks::hosts_files_for(const std::string& network) {
@@ -627,7 +715,31 @@ std::vector<std::pair<std::string, std::string>> Networks::hosts_files_for(const
         if (predefined(network)) return out;
         throw Error("no such network: " + network);
     }
-    for (const auto& [id, ep] : r->endpoints) out.emplace_back(id, hosts_text(*r, ep));
+    for (const auto& [id, ep] : r->endpoints) out.emplace_back(id, hosts_text(recs, id));
+    return out;
+}
+
+std::vector<Attachment> Networks::attachments(const std::string& container_id) const {
+    std::vector<Attachment> out;
+    for (const auto& r : State(state_dir_).load_all()) {
+        auto it = r.endpoints.find(container_id);
+        if (it != r.endpoints.end()) out.push_back(attachment_of(r, it->second));
+    }
+    return out;
+}
+
+std::map<std::string, std::vector<Member>> Networks::all_members() const {
+    std::map<std::string, std::vector<Member>> out;
+    std::vector<Record> recs;
+    try {
+        recs = State(state_dir_).load_all();
+    } catch (const Error&) {
+        return out;  // a file being replaced: the caller reloads on the next change
+    }
+    for (const auto& r : recs) {
+        auto& members = out[r.info.name];
+        for (const auto& [id, ep] : r.endpoints) members.push_back({id, ep.name, ep.ip, ep.netns, ep.aliases, ep.dns});
+    }
     return out;
 }
 

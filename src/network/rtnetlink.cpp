@@ -311,7 +311,8 @@ void Socket::flush_ipv4(int index) {
 }
 
 void Socket::add_default_route(int index, const std::string& gateway) {
-    Msg m(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+    // REPLACE: a container moved to another network takes over the default route.
+    Msg m(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
     auto* r = m.family<rtmsg>();
     r->rtm_family = AF_INET;
     r->rtm_table = RT_TABLE_MAIN;

@@ -37,6 +37,32 @@ assert_contains "$(<"$work/tty2")" "again-5" "the same shell, attached again"
 assert_contains "$(<"$work/tty3")" "client-status=4" "attach exits with the container's status"
 pass "attach -t: typed input, ctrl-p ctrl-q and --detach-keys detach, the exit status comes back"
 
+# run -it: the same detach from a foreground run (the container runs on, the command exits
+# 0); attach again later; --detach-keys on run; a short --rm run keeps its output and status.
+(sleep 1; printf 'echo fg-$((3*3))\n'; sleep 1; printf '\x10\x11') |
+  timeout 15 script -qec "$MINIRUN --storage $STORE run -it --name fg1 --network none $img sh; echo run-status=\$?" /dev/null >"$work/fg" ||
+  fail "run -it did not detach on ctrl-p ctrl-q: $(<"$work/fg")"
+assert_contains "$(<"$work/fg")" "fg-9" "typed into the foreground run's shell"
+assert_contains "$(<"$work/fg")" "run-status=0" "run -it exits 0 when detached"
+run_ok mr inspect -f '{{.State.Running}}' fg1
+assert_eq true "$OUT" "the container runs on after run -it detached"
+(sleep 0.5; printf 'exit 6\n') | timeout 10 script -qec "$MINIRUN --storage $STORE attach fg1; echo client-status=\$?" /dev/null >"$work/fg1b" || true
+assert_contains "$(<"$work/fg1b")" "client-status=6" "attach to the detached run -it container, its status"
+(sleep 1; printf 'echo keys\n'; sleep 1; printf '\x01d') |
+  timeout 15 script -qec "$MINIRUN --storage $STORE run -it --detach-keys ctrl-a,d --name fg3 --network none $img sh; echo run-status=\$?" /dev/null >"$work/fg3" ||
+  fail "run -it --detach-keys ctrl-a,d did not detach: $(<"$work/fg3")"
+assert_contains "$(<"$work/fg3")" "run-status=0"
+run_ok mr inspect -f '{{.State.Running}}' fg3
+assert_eq true "$OUT" "--detach-keys on run"
+sleep 3 | timeout 15 script -qec "$MINIRUN --storage $STORE run -it --rm --name fg2 --network none $img sh -c 'echo short-lived; exit 3'; echo run-status=\$?" /dev/null >"$work/fg2" || true
+assert_contains "$(<"$work/fg2")" "short-lived" "a short run -it keeps its output"
+assert_contains "$(<"$work/fg2")" "run-status=3" "and its status"
+run_expect_fail mr inspect fg2
+run_expect_fail mr run -it --detach-keys ctrl-1 --network none "$img" true
+assert_contains "$ERR" "ctrl-1"
+run_ok mr rm -f fg1 fg3
+pass "run -it: ctrl-p ctrl-q (or --detach-keys) detach and leave it running; a short --rm run keeps output and status"
+
 # The status of a container that ends while attached; signals proxied without a tty.
 run_ok mr run -d --name ends --network none "$img" sh -c 'sleep 1; exit 7'
 run_expect_fail mr attach ends

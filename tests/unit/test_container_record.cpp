@@ -65,3 +65,29 @@ TEST_CASE("container record: ports of records written as display strings still r
     CHECK(back[0] == port("", 8080, 80));
     CHECK(back[1] == port("127.0.0.1", 5353, 53, "udp"));
 }
+
+TEST_CASE("container record: further networks kept in order with their aliases, addresses and --ip") {
+    ScratchStore s;
+    ContainerRecord r;
+    r.id = ContainerStore::new_id();
+    r.name = "api";
+    r.network = "front";
+    r.extra_networks = {{"back", {"store", "db-client"}, "10.9.0.7", "10.9.0.7", "02:42:0a:09:00:07"},
+                        {"audit", {}, "", "", ""}};
+    s.store.save(r, true);
+    ContainerRecord back = s.store.load(r.id);
+    REQUIRE(back.extra_networks.size() == 2);
+    CHECK(back.extra_networks[0].network == "back");
+    CHECK(back.extra_networks[0].aliases == std::vector<std::string>{"store", "db-client"});
+    CHECK(back.extra_networks[0].requested_ip == "10.9.0.7");
+    CHECK(back.extra_networks[0].mac == "02:42:0a:09:00:07");
+    CHECK(back.extra_networks[1].network == "audit");
+    // ps's NETWORKS and --filter network= see all of them, sorted as Docker lists them.
+    CHECK(network_names(back) == std::vector<std::string>{"audit", "back", "front"});
+    // A record without the key (written before several networks) reads as one network.
+    ContainerRecord plain;
+    plain.id = ContainerStore::new_id();
+    s.store.save(plain, true);
+    CHECK(s.store.load(plain.id).extra_networks.empty());
+    CHECK(network_names(s.store.load(plain.id)) == std::vector<std::string>{"bridge"});
+}

@@ -53,6 +53,7 @@ TEST_CASE("ps filters: Docker's keys and how they combine") {
     auto web = container("web", "running", "2026-01-01T00:00:01Z");
     web.labels = {{"tier", "front"}, {"env", "prod"}};
     web.network = "shop";
+    web.extra_networks = {{"audit", {}, "", "", ""}};  // joined with `network connect`
     web.volumes = {"webdata"};
     web.mounts = {"/srv/site:/usr/share/html:ro"};
     auto db = container("db", "exited", "2026-01-01T00:00:02Z");
@@ -75,6 +76,7 @@ TEST_CASE("ps filters: Docker's keys and how they combine") {
     CHECK(pick(all, {"status=exited", "name=web"}) == std::vector<std::string>{"web-job"});  // keys: both
     CHECK(pick(all, {"exited=3"}) == std::vector<std::string>{"db"});
     CHECK(pick(all, {"network=shop"}) == std::vector<std::string>{"web"});
+    CHECK(pick(all, {"network=audit"}) == std::vector<std::string>{"web"});  // a further network counts
     CHECK(pick(all, {"volume=webdata"}) == std::vector<std::string>{"web"});
     CHECK(pick(all, {"volume=/usr/share/html"}) == std::vector<std::string>{"web"});  // a mount's destination
     CHECK(pick(all, {"ancestor=mariadb:11"}) == std::vector<std::string>{"db"});

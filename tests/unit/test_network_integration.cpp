@@ -337,6 +337,53 @@ TEST_CASE("network integration: bridge networks in a scratch namespace") {
     CHECK(fetch("", "127.0.0.1", 8080).find("hello from web") == 0);
     CHECK(fetch("", "127.0.0.1", random_port).empty());
 
+    // A second network for "third" (on bridge): eth1 in its namespace, no default route
+    // through it, names of both networks in its hosts file, the first network's ports kept.
+    {
+        EndpointOptions further;
+        further.gateway = false;
+        Attachment extra = nets.connect("front", id_c, "third", ns_c.path, {}, further);
+        CHECK_FALSE(extra.is_gateway);
+        std::string inside = sh({"nsenter", "--net=" + ns_c.path, "ip", "-4", "-o", "addr", "show", "eth1"}).out;
+        CHECK(inside.find(extra.ip + "/16") != std::string::npos);
+        std::string routes = sh({"nsenter", "--net=" + ns_c.path, "ip", "route"}).out;
+        INFO(routes);
+        CHECK(routes.find("default via 172.17.0.1 dev eth0") != std::string::npos);
+        CHECK(routes.find("default via " + front.gateway) == std::string::npos);
+        CHECK(ping(ns_c.path, at_a.ip));
+        CHECK(ping(ns_a.path, extra.ip));
+        std::string hosts = nets.hosts_file(id_c);
+        CHECK(hosts.find("172.17.0.2\tcccccccc1111 third\n" + extra.ip + "\tcccccccc1111 third\n") != std::string::npos);
+        CHECK(hosts.find("\tweb ") != std::string::npos);  // a peer on front
+        CHECK(nets.hosts_file(id_a).find(extra.ip + "\tthird") != std::string::npos);
+        CHECK(nets.attachments(id_c).size() == 2);
+        CHECK(count(iptables_save(), "\"minirun:" + id_a + "\"") == 2);  // web's ports untouched
+        CHECK_THROWS_WITH_AS(nets.connect("front", id_c, "third", ns_c.path, {parse_port_mapping("8093:80")}, further),
+                             doctest::Contains("ports are published on the container's first network only"), Error);
+
+        // Leaving one network keeps the other.
+        CHECK(nets.disconnect(id_c, "front") == std::vector<std::string>{"front"});
+        CHECK_FALSE(link_exists(extra.host_veth));
+        CHECK(sh({"nsenter", "--net=" + ns_c.path, "ip", "link", "show", "eth1"}).exit_code != 0);
+        CHECK(ping(ns_c.path, "172.17.0.1"));
+        CHECK(nets.attachments(id_c).size() == 1);
+
+        // Moving: join front, leave bridge, make front the first: default route and ports follow.
+        extra = nets.connect("front", id_c, "third", ns_c.path, {}, further);
+        nets.disconnect(id_c, "bridge");
+        Attachment moved = nets.promote("front", id_c, {parse_port_mapping("8093:80")});
+        CHECK(moved.is_gateway);
+        CHECK(moved.ip == extra.ip);
+        CHECK(sh({"nsenter", "--net=" + ns_c.path, "ip", "route"}).out.find("default via " + front.gateway) != std::string::npos);
+        Server third(ns_c.path, "third", 80);
+        CHECK(fetch("", "127.0.0.1", 8093).find("hello from third") == 0);
+        CHECK(fetch(ns_c.path, "172.18.5.2", 9000) == "hello from outside; you are 172.18.5.1\n");
+        // Back to where it was: on bridge alone.
+        nets.disconnect(id_c);
+        CHECK(iptables_save().find("minirun:" + id_c) == std::string::npos);
+        CHECK(nets.connect("bridge", id_c, "third", ns_c.path, {}).ip == at_c.ip);
+    }
+
     // Removing a network in use is refused.
     CHECK_THROWS_WITH_AS(nets.remove("front"), doctest::Contains("containers are still attached"), Error);
 

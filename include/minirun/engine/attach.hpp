@@ -43,6 +43,10 @@ public:
     void output(char stream, const char* data, size_t n);
     // The container exited: every client gets its status and is let go.
     void finish(int status);
+    // Serves until a client has connected and sent its first frame (its replay request),
+    // or `timeout_ms` pass: a `run -it` client must not miss a short container's output
+    // and status, however late it connects.
+    void await_client(int timeout_ms);
 
 private:
     struct Client {
@@ -58,6 +62,7 @@ private:
     std::vector<Client> clients_;
     std::deque<std::pair<char, std::string>> ring_;  // the last output, for a replay
     size_t ring_bytes_ = 0;
+    bool heard_ = false;  // a client's frame was handled
 };
 
 // The socket path of a container directory's hub.

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "minirun/engine/extra_network.hpp"
 #include "minirun/engine/health_config.hpp"
 #include "minirun/network/ports.hpp"
 
@@ -77,7 +78,11 @@ struct ContainerRecord {
     std::vector<std::string> extra_hosts;      // host:ip lines added to /etc/hosts
     std::vector<std::string> dns, dns_search, dns_options;  // /etc/resolv.conf instead of the host's
     std::optional<HealthConfig> health;        // the check the supervisor runs
+    std::vector<ExtraNetwork> extra_networks;  // joined in this order after `network`
 };
+
+// Every network the container is on (its first and the ones joined since), sorted by name.
+std::vector<std::string> network_names(const ContainerRecord& r);
 
 // /proc/sys/kernel/random/boot_id ("" where unreadable), read once per process.
 std::string current_boot_id();

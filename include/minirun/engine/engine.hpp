@@ -63,6 +63,11 @@ public:
     // resolve the new one from then on. Throws InvalidArgument / Conflict naming it.
     void rename(const std::string& container, const std::string& new_name);
     int wait(const std::string& container);
+    // `network connect` / `network disconnect`: at once when the container runs, else
+    // recorded for its next start (container_network.hpp says what happens to its first network).
+    void network_connect(const std::string& network, const std::string& container,
+                         const std::vector<std::string>& aliases, const std::string& ip);
+    void network_disconnect(const std::string& network, const std::string& container);
     // The command's exit status; a command that cannot start throws runtime::InitError
     // (status 127: not found, 126: not executable), which the CLI reports as Docker does.
     int exec(const ExecRequest& req);
@@ -104,7 +109,7 @@ private:
         bool started = false;
         ErrorRecord failure;  // when not started; its status is the shell status to report
     };
-    SupervisorReply spawn_supervisor(const std::string& id);
+    SupervisorReply spawn_supervisor(const std::string& id, bool await_attach = false);
     RunResult create_record(const RunRequest& req, ContainerRecord& rec);
     void cleanup(ContainerRecord& rec, bool remove_dir);
     // `rm -f <full id>` of a container whose record cannot be read; false when it can.

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "minirun/engine/extra_network.hpp"
 #include "minirun/engine/health_config.hpp"
 #include "minirun/engine/mount_request.hpp"
 
@@ -64,6 +65,8 @@ struct RunRequest {
     // --userns: "host" (or empty), the host's user namespace, is the one kind there is
     // (Docker's only value without userns-remap); the others are refused by name.
     std::string userns;
+    // Networks joined after `network` (a second --network, a Compose service's others).
+    std::vector<ExtraNetwork> extra_networks;
 };
 
 // What `run` did. The engine prints nothing: the caller reports the id or the error.
@@ -73,6 +76,9 @@ struct RunResult {
     // started, or 125/126/127 as Docker when it could not be.
     int status = 0;
     std::string error;  // why it did not start; "" when it did
+    // `run -it`: started detached; the caller attaches (attach.hpp) and exits with what
+    // that returns.
+    bool attach = false;
 };
 
 }  // namespace minirun::engine

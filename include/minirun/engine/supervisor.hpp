@@ -27,11 +27,14 @@ public:
     // The detached supervisor's loop (it runs in its own session): starts container `id`,
     // answers on ready_fd ("ok" or one encoded ErrorRecord), restarts it as its policy
     // says. Returns its last exit status (0 when stopped on request).
-    int supervise(const std::string& id, int ready_fd);
+    // `await_attach`: a `run -it` client attaches once started; its first run holds the
+    // exit (and a --rm teardown) until it has (attach.hpp, AttachHub::await_client).
+    int supervise(const std::string& id, int ready_fd, bool await_attach = false);
 
 private:
     struct Attach {
         bool foreground = false;
+        bool await_client = false;
     };
     // Starts the container once and watches it until it exits; returns its status.
     int run_once(ContainerRecord& rec, const Attach& attach, int notify_fd);

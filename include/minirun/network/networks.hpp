@@ -19,6 +19,7 @@
 //   per container "minirun:<container_id>": DNAT per published port and its forward accept
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,10 +29,15 @@
 
 namespace minirun::network {
 
+struct EndpointInfo {
+    std::string container_id, name, ip, mac;
+};
+
 struct NetworkInfo {
     std::string name, id, driver = "bridge", bridge, subnet, gateway;
     std::vector<std::string> containers;  // ids of the attached containers
     std::string created;                  // RFC 3339
+    std::vector<EndpointInfo> endpoints;  // the attached containers' endpoints, by id
 };
 
 struct Attachment {
@@ -39,6 +45,9 @@ struct Attachment {
     int prefix_len = 16;
     std::string host_veth;
     std::vector<PortMapping> ports;  // host ports resolved (no zeros)
+    std::string network_id;
+    std::vector<std::string> aliases;
+    bool is_gateway = true;  // holds the default route and the published ports
 };
 
 // A network member as the network's DNS resolver sees it.
@@ -56,6 +65,9 @@ struct EndpointOptions {
     // --ip (user-defined networks only, in the subnet and free) and --mac-address;
     // empty: the lowest free address and Docker's 02:42:<address> MAC.
     std::string ip, mac;
+    // false: a further network of a container (`network connect`): its next free ethN,
+    // no default route, no published ports.
+    bool gateway = true;
 };
 
 // Docker's rule: user-defined networks get the embedded resolver (127.0.0.11); the
@@ -94,21 +106,32 @@ public:
     // published ports (host_port 0 = a free port). Reconnecting the same container to the
     // same network replaces its previous endpoint. "host" returns without doing anything
     // (ports are ignored, as Docker does); "none" leaves the namespace with lo only.
+    // A container may be on several networks: one endpoint each, its first (options.gateway)
+    // holding the default route and the ports.
     Attachment connect(const std::string& network, const std::string& container_id,
                        const std::string& container_name, const std::string& netns_path,
                        const std::vector<PortMapping>& ports, const EndpointOptions& options = {});
-    // Removes the veth, the container's rules and frees its address; idempotent.
-    void disconnect(const std::string& container_id);
-    // A connected container's new name (`rename`): its endpoint answers to it from now on.
-    // Returns the network it is on ("" when on none), whose hosts files need rewriting.
-    std::string rename_endpoint(const std::string& container_id, const std::string& new_name);
+    // Makes the container's endpoint on `network` its gateway: the default route and the
+    // published ports move there (its first network was disconnected).
+    Attachment promote(const std::string& network, const std::string& container_id, const std::vector<PortMapping>& ports);
+    // Removes the veth, the container's rules and frees its address, on `network` or (empty)
+    // on all; idempotent. Returns the networks it left.
+    std::vector<std::string> disconnect(const std::string& container_id, const std::string& network = "");
+    // A connected container's new name (`rename`): its endpoints answer to it from now on.
+    // Returns the networks it is on, whose hosts files need rewriting.
+    std::vector<std::string> rename_endpoint(const std::string& container_id, const std::string& new_name);
+    // The container's endpoints, read without the lock.
+    std::vector<Attachment> attachments(const std::string& container_id) const;
 
-    // /etc/hosts for a container: the localhost lines, its own address with its short id
-    // and name, and on a user-defined network every peer by name (not on "bridge").
+    // /etc/hosts for a container: the localhost lines, its own address on each of its
+    // networks with its short id and name, and on user-defined networks every peer by
+    // name (not on "bridge").
     std::string hosts_file(const std::string& container_id);
     // The members of a network, read without the lock (records are replaced atomically);
     // nullopt when the network does not exist.
     std::optional<std::vector<Member>> members(const std::string& network) const;
+    // Every network's members by network name, read without the lock.
+    std::map<std::string, std::vector<Member>> all_members() const;
     // (container id, hosts text) for every container on the network: rewrite them all
     // when a container connects or disconnects.
     std::vector<std::pair<std::string, std::string>> hosts_files_for(const std::string& network);

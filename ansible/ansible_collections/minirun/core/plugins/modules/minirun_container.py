@@ -30,7 +30,7 @@ options:
   ports: {description: "Published ports, C([ip:]host:container[/proto])", type: list, elements: str}
   volumes: {description: "C(source:target[:ro]) (named volume or host path)", type: list, elements: str}
   networks:
-    description: "At most one network: C({name: NET, aliases: [...]})."
+    description: "C({name: NET, aliases: [...]}) each; the first holds the default route and the ports, the others are joined with C(network connect) before the start."
     type: list
     elements: dict
   restart_policy: {type: str, choices: ["no", on-failure, always, unless-stopped]}
@@ -120,8 +120,8 @@ def health_args(h):
     return args
 
 
-def run_args(name, spec, pull):
-    a = ["run", "-d", "-q", "--name", name, "--pull", pull]
+def run_args(name, spec, pull, verb="run"):
+    a = ([verb, "-d"] if verb == "run" else [verb]) + ["-q", "--name", name, "--pull", pull]
     if spec.get("restart_policy"):
         policy = spec["restart_policy"]
         if policy == "on-failure" and spec.get("restart_retries"):
@@ -133,7 +133,7 @@ def run_args(name, spec, pull):
         a += ["-p", p]
     for v in spec.get("volumes", []):
         a += ["-v", v]
-    for net in spec.get("networks", []):
+    for net in spec.get("networks", [])[:1]:
         a += ["--network", net["name"]]
         for alias in net.get("aliases") or []:
             a += ["--network-alias", alias]
@@ -192,10 +192,9 @@ def main():
     pull = {"true": "always", "yes": "always", "false": "missing", "no": "missing"}.get(str(p["pull"]).lower(), p["pull"])
     if pull not in ("always", "missing", "never"):
         module.fail_json(msg="pull: use always, missing or never (got %s)" % p["pull"])
-    if p["networks"] and len(p["networks"]) > 1:
-        module.fail_json(msg="networks: minirun attaches a container to one network at creation (got %d)" % len(p["networks"]))
-    if p["networks"] and not p["networks"][0].get("name"):
-        module.fail_json(msg="networks[0]: name is required")
+    for i, net in enumerate(p["networks"] or []):
+        if not net.get("name"):
+            module.fail_json(msg="networks[%d]: name is required" % i)
     insecure = insecure_registries(p["tls_verify"], p["image"] and registry_of(p["image"]))
     m = Minirun(module, insecure=insecure)
     name = p["name"]
@@ -237,9 +236,23 @@ def main():
         if not module.check_mode:
             if current:
                 m.run(["rm", "-f", name])
-            m.run(run_args(name, spec, pull))
+            further = spec.get("networks", [])[1:]
+            if further:
+                # As docker_container does: made on its first network, joined to the others
+                # before it starts.
+                m.run(run_args(name, spec, pull, verb="create"))
+                for net in further:
+                    connect = ["network", "connect"]
+                    for alias in net.get("aliases") or []:
+                        connect += ["--alias", alias]
+                    m.run(connect + [net["name"], name])
+                if p["state"] != "stopped":
+                    m.run(["start", name])
+            else:
+                m.run(run_args(name, spec, pull))
             if p["state"] == "stopped":
-                m.run(["stop", name])
+                if not further:
+                    m.run(["stop", name])
                 actions.append("stopped")
     else:
         running = current.get("State", {}).get("Running", False)
