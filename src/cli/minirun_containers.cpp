@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <thread>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -292,6 +293,35 @@ void each_name(const std::vector<std::string>& names, int& exit_code, const std:
     }
 }
 
+// each_name with the names handled at once (at most 16 at a time), reported in the order
+// given: `stop` of many containers waits for them together, as Docker's CLI does.
+void each_name_parallel(const std::vector<std::string>& names, int& exit_code, const std::function<void(const std::string&)>& fn) {
+    std::vector<std::string> errors(names.size());
+    std::vector<char> failed(names.size(), 0);
+    constexpr size_t kAtOnce = 16;
+    for (size_t first = 0; first < names.size(); first += kAtOnce) {
+        std::vector<std::thread> batch;
+        for (size_t i = first; i < std::min(names.size(), first + kAtOnce); ++i)
+            batch.emplace_back([&, i] {
+                try {
+                    fn(names[i]);
+                } catch (const std::exception& e) {
+                    errors[i] = e.what();
+                    failed[i] = 1;
+                }
+            });
+        for (auto& t : batch) t.join();
+    }
+    for (size_t i = 0; i < names.size(); ++i) {
+        if (failed[i]) {
+            std::cerr << "Error: " << errors[i] << "\n";
+            exit_code = 1;
+        } else {
+            std::cout << names[i] << "\n";
+        }
+    }
+}
+
 void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
     static std::vector<std::string> stop_names, start_names, restart_names, kill_names, rm_names, wait_names;
     static int stop_t = -1, restart_t = -1;
@@ -302,10 +332,8 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
     stop->add_option("container", stop_names)->required();
     stop->callback([&g, &exit_code] {
         auto e = open_engine(g);
-        each_name(stop_names, exit_code, [&](const std::string& n) {
-            e.stop(n, stop_t >= 0 ? std::optional<int>(stop_t) : std::nullopt);
-            std::cout << n << "\n";
-        });
+        each_name_parallel(stop_names, exit_code,
+                           [&](const std::string& n) { e.stop(n, stop_t >= 0 ? std::optional<int>(stop_t) : std::nullopt); });
     });
     static std::string pidfile;
     static bool start_attach = false, start_interactive = false;
