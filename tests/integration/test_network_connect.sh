@@ -197,6 +197,14 @@ pass "Compose: a service on two networks (aliases per network), idempotent, down
 
 # Teardown leaves nothing: no veth in the test namespace, no rule for a removed container.
 ids=$(m ps -aq --no-trunc)
+# stop of several containers waits for them together and reports them in the order given.
+run_ok m stop -t 0 api web db late
+assert_eq "$(printf 'api\nweb\ndb\nlate')" "$OUT" "stop reports in the order given"
+run_ok m ps -q
+assert_eq "" "$OUT" "all stopped"
+run_expect_fail m stop -t 0 nosuch api
+assert_contains "$ERR" "no such container: nosuch"
+assert_eq api "$OUT" "the others are still stopped"
 run_ok m rm -f api web db late
 run_ok m network rm front back
 left=$("${N[@]}" ip -o link show | awk -F': ' '{print $2}' | grep '^mr' || true)
