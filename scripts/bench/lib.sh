@@ -95,3 +95,13 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+# release_podman_work: podman's containers and images (the P command array) removed, then
+# the mounts under $work, the network namespace $ns and $work itself.
+release_podman_work() {
+  "${P[@]}" rm -af -t 0 >/dev/null 2>&1 || true
+  "${P[@]}" rmi -af >/dev/null 2>&1 || true
+  grep -o " $work[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  ip netns delete "$ns" 2>/dev/null || true
+  rm -rf "$work"
+}

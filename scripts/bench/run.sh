@@ -6,6 +6,8 @@
 # live only there).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+BENCH=run.sh
+source scripts/bench/lib.sh
 RUNS=${RUNS:-15}
 MINIRUN=${MINIRUN_BIN:-$PWD/build/minirun}
 OCI=${MINIRUN_OCI_BIN:-$(dirname "$MINIRUN")/minirun-oci}
@@ -22,11 +24,7 @@ P=(podman --root "$work/pr" --runroot "$work/rr" --tmpdir "$work/t" --cgroup-man
 U=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
 cleanup() {
   "${N[@]}" "$MINIRUN" --storage "$work/store" rm -f sup >/dev/null 2>&1 || true
-  "${P[@]}" rm -af -t 0 >/dev/null 2>&1 || true
-  "${P[@]}" rmi -af >/dev/null 2>&1 || true
-  grep -o " $work[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  ip netns delete "$ns" 2>/dev/null || true
-  rm -rf "$work"
+  release_podman_work
 }
 trap cleanup EXIT
 

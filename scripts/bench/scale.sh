@@ -43,11 +43,7 @@ P=("${N[@]}" podman --root "$work/pr" --runroot "$work/rr" --tmpdir "$work/t" --
 U=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
 cleanup() {
   "${M[@]}" rm -f $("${M[@]}" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
-  "${P[@]}" rm -af -t 0 >/dev/null 2>&1 || true
-  "${P[@]}" rmi -af >/dev/null 2>&1 || true
-  grep -o " $work[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  ip netns delete "$ns" 2>/dev/null || true
-  rm -rf "$work"
+  release_podman_work
 }
 trap cleanup EXIT
 
