@@ -44,14 +44,16 @@ std::vector<network::PortMapping> parse_published_ports(const std::vector<std::s
 namespace {
 // After a change on `network`: its resolver serves the change, the event is journalled,
 // and every member's /etc/hosts is rewritten.
+// `others`: the container is on further networks, whose resolvers must learn the change
+// too (any of them may answer it, with the names of all its networks). The first
+// network's connect at a start has none: the start path reads no more state for them.
 void after_change(const std::filesystem::path& storage, Networks& nets, const char* action, const std::string& network,
-                  const ContainerRecord& rec, const PeerHosts& peer_hosts) {
-    // Before the container goes on, so its next query finds the resolver up to date. The
-    // resolvers of its other networks too: any of them may answer it, with the names of
-    // all its networks.
+                  const ContainerRecord& rec, const PeerHosts& peer_hosts, bool others = true) {
+    // Before the container goes on, so its next query finds the resolver up to date.
     sync_network_dns(storage, network);
-    for (auto& a : nets.attachments(rec.id))
-        if (a.network != network) sync_network_dns(storage, a.network);
+    if (others)
+        for (auto& a : nets.attachments(rec.id))
+            if (a.network != network) sync_network_dns(storage, a.network);
     network_event(storage, nets, action, network, rec);
     for (auto& [id, text] : nets.hosts_files_for(network))
         if (id != rec.id) peer_hosts(id, text);
@@ -67,7 +69,7 @@ BridgeAttachment bridge_attach(const std::filesystem::path& storage, const Conta
     Networks nets(storage / "networks");
     network::EndpointOptions opts{rec.network_aliases, rec.dns, rec.requested_ip, rec.requested_mac};
     network::Attachment a = nets.connect(rec.network, rec.id, rec.name, netns_path, rec.ports, opts);
-    after_change(storage, nets, "connect", a.network, rec, peer_hosts);
+    after_change(storage, nets, "connect", a.network, rec, peer_hosts, false);
     return result(nets, a, rec);
 }
 

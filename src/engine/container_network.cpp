@@ -115,10 +115,15 @@ void ContainerNetwork::connect(ContainerRecord& rec) {
     containers_.save(rec);
 }
 
+namespace {
+Error host_network_refusal() {
+    return Error("container cannot be disconnected from host network or connected to host network", ErrorKind::Conflict);
+}
+}  // namespace
+
 void ContainerNetwork::join(ContainerRecord& rec, const std::string& network, const std::vector<std::string>& aliases,
                             const std::string& ip, bool running) {
-    if (rec.network == "host" || network == "host")
-        throw Error("container cannot be disconnected from host network or connected to host network", ErrorKind::Conflict);
+    if (rec.network == "host" || network == "host") throw host_network_refusal();
     if (network == "none")
         throw Error("container cannot be connected to multiple networks with one of the networks in private (none) mode",
                     ErrorKind::Conflict);
@@ -160,8 +165,7 @@ void ContainerNetwork::join(ContainerRecord& rec, const std::string& network, co
 }
 
 void ContainerNetwork::leave(ContainerRecord& rec, const std::string& network, bool running) {
-    if (rec.network == "host" || network == "host")
-        throw Error("container cannot be disconnected from host network or connected to host network", ErrorKind::Conflict);
+    if (rec.network == "host" || network == "host") throw host_network_refusal();
     std::string net = network;
     try {
         net = network::Networks(storage_ / "networks").inspect(network).name;
