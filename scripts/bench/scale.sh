@@ -9,14 +9,22 @@
 #   images: a store of N small imported images (one layer each), N in IMAGE_COUNTS:
 #     `images` latency (median of 5), importing one more, removing one (`rmi`, which
 #     collects its layer).
+#   layers: images of L layers (L in LAYER_COUNTS, 40 files of 4 KiB per layer) and one
+#     of FILES small files in one layer, built with imgbuild and pushed to a local
+#     docker-registry: pull time and the puller's peak RSS (GNU time), into an empty
+#     store each time.
+#   steps: Containerfiles of S steps (S in STEP_COUNTS; RUN and COPY alternating, each
+#     making a layer) on the busybox base: cold (--no-cache) and warm (unchanged) build
+#     time, imgbuild against buildah bud --layers.
 #
 # Per-container and per-image cost is flat when the time per item stays flat: the
 # tables print it next to the totals.
 #
-# Env: COUNTS (default "1 10 50 100"), IMAGE_COUNTS ("10 100 1000"), PEER_IMAGE_MAX (the
-# largest store podman is asked to fill, default 100: its import takes ~0.5 s each),
-# MINIRUN_BIN, OUT (default /tmp/minirun-scale). Runs as root, in a network namespace
-# of its own.
+# Env: SERIES (default "containers images layers steps"), COUNTS (default "1 10 50 100"),
+# IMAGE_COUNTS ("10 100 1000"), PEER_IMAGE_MAX (the largest store podman is asked to
+# fill, default 100: its import takes ~0.5 s each), LAYER_COUNTS ("1 10 50"), FILES
+# (100000), STEP_COUNTS ("10 50 200"), MINIRUN_BIN, IMGBUILD_BIN, OUT (default
+# /tmp/minirun-scale). Runs as root; containers run in a network namespace of its own.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BENCH=scale.sh
@@ -24,10 +32,18 @@ source scripts/bench/lib.sh
 COUNTS=${COUNTS:-"1 10 50 100"}
 IMAGE_COUNTS=${IMAGE_COUNTS:-"10 100 1000"}
 PEER_IMAGE_MAX=${PEER_IMAGE_MAX:-100}
+SERIES=${SERIES:-"containers images layers steps"}
+LAYER_COUNTS=${LAYER_COUNTS:-"1 10 50"}
+FILES=${FILES:-100000}
+STEP_COUNTS=${STEP_COUNTS:-"10 50 200"}
 MINIRUN=${MINIRUN_BIN:-$PWD/build/minirun}
+IMGBUILD=${IMGBUILD_BIN:-$(dirname "$MINIRUN")/imgbuild}
 OUT=${OUT:-/tmp/minirun-scale}
-for c in podman jq nsenter; do command -v "$c" >/dev/null || die "needs $c"; done
+for c in podman buildah jq nsenter; do command -v "$c" >/dev/null || die "needs $c"; done
+/usr/bin/time -f '%e %M' -o /dev/null true 2>/dev/null || die "needs GNU time: apt-get install -y time"
 [ -x "$MINIRUN" ] || die "$MINIRUN not built (scripts/build.sh)"
+[ -x "$IMGBUILD" ] || die "$IMGBUILD not built (scripts/build.sh)"
+wants() { [[ " $SERIES " == *" $1 "* ]]; }
 [ "$(id -u)" = 0 ] || die "run as root"
 mkdir -p "$OUT"
 
@@ -43,6 +59,8 @@ P=("${N[@]}" podman --root "$work/pr" --runroot "$work/rr" --tmpdir "$work/t" --
 U=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
 cleanup() {
   "${M[@]}" rm -f $("${M[@]}" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+  [ -n "${B[*]:-}" ] && { "${B[@]}" rm -a >/dev/null 2>&1; "${B[@]}" rmi -af >/dev/null 2>&1; } || true
+  [ -d "$work/reg" ] && tests/fixtures/registry.sh stop "$work/reg" >/dev/null 2>&1 || true
   release_podman_work
 }
 trap cleanup EXIT
@@ -59,7 +77,7 @@ med5() { local i v=(); for i in 1 2 3 4 5; do v+=("$(secs "$@")"); done; printf 
 per() { awk -v t="$1" -v n="$2" 'BEGIN { printf "%.1f", t * 1000 / n }'; }
 rss_sum_kb() { local s=0 p; for p in "$@"; do s=$((s + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo "$s"; }
 
-# plot NAME TITLE YLABEL: $OUT/NAME.dat (columns: n minirun podman) -> $OUT/NAME.png
+# plot NAME TITLE YLABEL [PEER]: $OUT/NAME.dat (columns: n minirun peer) -> $OUT/NAME.png
 plot() {
   command -v gnuplot >/dev/null || return 0
   gnuplot <<EOF
@@ -71,11 +89,12 @@ set ylabel "$3"
 set key left top
 set logscale x
 set grid
-plot "$OUT/$1.dat" using 1:2 with linespoints title "minirun", "" using 1:3 with linespoints title "podman"
+plot "$OUT/$1.dat" using 1:2 with linespoints title "minirun", "" using 1:3 with linespoints title "${4:-podman}"
 EOF
 }
 
 echo "scale benchmark: $(load_note)"
+if wants containers; then
 echo
 echo "== containers: N detached busybox 'sleep 3600', --network none =="
 printf '%-5s | %-9s %-9s %-7s | %-10s %-10s | %-8s %-8s | %-8s %-8s | %-8s %-8s\n' N \
@@ -106,7 +125,9 @@ plot containers_start "start N detached containers, one after another" seconds
 plot containers_memory "the watchers' total RSS (minirun-supervisor / conmon)" MB
 plot containers_ps "ps -a with N containers (median of 5)" ms
 plot containers_stop "stop -t 0 of N containers" seconds
+fi
 
+if wants images; then
 echo
 echo "== images: a store of N imported one-layer images (podman up to $PEER_IMAGE_MAX) =="
 printf '%-6s | %-9s %-9s | %-9s %-9s | %-9s %-9s\n' N "images ms" podman "import s" podman "rmi s" podman
@@ -143,6 +164,112 @@ done
 plot images_list "images with N in the store (median of 5)" ms
 plot images_import "import of one more image into a store of N" seconds
 plot images_rmi "rmi of one image (and its layer) from a store of N" seconds
+fi
+
+# timed LOG CMD…: sets T_SECS and T_MB (peak RSS) of one run; dies with LOG's tail when CMD fails
+timed() {
+  local log=$1; shift
+  /usr/bin/time -f '%e %M' -o "$log.time" -- "$@" >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "failed: $*"; }
+  read -r T_SECS kb < <(tail -n 1 "$log.time")
+  T_MB=$(mb "$kb")
+}
+
+if wants layers || wants steps; then
+  mkdir -p "$work/reg"
+  eval "$(tests/fixtures/registry.sh start none "$work/reg")"
+  tests/fixtures/images.sh seed "$REGISTRY" busybox >/dev/null 2>&1
+  BASE=$REGISTRY/busybox:latest
+  printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$REGISTRY" >"$work/registries.conf"
+  export CONTAINERS_REGISTRIES_CONF=$work/registries.conf
+  IB=("$IMGBUILD" --storage "$work/ibstore")
+fi
+
+if wants layers; then
+echo
+echo "== layers: pull of an image of L layers (40 files of 4 KiB each), and of one with $FILES files =="
+printf '%-14s | %-8s %-8s %-7s | %-9s %-9s %-7s\n' image "pull s" podman ratio "peak MB" podman ratio
+: >"$OUT/layers_pull.dat"; : >"$OUT/layers_memory.dat"
+mk_layers_ctx() { # DIR L: a Containerfile of L COPY layers
+  local d=$1 l=$2 i
+  mkdir -p "$d"
+  echo "FROM scratch" >"$d/Containerfile"
+  for i in $(seq "$l"); do
+    mkdir -p "$d/l$i"
+    for f in $(seq 40); do head -c 4096 /dev/urandom | base64 -w 0 | head -c 4096 >"$d/l$i/f$f"; done
+    echo "COPY l$i/ /l$i/" >>"$d/Containerfile"
+  done
+}
+mk_files_ctx() { # DIR: one layer of $FILES small files, 1000 per directory
+  local d=$1
+  mkdir -p "$d/tree"
+  python3 - "$d/tree" "$FILES" <<'PY'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    sub = os.path.join(root, "d%03d" % (i // 1000))
+    if i % 1000 == 0:
+        os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(sub, "f%d" % i), "w") as f:
+        f.write("file %d\n" % i)
+PY
+  printf 'FROM scratch\nCOPY tree/ /tree/\n' >"$d/Containerfile"
+}
+cases=()
+for l in $LAYER_COUNTS; do cases+=("layers-$l"); done
+cases+=("files-$FILES")
+for c in "${cases[@]}"; do
+  ctx=$work/ctx-$c
+  if [[ $c == layers-* ]]; then mk_layers_ctx "$ctx" "${c#layers-}"; else mk_files_ctx "$ctx"; fi
+  "${IB[@]}" build -q -t "$REGISTRY/scale/$c:latest" "$ctx" >/dev/null
+  "${IB[@]}" push -q "$REGISTRY/scale/$c:latest" >/dev/null
+  rm -rf "$work/pullstore"
+  timed "$work/m-pull.log" "$MINIRUN" --storage "$work/pullstore" pull -q "$REGISTRY/scale/$c:latest"
+  m_secs=$T_SECS m_mb=$T_MB
+  "${P[@]}" rmi -f "$REGISTRY/scale/$c:latest" >/dev/null 2>&1 || true
+  timed "$work/p-pull.log" "${P[@]}" pull -q --tls-verify=false "$REGISTRY/scale/$c:latest"
+  p_secs=$T_SECS p_mb=$T_MB
+  printf '%-14s | %-8s %-8s %-7s | %-9s %-9s %-7s\n' "$c" "$m_secs" "$p_secs" "$(ratio "$m_secs" "$p_secs")" \
+    "$m_mb" "$p_mb" "$(ratio "$m_mb" "$p_mb")"
+  if [[ $c == layers-* ]]; then
+    echo "${c#layers-} $m_secs $p_secs" >>"$OUT/layers_pull.dat"
+    echo "${c#layers-} $m_mb $p_mb" >>"$OUT/layers_memory.dat"
+  fi
+  "${P[@]}" rmi -f "$REGISTRY/scale/$c:latest" >/dev/null 2>&1 || true
+  rm -rf "$ctx" "$work/pullstore"
+done
+plot layers_pull "pull of an image of L layers" seconds
+plot layers_memory "the puller's peak RSS, L layers" MB
+fi
+
+if wants steps; then
+echo
+echo "== steps: build of a Containerfile of S steps (RUN and COPY alternating) =="
+printf '%-5s | %-8s %-8s %-7s %-8s | %-8s %-8s %-7s %-8s\n' S "cold s" buildah ratio "ms/step" "warm s" buildah ratio "ms/step"
+: >"$OUT/steps_cold.dat"; : >"$OUT/steps_warm.dat"
+B=(buildah --root "$work/broot" --runroot "$work/brr" --storage-driver overlay)
+"${B[@]}" pull -q --tls-verify=false "$BASE" >/dev/null
+"$MINIRUN" --storage "$work/ibstore" pull -q "$BASE" >/dev/null
+bud() { "${B[@]}" bud --layers --pull=never --runtime runc "${U[@]}" --isolation oci -q -t "localhost/steps:$1" "${@:2}"; }
+for n in $STEP_COUNTS; do
+  ctx=$work/ctx-steps-$n
+  mkdir -p "$ctx"
+  { echo "FROM $BASE"; echo "WORKDIR /steps"
+    for i in $(seq "$n"); do
+      if ((i % 2)); then echo "RUN echo step $i > /steps/run-$i"; else echo "s$i" >"$ctx/f$i"; echo "COPY f$i /steps/copy-$i"; fi
+    done; } >"$ctx/Containerfile"
+  timed "$work/ib.log" "${IB[@]}" build -q --no-cache -t "localhost/steps:$n" "$ctx"; m_cold=$T_SECS
+  timed "$work/ib.log" "${IB[@]}" build -q -t "localhost/steps:$n" "$ctx"; m_warm=$T_SECS
+  timed "$work/bb.log" bud "$n" --no-cache "$ctx"; b_cold=$T_SECS
+  timed "$work/bb.log" bud "$n" "$ctx"; b_warm=$T_SECS
+  printf '%-5s | %-8s %-8s %-7s %-8s | %-8s %-8s %-7s %-8s\n' "$n" "$m_cold" "$b_cold" "$(ratio "$m_cold" "$b_cold")" \
+    "$(per "$m_cold" "$n")" "$m_warm" "$b_warm" "$(ratio "$m_warm" "$b_warm")" "$(per "$m_warm" "$n")"
+  echo "$n $m_cold $b_cold" >>"$OUT/steps_cold.dat"
+  echo "$n $m_warm $b_warm" >>"$OUT/steps_warm.dat"
+  rm -rf "$ctx"
+done
+plot steps_cold "cold build (--no-cache) of S steps" seconds buildah
+plot steps_warm "warm build (unchanged) of S steps" seconds buildah
+fi
 
 echo
 if command -v gnuplot >/dev/null; then echo "plots: $OUT/*.png"; else echo "no plots: apt-get install -y gnuplot-nox"; fi

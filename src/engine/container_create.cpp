@@ -82,8 +82,7 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
     std::vector<network::PortMapping>& ports = opt.ports;
     if (!req.name.empty()) {
         if (!is_valid_object_name(req.name)) throw Error("invalid container name \"" + req.name + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
-        if (containers_.name_in_use(req.name))
-            throw Error("the container name \"" + req.name + "\" is already in use");
+        containers_.check_name_free(req.name);
     }
     check_network_exists(storage_, req.network);
     for (auto& extra : req.extra_networks) {
@@ -116,7 +115,6 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
 
     ContainerRecord rec;
     rec.id = ContainerStore::new_id();
-    rec.name = req.name.empty() ? containers_.free_name() : req.name;
     rec.image = req.image;
     rec.image_name = img.name;
     rec.image_id = stored.id();
@@ -145,7 +143,20 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
     rec.dns_options = req.dns_options;
     rec.health = effective_health(req.health, health_from_image(ic.healthcheck));
     std::string dir = containers_.dir(rec.id);
-    containers_.save(rec, /*create=*/true);
+    // The name is taken atomically here, next to the record's first write: two runs that
+    // both passed the early check above cannot both get it.
+    if (req.name.empty()) {
+        rec.name = containers_.claim_free_name(rec.id);
+    } else {
+        containers_.claim_name(req.name, rec.id);
+        rec.name = req.name;
+    }
+    try {
+        containers_.save(rec, /*create=*/true);
+    } catch (...) {
+        containers_.release_name(rec.name, rec.id);
+        throw;
+    }
     container_event(containers_, rec, "create");
     try {
         rec.layers = stored.config.diff_ids;

@@ -46,6 +46,13 @@ std::string RestartPolicy::str() const {
 
 namespace {
 
+void name_taken(const std::string& name, const std::string& owner) {
+    if (!owner.empty())
+        throw Error("the container name \"" + name + "\" is already in use by container " + owner.substr(0, 12) +
+                        ": remove or rename that container to reuse the name",
+                    ErrorKind::Conflict);
+}
+
 // Docker's port map: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}. PortBindings keeps
 // the host address as asked ("" = all), NetworkSettings.Ports shows 0.0.0.0 for it.
 json port_map(const std::vector<network::PortMapping>& ports, bool show_any_address) {
@@ -242,8 +249,31 @@ void container_event(const ContainerStore& store, const ContainerRecord& rec, co
     events::record(store.root().parent_path(), std::move(e));
 }
 
-ContainerStore::ContainerStore(stdfs::path storage_root) : root_(std::move(storage_root) / "containers") {
+ContainerStore::ContainerStore(stdfs::path storage_root)
+    : root_(storage_root / "containers"), index_(storage_root / "container-index") {
     fs::mkdir_p(root_);
+}
+
+const ContainerIndex& ContainerStore::index() const {
+    if (!index_.built()) {
+        std::vector<ContainerIndex::Entry> entries;
+        for (const auto& r : list()) entries.push_back({r.name, r.id, r.auto_remove});
+        index_.build(entries);
+    }
+    return index_;
+}
+
+// A create reserves its name just before it writes its record, and a rename just before
+// it saves the new name: a young entry whose record does not say so yet is still held.
+bool ContainerStore::holds_name(const std::string& owner, const std::string& name, long age_seconds) const {
+    constexpr long kReservationGrace = 120;
+    if (age_seconds < kReservationGrace) return true;
+    if (owner.size() != 64 || owner.find('/') != std::string::npos || !exists(owner)) return false;
+    try {
+        return load(owner).name == name;
+    } catch (const Error&) {
+        return true;  // unreadable, not gone: `rm -f` frees it
+    }
 }
 
 stdfs::path ContainerStore::dir(const std::string& id) const { return root_ / id; }
@@ -255,6 +285,7 @@ void ContainerStore::save(const ContainerRecord& r, bool create) const {
     else if (!stdfs::exists(dir(r.id))) throw Error("container " + r.name + " was removed");
     // Atomic (rename) but not fsynced: it changes at every start and exit, and after a
     // crash the next `ps` re-derives the truth from the processes anyway.
+    if (create && r.auto_remove) index().mark_auto_remove(r.id);
     std::string text = to_json(r).dump();
     auto path = dir(r.id) / "container.json";
     try {
@@ -294,25 +325,65 @@ std::vector<ContainerRecord> ContainerStore::list() const {
 
 ContainerRecord ContainerStore::find(const std::string& key) const {
     if (key.empty()) throw Error("no such container: (empty)", ErrorKind::NotFound);
-    std::optional<ContainerRecord> found;
-    for (auto& r : list()) {
-        if (r.name == key || r.id == key) return r;
-        if (r.id.rfind(key, 0) == 0) {
-            if (found) throw Error("container id prefix \"" + key + "\" is ambiguous");
-            found = r;
-        }
+    bool plain = key.find('/') == std::string::npos && key != "." && key != "..";
+    if (plain && key.size() == 64 && exists(key)) return load(key);
+    if (std::string owner = index().name_owner(key); !owner.empty() && owner.find('/') == std::string::npos && exists(owner)) {
+        ContainerRecord r = load(owner);
+        if (r.name == key) return r;
     }
-    if (!found) throw Error("no such container: " + key, ErrorKind::NotFound);
-    return *found;
+    // An id prefix: the directory names say which, only the match is read.
+    std::string match;
+    std::error_code ec;
+    if (plain)
+        for (auto& e : stdfs::directory_iterator(root_, ec)) {
+            std::string id = e.path().filename();
+            if (id.rfind(key, 0) != 0 || !exists(id)) continue;
+            if (!match.empty()) throw Error("container id prefix \"" + key + "\" is ambiguous");
+            match = id;
+        }
+    if (match.empty()) throw Error("no such container: " + key, ErrorKind::NotFound);
+    return load(match);
 }
 
-bool ContainerStore::name_in_use(const std::string& name) const {
-    for (auto& r : list())
-        if (r.name == name) return true;
-    return false;
+void ContainerStore::check_name_free(const std::string& name) const {
+    name_taken(name, index().holder(name, [&](const std::string& o, long age) { return holds_name(o, name, age); }));
+}
+
+void ContainerStore::claim_name(const std::string& name, const std::string& id) const {
+    name_taken(name, index().reserve_name(name, id, [&](const std::string& o, long age) { return holds_name(o, name, age); }));
+}
+
+void ContainerStore::release_name(const std::string& name, const std::string& id) const { index().release_name(name, id); }
+
+std::vector<ContainerRecord> ContainerStore::auto_remove_records() const {
+    std::vector<ContainerRecord> out;
+    for (const auto& id : index().auto_remove_ids()) {
+        if (id.size() != 64 || !exists(id)) {
+            if (!stdfs::exists(dir(id))) index_.unmark_auto_remove(id);  // its removal was cut short
+            continue;
+        }
+        try {
+            out.push_back(load(id));
+        } catch (const Error& err) {
+            log::warn(err.what());
+        }
+    }
+    return out;
 }
 
 void ContainerStore::remove(const std::string& id) const {
+    std::string name;
+    try {
+        name = load(id).name;
+    } catch (const Error&) {
+        // unreadable or gone: its index entry turns stale and is reclaimed by the next claim
+    }
+    remove_dir(id);
+    if (!name.empty()) release_name(name, id);
+    index_.unmark_auto_remove(id);
+}
+
+void ContainerStore::remove_dir(const std::string& id) const {
     // A supervisor that is still winding down (its container just killed) may write or
     // rename files in the directory while it goes: an entry that vanishes or appears under
     // remove_all is that race, not a failure, so try again for a short while.
@@ -335,7 +406,7 @@ std::string ContainerStore::new_id() {
     return id;
 }
 
-std::string ContainerStore::free_name() const {
+std::string ContainerStore::claim_free_name(const std::string& id) const {
     static const char* adjectives[] = {"brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen",
                                        "lucid", "merry", "nifty", "proud", "quiet", "rapid", "sharp", "witty"};
     static const char* nouns[] = {"turing", "hopper", "lovelace", "ritchie", "thompson", "torvalds", "knuth",
@@ -344,9 +415,12 @@ std::string ContainerStore::free_name() const {
     for (int attempt = 0; attempt < 100; ++attempt) {
         std::string n = std::string(adjectives[rd() % 16]) + "_" + nouns[rd() % 14];
         if (attempt > 10) n += "_" + std::to_string(rd() % 1000);
-        if (!name_in_use(n)) return n;
+        auto holds = [&](const std::string& o, long age) { return holds_name(o, n, age); };
+        if (index().reserve_name(n, id, holds).empty()) return n;
     }
-    return "c_" + new_id().substr(0, 12);
+    std::string n = "c_" + id.substr(0, 12);
+    claim_name(n, id);
+    return n;
 }
 
 }  // namespace minirun::engine

@@ -115,7 +115,7 @@ void Engine::cleanup(ContainerRecord& rec, bool remove_dir) { teardown_container
 
 std::vector<std::string> Engine::reap_orphans() {
     std::vector<std::string> reaped;
-    for (auto& r : containers_.list()) {
+    for (auto& r : containers_.auto_remove_records()) {
         if (!r.auto_remove || r.supervisor_pid == 0 || alive(r.supervisor_pid, r.supervisor_start)) continue;
         ContainerRecord rec = r;
         log::debug("reaping " + rec.id + ": its owner " + std::to_string(rec.supervisor_pid) + " is gone");
@@ -259,14 +259,17 @@ void Engine::rename(const std::string& name, const std::string& new_name) {
                     ErrorKind::InvalidArgument);
     if (new_name == rec.name)
         throw Error("renaming a container with the same name as its current name", ErrorKind::InvalidArgument);
-    for (auto& other : containers_.list())
-        if (other.name == new_name)
-            throw Error("the container name \"" + new_name + "\" is already in use by container " + other.id.substr(0, 12),
-                        ErrorKind::Conflict);
+    containers_.claim_name(new_name, rec.id);
     rec = containers_.load(rec.id);  // the latest, the supervisor may have written since
     std::string old_name = rec.name;
     rec.name = new_name;
-    containers_.save(rec);
+    try {
+        containers_.save(rec);
+    } catch (...) {
+        containers_.release_name(new_name, rec.id);
+        throw;
+    }
+    containers_.release_name(old_name, rec.id);
     container_event(containers_, rec, "rename", {{"oldName", "/" + old_name}});
     ContainerNetwork(storage_, containers_).renamed(rec);
 }

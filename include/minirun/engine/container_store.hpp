@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "minirun/engine/container_index.hpp"
 #include "minirun/engine/extra_network.hpp"
 #include "minirun/engine/health_config.hpp"
 #include "minirun/network/ports.hpp"
@@ -97,17 +98,30 @@ public:
     bool exists(const std::string& id) const;
     ContainerRecord load(const std::string& id) const;
     std::vector<ContainerRecord> list() const;
-    // A name, a full id or a unique id prefix; throws "no such container: X" or "ambiguous".
+    // A full id, a name or a unique id prefix; throws "no such container: X" or "ambiguous".
+    // Names and ids are found without reading the other records.
     ContainerRecord find(const std::string& name_or_id) const;
-    bool name_in_use(const std::string& name) const;
+    // Throws "the container name ... is already in use by container ..." when it is.
+    void check_name_free(const std::string& name) const;
+    // Takes `name` for container `id` in the name index, atomically: throws "the container
+    // name ... is already in use by container ..." when another container holds it.
+    void claim_name(const std::string& name, const std::string& id) const;
+    void release_name(const std::string& name, const std::string& id) const;
+    // Claims a free Docker-style name (brave_turing) for `id` and returns it.
+    std::string claim_free_name(const std::string& id) const;
+    // The records of --rm containers, read through the index (not every record).
+    std::vector<ContainerRecord> auto_remove_records() const;
     void remove(const std::string& id) const;
-    // New random 64-hex id and a free Docker-style name when none is given.
     static std::string new_id();
-    std::string free_name() const;
     const std::filesystem::path& root() const { return root_; }
 
 private:
+    // Builds the index on first use in a store made before it.
+    const ContainerIndex& index() const;
+    bool holds_name(const std::string& owner, const std::string& name, long age_seconds) const;
+    void remove_dir(const std::string& id) const;
     std::filesystem::path root_;
+    ContainerIndex index_;
 };
 
 // Records a container event in the storage's journal (events.hpp) with Docker's
