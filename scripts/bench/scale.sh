@@ -195,7 +195,7 @@ mk_layers_ctx() { # DIR L: a Containerfile of L COPY layers
   echo "FROM scratch" >"$d/Containerfile"
   for i in $(seq "$l"); do
     mkdir -p "$d/l$i"
-    for f in $(seq 40); do head -c 4096 /dev/urandom | base64 -w 0 | head -c 4096 >"$d/l$i/f$f"; done
+    for f in $(seq 40); do base64 -w 0 < <(head -c 3072 /dev/urandom) >"$d/l$i/f$f"; done  # 4 KiB of text
     echo "COPY l$i/ /l$i/" >>"$d/Containerfile"
   done
 }
@@ -226,7 +226,8 @@ for c in "${cases[@]}"; do
   timed "$work/m-pull.log" "$MINIRUN" --storage "$work/pullstore" pull -q "$REGISTRY/scale/$c:latest"
   m_secs=$T_SECS m_mb=$T_MB
   "${P[@]}" rmi -f "$REGISTRY/scale/$c:latest" >/dev/null 2>&1 || true
-  timed "$work/p-pull.log" "${P[@]}" pull -q --tls-verify=false "$REGISTRY/scale/$c:latest"
+  # The registry listens on the host's 127.0.0.1: podman pulls from outside the namespace.
+  timed "$work/p-pull.log" "${P[@]:2}" pull -q --tls-verify=false "$REGISTRY/scale/$c:latest"
   p_secs=$T_SECS p_mb=$T_MB
   printf '%-14s | %-8s %-8s %-7s | %-9s %-9s %-7s\n' "$c" "$m_secs" "$p_secs" "$(ratio "$m_secs" "$p_secs")" \
     "$m_mb" "$p_mb" "$(ratio "$m_mb" "$p_mb")"
@@ -249,7 +250,7 @@ printf '%-5s | %-8s %-8s %-7s %-8s | %-8s %-8s %-7s %-8s\n' S "cold s" buildah r
 B=(buildah --root "$work/broot" --runroot "$work/brr" --storage-driver overlay)
 "${B[@]}" pull -q --tls-verify=false "$BASE" >/dev/null
 "$MINIRUN" --storage "$work/ibstore" pull -q "$BASE" >/dev/null
-bud() { "${B[@]}" bud --layers --pull=never --runtime runc "${U[@]}" --isolation oci -q -t "localhost/steps:$1" "${@:2}"; }
+BUD=("${B[@]}" bud --layers --pull=never --runtime runc "${U[@]}" --isolation oci -q)
 for n in $STEP_COUNTS; do
   ctx=$work/ctx-steps-$n
   mkdir -p "$ctx"
@@ -259,8 +260,8 @@ for n in $STEP_COUNTS; do
     done; } >"$ctx/Containerfile"
   timed "$work/ib.log" "${IB[@]}" build -q --no-cache -t "localhost/steps:$n" "$ctx"; m_cold=$T_SECS
   timed "$work/ib.log" "${IB[@]}" build -q -t "localhost/steps:$n" "$ctx"; m_warm=$T_SECS
-  timed "$work/bb.log" bud "$n" --no-cache "$ctx"; b_cold=$T_SECS
-  timed "$work/bb.log" bud "$n" "$ctx"; b_warm=$T_SECS
+  timed "$work/bb.log" "${BUD[@]}" -t "localhost/steps:$n" --no-cache "$ctx"; b_cold=$T_SECS
+  timed "$work/bb.log" "${BUD[@]}" -t "localhost/steps:$n" "$ctx"; b_warm=$T_SECS
   printf '%-5s | %-8s %-8s %-7s %-8s | %-8s %-8s %-7s %-8s\n' "$n" "$m_cold" "$b_cold" "$(ratio "$m_cold" "$b_cold")" \
     "$(per "$m_cold" "$n")" "$m_warm" "$b_warm" "$(ratio "$m_warm" "$b_warm")" "$(per "$m_warm" "$n")"
   echo "$n $m_cold $b_cold" >>"$OUT/steps_cold.dat"

@@ -20,7 +20,7 @@ namespace stdfs = std::filesystem;
 namespace {
 
 // Overlay options are limited to one page: with the layers dir as cwd, each lowerdir is
-// just its 64-hex name.
+// just its 64-hex name (about 60 layers fit; more go through the new mount API).
 // A diff id's directory name under layers/: its hex, checked (it comes from a record).
 std::string layer_name(const std::string& diff_id) {
     std::string hex = diff_id.rfind("sha256:", 0) == 0 ? diff_id.substr(7) : "";
@@ -31,12 +31,50 @@ std::string layer_name(const std::string& diff_id) {
 
 }  // namespace
 
+namespace {
+
+// Overlay's own limit on stacked lower layers (OVL_MAX_STACK).
+constexpr size_t kMaxOverlayLayers = 500;
+
+// The new mount API takes one lower dir per call ("lowerdir+", Linux 6.8), so the option
+// page limit does not apply: images of more than ~60 layers mount too.
+void mount_layers_one_by_one(const std::string& layers_dir, const std::vector<std::string>& lowers, const OverlayDirs& d) {
+    fs::UniqueFd fsfd(::fsopen("overlay", FSOPEN_CLOEXEC));
+    if (!fsfd) throw_errno("mount overlay on " + d.target + " (" + std::to_string(lowers.size()) + " layers)");
+    auto set = [&](const char* key, const std::string& value) {
+        if (::fsconfig(fsfd.get(), FSCONFIG_SET_STRING, key, value.c_str(), 0) == 0) return;
+        int err = errno;
+        if (std::string(key) == "lowerdir+" && err == EINVAL)
+            throw Error("mount overlay on " + d.target + ": " + std::to_string(lowers.size()) +
+                        " layers need Linux 6.8 or later (one page of mount options holds about 60)");
+        throw_errno("mount overlay on " + d.target + ": " + key + " " + value, err);
+    };
+    for (const auto& lower : lowers) set("lowerdir+", lower[0] == '/' ? lower : layers_dir + "/" + lower);
+    if (!d.upper.empty()) {
+        set("upperdir", d.upper);
+        set("workdir", d.work);
+    }
+    if (::fsconfig(fsfd.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) throw_errno("mount overlay on " + d.target);
+    fs::UniqueFd mnt(::fsmount(fsfd.get(), FSMOUNT_CLOEXEC, d.upper.empty() ? MOUNT_ATTR_RDONLY : 0));
+    if (!mnt) throw_errno("mount overlay on " + d.target);
+    if (::move_mount(mnt.get(), "", AT_FDCWD, d.target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        throw_errno("mount overlay on " + d.target);
+}
+
+}  // namespace
+
 void mount_layers(const std::string& layers_dir, const std::vector<std::string>& diff_ids, const OverlayDirs& d) {
+    std::vector<std::string> lowers;  // topmost first, as overlay stacks them
+    for (auto it = diff_ids.rbegin(); it != diff_ids.rend(); ++it) lowers.push_back(layer_name(*it));
+    lowers.insert(lowers.end(), d.extra_lower.begin(), d.extra_lower.end());
+    if (lowers.size() > kMaxOverlayLayers)
+        throw Error("mount overlay on " + d.target + ": " + std::to_string(lowers.size()) + " layers, overlay stacks at most " +
+                    std::to_string(kMaxOverlayLayers));
     std::string lower;
-    for (auto it = diff_ids.rbegin(); it != diff_ids.rend(); ++it) lower += (lower.empty() ? "" : ":") + layer_name(*it);
-    for (auto& extra : d.extra_lower) lower += (lower.empty() ? "" : ":") + extra;
+    for (const auto& l : lowers) lower += (lower.empty() ? "" : ":") + l;
     std::string opts = "lowerdir=" + lower;
     if (!d.upper.empty()) opts += ",upperdir=" + d.upper + ",workdir=" + d.work;
+    if (opts.size() >= static_cast<size_t>(::getpagesize())) return mount_layers_one_by_one(layers_dir, lowers, d);
     fs::UniqueFd cwd(::open(".", O_DIRECTORY | O_PATH | O_CLOEXEC));
     if (::chdir(layers_dir.c_str()) != 0) throw_errno("chdir to " + layers_dir);
     int rc = ::mount("overlay", d.target.c_str(), "overlay", d.upper.empty() ? MS_RDONLY : 0, opts.c_str());

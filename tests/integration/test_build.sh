@@ -195,6 +195,22 @@ assert_eq "hi there spicy" "$OUT" "podman runs the image imgbuild built"
 cleanup_private_podman
 pass "--output oci:/oci-archive: read by skopeo; podman runs the built image"
 
+# More layers than one page of overlay options holds (~60): the build's RUN and `run`
+# mount them through the new mount API, one lower dir at a time. (After the peers:
+# oci-image-tool 1.0 calls a ref "not unique" once index.json holds four images.)
+DEEP=$(mktemp_dir)
+{ echo "FROM $BASE"
+  for i in $(seq 90); do echo "layer $i" >"$DEEP/f$i"; echo "COPY f$i /deep/f$i"; done
+  echo 'RUN cat /deep/f1 /deep/f45 /deep/f90 > /deep/sum && ls /deep | wc -l >> /deep/sum'; } >"$DEEP/Containerfile"
+run_ok ib build -q -t localhost/deep "$DEEP"
+assert_eq 92 "$(config_of localhost/deep:latest | jq '.rootfs.diff_ids | length')" "90 COPY layers, the RUN's and the base's"
+run_img localhost/deep cat /deep/sum
+assert_eq "layer 1
+layer 45
+layer 90
+91" "$OUT" "every layer seen by the build's RUN and by run"
+pass "an image of 92 layers builds and runs (beyond one page of overlay options)"
+
 # ---- cache ----
 # The COPY sources' stat memos: an unchanged rebuild finds every one and rewrites none
 # (a memo written under the wrong name would make every warm build hash the context again).

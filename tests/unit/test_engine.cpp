@@ -12,6 +12,7 @@
 #include "minirun/engine/container_store.hpp"
 #include "minirun/engine/image_config.hpp"
 #include "minirun/engine/mount_request.hpp"
+#include "minirun/engine/rootfs.hpp"
 #include "minirun/engine/run_options.hpp"
 #include "minirun/engine/logs.hpp"
 #include "minirun/engine/spec_builder.hpp"
@@ -324,4 +325,14 @@ TEST_CASE("engine: -v, --mount and --tmpfs parsed into typed mounts") {
     auto tf = parse_tmpfs_flag("/tmp:size=1m,mode=1777");
     CHECK(tf.destination == "/tmp");
     CHECK(tf.tmpfs_options == std::vector<std::string>{"nosuid", "nodev", "noexec", "size=1m", "mode=1777"});
+}
+
+TEST_CASE("rootfs: more layers than overlay stacks is refused by count, before any mount") {
+    minirun::test::ScratchDir d("deep");
+    std::vector<std::string> ids(501, "sha256:" + std::string(64, 'a'));
+    engine::OverlayDirs dirs{(d.p / "upper").string(), (d.p / "work").string(), (d.p / "rootfs").string(), {}};
+    CHECK_THROWS_WITH_AS(engine::mount_layers(d.p.string(), ids, dirs),
+                         doctest::Contains("501 layers, overlay stacks at most 500"), Error);
+    // A damaged record's layer id is named, not turned into a path.
+    CHECK_THROWS_WITH_AS(engine::mount_layers(d.p.string(), {"sha256:../../etc"}, dirs), "invalid layer id sha256:../../etc", Error);
 }

@@ -11,7 +11,8 @@ namespace minirun::engine {
 void mount_rootfs(const std::string& layers_dir, const std::vector<std::string>& diff_ids, const std::string& container_dir);
 // The overlay under both: `diff_ids` (bottom first) and then `extra_lower` (absolute
 // directories, below them) as lower dirs; read-only when `upper` is empty (the kernel then
-// wants two lower dirs at least). Mount options fit one page: ~60 layers.
+// wants two lower dirs at least). Up to ~60 layers fit one page of mount(2) options; more
+// (up to overlay's 500) are given one by one through fsconfig, which needs Linux 6.8.
 struct OverlayDirs {
     std::string upper, work, target;
     std::vector<std::string> extra_lower;
