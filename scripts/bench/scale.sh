@@ -166,13 +166,20 @@ plot images_import "import of one more image into a store of N" seconds
 plot images_rmi "rmi of one image (and its layer) from a store of N" seconds
 fi
 
-# timed LOG CMD…: sets T_SECS and T_MB (peak RSS) of one run; dies with LOG's tail when CMD fails
-timed() {
-  local log=$1; shift
-  /usr/bin/time -f '%e %M' -o "$log.time" -- "$@" >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "failed: $*"; }
-  read -r T_SECS kb < <(tail -n 1 "$log.time")
+# peer_timed LOG CMD…: as timed, but a failure returns 1 instead of ending the benchmark
+# (wall time by the clock in ms, GNU time's %e has 10 ms steps; peak RSS by GNU time)
+peer_timed() {
+  local log=$1 s0 kb; shift
+  s0=$(now_us)
+  /usr/bin/time -f '%M' -o "$log.time" -- "$@" >"$log" 2>&1 || return 1
+  T_SECS=$(awk -v d=$(($(now_us) - s0)) 'BEGIN { printf "%.3f", d / 1e6 }')
+  kb=$(tail -n 1 "$log.time")
   T_MB=$(mb "$kb")
 }
+
+# timed LOG CMD…: sets T_SECS and T_MB (peak RSS) of one run; dies with LOG's tail when CMD fails
+timed() { peer_timed "$@" || { tail -n 20 "$1" >&2; die "failed: ${*:2}"; }; }
+ratio_or_dash() { if [[ $2 == - ]]; then echo -; else ratio "$1" "$2"; fi; }
 
 if wants layers || wants steps; then
   mkdir -p "$work/reg"
@@ -260,12 +267,18 @@ for n in $STEP_COUNTS; do
     done; } >"$ctx/Containerfile"
   timed "$work/ib.log" "${IB[@]}" build -q --no-cache -t "localhost/steps:$n" "$ctx"; m_cold=$T_SECS
   timed "$work/ib.log" "${IB[@]}" build -q -t "localhost/steps:$n" "$ctx"; m_warm=$T_SECS
-  timed "$work/bb.log" "${BUD[@]}" -t "localhost/steps:$n" --no-cache "$ctx"; b_cold=$T_SECS
-  timed "$work/bb.log" "${BUD[@]}" -t "localhost/steps:$n" "$ctx"; b_warm=$T_SECS
-  printf '%-5s | %-8s %-8s %-7s %-8s | %-8s %-8s %-7s %-8s\n' "$n" "$m_cold" "$b_cold" "$(ratio "$m_cold" "$b_cold")" \
-    "$(per "$m_cold" "$n")" "$m_warm" "$b_warm" "$(ratio "$m_warm" "$b_warm")" "$(per "$m_warm" "$n")"
-  echo "$n $m_cold $b_cold" >>"$OUT/steps_cold.dat"
-  echo "$n $m_warm $b_warm" >>"$OUT/steps_warm.dat"
+  # buildah stops at 127 layers ("max depth exceeded"): its failure is shown, not fatal.
+  b_cold=- b_warm=-
+  if peer_timed "$work/bb.log" "${BUD[@]}" -t "localhost/steps:$n" --no-cache "$ctx"; then
+    b_cold=$T_SECS
+    peer_timed "$work/bb.log" "${BUD[@]}" -t "localhost/steps:$n" "$ctx" && b_warm=$T_SECS
+  else
+    echo "  buildah failed at $n steps: $(grep -o 'max depth exceeded' "$work/bb.log" | head -1 || tail -n 1 "$work/bb.log")"
+  fi
+  printf '%-5s | %-8s %-8s %-7s %-8s | %-8s %-8s %-7s %-8s\n' "$n" "$m_cold" "$b_cold" "$(ratio_or_dash "$m_cold" "$b_cold")" \
+    "$(per "$m_cold" "$n")" "$m_warm" "$b_warm" "$(ratio_or_dash "$m_warm" "$b_warm")" "$(per "$m_warm" "$n")"
+  echo "$n $m_cold ${b_cold/-/NaN}" >>"$OUT/steps_cold.dat"
+  echo "$n $m_warm ${b_warm/-/NaN}" >>"$OUT/steps_warm.dat"
   rm -rf "$ctx"
 done
 plot steps_cold "cold build (--no-cache) of S steps" seconds buildah
