@@ -91,6 +91,13 @@ void ContainerIndex::release_name(const std::string& name, const std::string& id
     if (name_owner(name) == id) ::unlink((names_ / name).c_str());
 }
 
+void ContainerIndex::release_names_of(const std::string& id) const {
+    fs::FileLock guard(root_ / "lock");
+    std::error_code ec;
+    for (auto& e : stdfs::directory_iterator(names_, ec))
+        if (read_link(e.path()) == id) ::unlink(e.path().c_str());
+}
+
 void ContainerIndex::mark_auto_remove(const std::string& id) const {
     fs::mkdir_p(auto_remove_);
     fs::UniqueFd fd(::open((auto_remove_ / id).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));

@@ -372,14 +372,15 @@ std::vector<ContainerRecord> ContainerStore::auto_remove_records() const {
 }
 
 void ContainerStore::remove(const std::string& id) const {
-    std::string name;
+    std::optional<std::string> name;
     try {
         name = load(id).name;
     } catch (const Error&) {
-        // unreadable or gone: its index entry turns stale and is reclaimed by the next claim
+        // unreadable (rm -f of a damaged record): its name is found by its id below
     }
     remove_dir(id);
-    if (!name.empty()) release_name(name, id);
+    if (name) release_name(*name, id);
+    else index().release_names_of(id);
     index_.unmark_auto_remove(id);
 }
 

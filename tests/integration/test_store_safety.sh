@@ -224,7 +224,22 @@ assert_eq "$nl" "$(ls "$STORE/layers" | wc -l)" "no layer collected while a reco
 pass "corrupt container record: reported, others listed, nothing collected"
 run_ok m rm -f "$bid"
 assert_no_file "$STORE/containers/$bid" "rm -f of a full id clears an unreadable record"
-run_ok m rm -f keep
+# Its name goes with it, though the record that held it could not be read.
+run_ok m run -d --name broken --network none localhost/app:2 sleep 1000
+run_ok m rm -f broken keep
+
+# --- runs racing for one name: exactly one gets it ---------------------------------------
+for i in 1 2 3 4 5; do
+  m run -d --name race --network none localhost/app:2 sleep 1000 >"$TEST_TMPDIR/race.$i" 2>&1 &
+done
+wait
+won=$(grep -lE '^[0-9a-f]{64}$' "$TEST_TMPDIR"/race.* | wc -l)
+assert_eq 1 "$won" "one of five concurrent runs --name race created it"
+assert_eq 4 "$(grep -l 'the container name "race" is already in use by container' "$TEST_TMPDIR"/race.* | wc -l)" \
+  "the other four were refused, naming the holder"
+assert_eq 1 "$(m ps -a --filter name=^race$ -q | wc -l)" "one container named race"
+run_ok m rm -f race
+pass "concurrent runs with one --name: one container, the rest refused"
 
 # --- system check: damaged blobs found, repaired, pulled again; images lists the rest ------
 run_ok m system check

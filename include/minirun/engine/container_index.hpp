@@ -35,6 +35,8 @@ public:
     std::string holder(const std::string& name, const HoldsName& holds) const;
     // Drops the entry when it still points at `id`.
     void release_name(const std::string& name, const std::string& id) const;
+    // Drops every name pointing at `id`: for a record removed unread (its name unknown).
+    void release_names_of(const std::string& id) const;
 
     void mark_auto_remove(const std::string& id) const;
     void unmark_auto_remove(const std::string& id) const;
