@@ -77,7 +77,7 @@ med5() { local i v=(); for i in 1 2 3 4 5; do v+=("$(secs "$@")"); done; printf 
 per() { awk -v t="$1" -v n="$2" 'BEGIN { printf "%.1f", t * 1000 / n }'; }
 rss_sum_kb() { local s=0 p; for p in "$@"; do s=$((s + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo "$s"; }
 
-# plot NAME TITLE YLABEL [PEER]: $OUT/NAME.dat (columns: n minirun peer) -> $OUT/NAME.png
+# plot NAME TITLE YLABEL [PEER [OURS]]: $OUT/NAME.dat (columns: n ours peer) -> $OUT/NAME.png
 plot() {
   command -v gnuplot >/dev/null || return 0
   gnuplot <<EOF
@@ -89,7 +89,7 @@ set ylabel "$3"
 set key left top
 set logscale x
 set grid
-plot "$OUT/$1.dat" using 1:2 with linespoints title "minirun", "" using 1:3 with linespoints title "${4:-podman}"
+plot "$OUT/$1.dat" using 1:2 with linespoints title "${5:-minirun}", "" using 1:3 with linespoints title "${4:-podman}"
 EOF
 }
 
@@ -281,8 +281,8 @@ for n in $STEP_COUNTS; do
   echo "$n $m_warm ${b_warm/-/NaN}" >>"$OUT/steps_warm.dat"
   rm -rf "$ctx"
 done
-plot steps_cold "cold build (--no-cache) of S steps" seconds buildah
-plot steps_warm "warm build (unchanged) of S steps" seconds buildah
+plot steps_cold "cold build (--no-cache) of S steps" seconds buildah imgbuild
+plot steps_warm "warm build (unchanged) of S steps" seconds buildah imgbuild
 fi
 
 echo
