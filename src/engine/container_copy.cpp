@@ -35,7 +35,7 @@ fs::UniqueFd container_root(Engine& engine, const ContainerRecord& rec) {
         if (root && runtime::process_alive(rec.pid, rec.pid_start)) return root;
     }
     std::string dir = engine.containers().dir(rec.id).string();
-    if (!rootfs_mounted(dir)) mount_rootfs((engine.storage() / "layers").string(), rec.layers, dir);
+    if (!rootfs_ready(dir)) mount_rootfs((engine.storage() / "layers").string(), rec.layers, dir);
     fs::UniqueFd root(::open((dir + "/rootfs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) throw_errno("open the root of container " + rec.name);
     return root;

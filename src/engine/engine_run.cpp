@@ -18,6 +18,12 @@ RunResult Engine::create(const RunRequest& req) {
 }
 
 RunResult Engine::create_record(const RunRequest& req, ContainerRecord& rec) {
+    // Said before anything is made: without user namespaces (not built yet) an ordinary
+    // user gets EPERM from the first unshare, after the record and its copy exist.
+    if (::geteuid() != 0)
+        return RunResult{"", 125,
+                         "rootless containers are not supported yet: run minirun as root (user " +
+                             std::to_string(::geteuid()) + " cannot create the namespaces, mounts and cgroups a container needs)"};
     reap_orphans();
     if (!req.cidfile.empty() && std::filesystem::exists(req.cidfile))
         return RunResult{"", 125, "container ID file found, make sure the other container isn't running or delete " + req.cidfile};

@@ -19,6 +19,9 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
+// Beside rootfs/ when it is a complete private copy rather than an overlay mount.
+constexpr const char* kRootfsCopyMarker = "rootfs.copied";
+
 // Overlay options are limited to one page: with the layers dir as cwd, each lowerdir is
 // just its 64-hex name (about 60 layers fit; more go through the new mount API).
 // A diff id's directory name under layers/: its hex, checked (it comes from a record).
@@ -110,7 +113,14 @@ void mount_rootfs(const std::string& layers_dir, const std::vector<std::string>&
     } catch (const Error& e) {
         log::warn(std::string(e.what()) + "; using a private copy of the layers");
         copy_layers(layers_dir, diff_ids, dir);
+        // The copy is the container's filesystem from now on: a restart keeps it (and its
+        // changes) instead of copying the layers over it again.
+        fs::write_file_atomic(dir + "/" + kRootfsCopyMarker, "", 0644, false);
     }
+}
+
+bool rootfs_ready(const std::string& dir) {
+    return rootfs_mounted(dir) || ::access((dir + "/" + kRootfsCopyMarker).c_str(), F_OK) == 0;
 }
 
 bool rootfs_mounted(const std::string& dir) {

@@ -65,7 +65,7 @@ int Supervisor::run_once(ContainerRecord& rec, const Attach& attach, int notify_
     runtime::Runtime rt((storage_ / "run").string());
     std::unique_ptr<LogSink> sink;
     try {
-        if (!rootfs_mounted(dir)) {
+        if (!rootfs_ready(dir)) {
             // The layers recorded at create time; `rmi` keeps them while a container uses them.
             mount_rootfs((storage_ / "layers").string(), rec.layers, dir);
         }

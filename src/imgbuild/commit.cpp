@@ -171,7 +171,7 @@ void export_container(const stdfs::path& storage, const std::string& container, 
     engine::ContainerRecord rec = containers.find(container);
     std::string dir = containers.dir(rec.id).string();
     // The overlay as the host sees it: the image and the changes, no volumes or binds.
-    if (!engine::rootfs_mounted(dir)) engine::mount_rootfs((storage / "layers").string(), rec.layers, dir);
+    if (!engine::rootfs_ready(dir)) engine::mount_rootfs((storage / "layers").string(), rec.layers, dir);
     image::PackOptions o;
     o.source_date_epoch = static_cast<int64_t>(::time(nullptr));
     image::pack_tree(dir + "/rootfs", out_fd, o);

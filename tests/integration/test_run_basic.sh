@@ -199,3 +199,43 @@ for d in /sys/fs/cgroup/*/minirun; do
 done
 assert_eq "" "$(ls "$STORE/run" 2>/dev/null)" "runtime state left"
 pass "--rm leaves nothing behind"
+
+# --- no overlay (a store on overlayfs: overlay refuses an upper there): a private copy,
+# made once. A restart keeps it, and what the container wrote, instead of copying again.
+OVL=$(mktemp_dir)
+mkdir -p "$OVL"/{lower,upper,work,mnt}
+mount -t overlay overlay -o "lowerdir=$OVL/lower,upperdir=$OVL/upper,workdir=$OVL/work" "$OVL/mnt" || fail "mount overlay"
+CP=("${N[@]}" "$MINIRUN" --storage "$OVL/mnt/store")
+cp_cleanup() { "${CP[@]}" rm -f copied >/dev/null 2>&1; umount -l "$OVL/mnt" 2>/dev/null || true; }
+on_exit cp_cleanup
+run_ok "$MINIRUN" --storage "$OVL/mnt/store" pull -q "$IMG"
+run_ok "${CP[@]}" run -d --name copied --network none "$IMG" sh -c 'echo written >> /state; sleep 1000'
+assert_contains "$ERR" "using a private copy of the layers" "create says it copies"
+run_ok "${CP[@]}" stop -t 0 copied
+run_ok "${CP[@]}" start copied
+assert_not_contains "$ERR" "private copy" "a start does not copy again"
+sleep 0.3
+run_ok "${CP[@]}" exec copied cat /state
+assert_eq "written
+written" "$OUT" "the first run's file survived the restart"
+cp_cleanup
+pass "without overlay: one private copy, kept across restarts"
+
+# --- an ordinary user: one line, exit 125, nothing created ---
+# (its own dir under /tmp: the test's temp dir is closed to other users)
+UHOME=/tmp/minirun-nonroot-$$  # lower case: the layout path names the image
+mkdir "$UHOME"
+on_exit rm -rf "$UHOME"
+chmod 755 "$UHOME"
+cp -r "$("$IMAGES" path busybox)" "$UHOME/layout"
+chmod -R a+rX "$UHOME/layout"
+chown nobody "$UHOME"
+U=(runuser -u nobody -- env HOME="$UHOME" XDG_DATA_HOME="$UHOME/data" "$MINIRUN")
+run_ok "${U[@]}" pull -q "oci:$UHOME/layout:latest"
+RC=0; "${U[@]}" run --rm --network none "$OUT" true >"$TEST_TMPDIR/out" 2>"$TEST_TMPDIR/err" || RC=$?
+assert_eq 125 "$RC" "a non-root run exits 125"
+assert_eq 1 "$(wc -l <"$TEST_TMPDIR/err")" "one line: $(cat "$TEST_TMPDIR/err")"
+assert_contains "$(cat "$TEST_TMPDIR/err")" "rootless containers are not supported yet: run minirun as root"
+run_ok "${U[@]}" ps -aq
+assert_eq "" "$OUT" "no container left behind"
+pass "a non-root run: one clear line, nothing created"

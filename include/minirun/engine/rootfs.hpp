@@ -20,6 +20,8 @@ struct OverlayDirs {
 void mount_layers(const std::string& layers_dir, const std::vector<std::string>& diff_ids, const OverlayDirs& dirs);
 void unmount_rootfs(const std::string& container_dir);
 bool rootfs_mounted(const std::string& container_dir);
+// Mounted, or a complete private copy (where overlay was refused): nothing to do at start.
+bool rootfs_ready(const std::string& container_dir);
 // Seeds a new named volume from the image's content at `path` (Docker's behaviour).
 void seed_volume(const std::string& rootfs, const std::string& path, const std::string& volume_dir);
 
