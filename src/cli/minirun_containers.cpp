@@ -34,6 +34,7 @@
 #include "minirun/engine/container_copy.hpp"
 #include "minirun/engine/engine.hpp"
 #include "minirun/image/store.hpp"
+#include "minirun/network/addressing.hpp"
 #include "minirun/network/networks.hpp"
 #include "minirun/runtime/container.hpp"
 
@@ -280,44 +281,38 @@ void add_ps(CLI::App& app, GlobalOptions& g) {
     });
 }
 
-// Docker's way with several names: each is tried, each failure reported on its own line,
-// and the command fails (exit 1) if any did.
-void each_name(const std::vector<std::string>& names, int& exit_code, const std::function<void(const std::string&)>& fn) {
-    for (auto& n : names) {
-        try {
-            fn(n);
-        } catch (const std::exception& e) {
-            std::cerr << "Error: " << e.what() << "\n";
-            exit_code = 1;
-        }
-    }
-}
-
-// each_name with the names handled at once (at most 16 at a time), reported in the order
-// given: `stop` of many containers waits for them together, as Docker's CLI does.
-void each_name_parallel(const std::vector<std::string>& names, int& exit_code, const std::function<void(const std::string&)>& fn) {
-    std::vector<std::string> errors(names.size());
-    std::vector<char> failed(names.size(), 0);
-    constexpr size_t kAtOnce = 16;
-    for (size_t first = 0; first < names.size(); first += kAtOnce) {
-        std::vector<std::thread> batch;
-        for (size_t i = first; i < std::min(names.size(), first + kAtOnce); ++i)
-            batch.emplace_back([&, i] {
-                try {
-                    fn(names[i]);
-                } catch (const std::exception& e) {
-                    errors[i] = e.what();
-                    failed[i] = 1;
-                }
-            });
-        for (auto& t : batch) t.join();
-    }
-    for (size_t i = 0; i < names.size(); ++i) {
-        if (failed[i]) {
-            std::cerr << "Error: " << errors[i] << "\n";
-            exit_code = 1;
+// Docker's way with several names: each is tried, up to `at_once` of them together, and
+// reported in the order given: its name on stdout when it worked, its error on stderr
+// when not; the command fails (exit 1) if any did. `stop` of many containers waits for
+// them together, as Docker's CLI does.
+void each_name(const std::vector<std::string>& names, int& exit_code, const std::function<void(const std::string&)>& fn,
+               size_t at_once = 1) {
+    for (size_t first = 0; first < names.size(); first += at_once) {
+        size_t end = std::min(names.size(), first + at_once);
+        std::vector<std::string> errors(end - first);
+        std::vector<char> failed(end - first, 0);
+        auto attempt = [&](size_t i) {
+            try {
+                fn(names[i]);
+            } catch (const std::exception& e) {
+                errors[i - first] = e.what();
+                failed[i - first] = 1;
+            }
+        };
+        if (end - first == 1) {
+            attempt(first);
         } else {
-            std::cout << names[i] << "\n";
+            std::vector<std::thread> batch;
+            for (size_t i = first; i < end; ++i) batch.emplace_back(attempt, i);
+            for (auto& t : batch) t.join();
+        }
+        for (size_t i = first; i < end; ++i) {
+            if (failed[i - first]) {
+                std::cerr << "Error: " << errors[i - first] << "\n";
+                exit_code = 1;
+            } else {
+                std::cout << names[i] << std::endl;
+            }
         }
     }
 }
@@ -332,8 +327,10 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
     stop->add_option("container", stop_names)->required();
     stop->callback([&g, &exit_code] {
         auto e = open_engine(g);
-        each_name_parallel(stop_names, exit_code,
-                           [&](const std::string& n) { e.stop(n, stop_t >= 0 ? std::optional<int>(stop_t) : std::nullopt); });
+        constexpr size_t kStopsAtOnce = 16;
+        each_name(
+            stop_names, exit_code,
+            [&](const std::string& n) { e.stop(n, stop_t >= 0 ? std::optional<int>(stop_t) : std::nullopt); }, kStopsAtOnce);
     });
     static std::string pidfile;
     static bool start_attach = false, start_interactive = false;
@@ -364,7 +361,6 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
             e.start(n);
             if (!pidfile.empty())
                 fs::write_file_atomic(pidfile, std::to_string(e.containers().find(n).supervisor_pid) + "\n");
-            std::cout << n << "\n";
         });
     });
     static std::string attach_name, attach_detach_keys = "ctrl-p,ctrl-q";
@@ -389,7 +385,6 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
         auto e = open_engine(g);
         each_name(restart_names, exit_code, [&](const std::string& n) {
             e.restart(n, restart_t >= 0 ? std::optional<int>(restart_t) : std::nullopt);
-            std::cout << n << "\n";
         });
     });
     auto* kill = app.add_subcommand("kill", "Send a signal to containers (default KILL)");
@@ -399,7 +394,6 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
         auto e = open_engine(g);
         each_name(kill_names, exit_code, [&](const std::string& n) {
             e.kill(n, kill_sig);
-            std::cout << n << "\n";
         });
     });
     auto* rm = app.add_subcommand("rm", "Remove containers");
@@ -410,7 +404,6 @@ void add_simple(CLI::App& app, GlobalOptions& g, int& exit_code) {
         auto e = open_engine(g);
         each_name(rm_names, exit_code, [&](const std::string& n) {
             e.remove(n, rm_force, rm_volumes);
-            std::cout << n << "\n";
         });
     });
     static std::string condition = "not-running";
@@ -708,7 +701,7 @@ void add_network(CLI::App& app, GlobalOptions& g) {
         auto n = nets().inspect(inspect_name);
         // Docker's Containers: by container id, each endpoint's name and addresses.
         json members = json::object();
-        int prefix = n.subnet.find('/') == std::string::npos ? 0 : std::stoi(n.subnet.substr(n.subnet.find('/') + 1));
+        int prefix = n.subnet.empty() ? 0 : network::parse_subnet(n.subnet).prefix;  // host and none have none
         for (auto& e : n.endpoints)
             members[e.container_id] = {{"Name", e.name},
                                        {"MacAddress", e.mac},
