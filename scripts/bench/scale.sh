@@ -54,8 +54,10 @@ ip -n "$ns" link set lo up
 N=(nsenter "--net=/var/run/netns/$ns")
 M=("${N[@]}" "$MINIRUN" --storage "$work/store")
 # crun 1.8 refuses the hybrid cgroup layout: podman uses runc here.
-P=("${N[@]}" podman --root "$work/pr" --runroot "$work/rr" --tmpdir "$work/t" --cgroup-manager cgroupfs
+# PH: podman in the host's namespace (pulls from the registry on its 127.0.0.1); P: in ours.
+PH=(podman --root "$work/pr" --runroot "$work/rr" --tmpdir "$work/t" --cgroup-manager cgroupfs
   --events-backend file --storage-driver overlay --runtime runc)
+P=("${N[@]}" "${PH[@]}")
 U=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
 cleanup() {
   "${M[@]}" rm -f $("${M[@]}" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
@@ -233,8 +235,7 @@ for c in "${cases[@]}"; do
   timed "$work/m-pull.log" "$MINIRUN" --storage "$work/pullstore" pull -q "$REGISTRY/scale/$c:latest"
   m_secs=$T_SECS m_mb=$T_MB
   "${P[@]}" rmi -f "$REGISTRY/scale/$c:latest" >/dev/null 2>&1 || true
-  # The registry listens on the host's 127.0.0.1: podman pulls from outside the namespace.
-  timed "$work/p-pull.log" "${P[@]:2}" pull -q --tls-verify=false "$REGISTRY/scale/$c:latest"
+  timed "$work/p-pull.log" "${PH[@]}" pull -q --tls-verify=false "$REGISTRY/scale/$c:latest"
   p_secs=$T_SECS p_mb=$T_MB
   printf '%-14s | %-8s %-8s %-7s | %-9s %-9s %-7s\n' "$c" "$m_secs" "$p_secs" "$(ratio "$m_secs" "$p_secs")" \
     "$m_mb" "$p_mb" "$(ratio "$m_mb" "$p_mb")"

@@ -151,12 +151,7 @@ ContainerRecord create_container(const stdfs::path& storage_, const registry::Re
         containers_.claim_name(req.name, rec.id);
         rec.name = req.name;
     }
-    try {
-        containers_.save(rec, /*create=*/true);
-    } catch (...) {
-        containers_.release_name(rec.name, rec.id);
-        throw;
-    }
+    containers_.save_claimed(rec, /*create=*/true);
     container_event(containers_, rec, "create");
     try {
         rec.layers = stored.config.diff_ids;

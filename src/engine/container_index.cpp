@@ -23,10 +23,17 @@ bool indexable(const std::string& name) {
     return !name.empty() && name.size() < NAME_MAX && name.find('/') == std::string::npos && name != "." && name != "..";
 }
 
+// The index hands out only what can be a container id, so callers may use it as a path.
+bool container_id(const std::string& s) {
+    return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// The id an entry points at, "" for none or for anything that is not an id.
 std::string read_link(const stdfs::path& link) {
     char buf[PATH_MAX];
     ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
-    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+    std::string target = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+    return container_id(target) ? target : std::string();
 }
 
 long link_age_seconds(const stdfs::path& link) {
@@ -109,7 +116,8 @@ void ContainerIndex::unmark_auto_remove(const std::string& id) const { ::unlink(
 std::vector<std::string> ContainerIndex::auto_remove_ids() const {
     std::vector<std::string> out;
     std::error_code ec;
-    for (auto& e : stdfs::directory_iterator(auto_remove_, ec)) out.push_back(e.path().filename());
+    for (auto& e : stdfs::directory_iterator(auto_remove_, ec))
+        if (container_id(e.path().filename())) out.push_back(e.path().filename());
     return out;
 }
 

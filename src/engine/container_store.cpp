@@ -268,7 +268,7 @@ const ContainerIndex& ContainerStore::index() const {
 bool ContainerStore::holds_name(const std::string& owner, const std::string& name, long age_seconds) const {
     constexpr long kReservationGrace = 120;
     if (age_seconds < kReservationGrace) return true;
-    if (owner.size() != 64 || owner.find('/') != std::string::npos || !exists(owner)) return false;
+    if (!exists(owner)) return false;
     try {
         return load(owner).name == name;
     } catch (const Error&) {
@@ -327,7 +327,7 @@ ContainerRecord ContainerStore::find(const std::string& key) const {
     if (key.empty()) throw Error("no such container: (empty)", ErrorKind::NotFound);
     bool plain = key.find('/') == std::string::npos && key != "." && key != "..";
     if (plain && key.size() == 64 && exists(key)) return load(key);
-    if (std::string owner = index().name_owner(key); !owner.empty() && owner.find('/') == std::string::npos && exists(owner)) {
+    if (std::string owner = index().name_owner(key); !owner.empty() && exists(owner)) {
         ContainerRecord r = load(owner);
         if (r.name == key) return r;
     }
@@ -355,10 +355,19 @@ void ContainerStore::claim_name(const std::string& name, const std::string& id) 
 
 void ContainerStore::release_name(const std::string& name, const std::string& id) const { index().release_name(name, id); }
 
+void ContainerStore::save_claimed(const ContainerRecord& r, bool create) const {
+    try {
+        save(r, create);
+    } catch (...) {
+        release_name(r.name, r.id);
+        throw;
+    }
+}
+
 std::vector<ContainerRecord> ContainerStore::auto_remove_records() const {
     std::vector<ContainerRecord> out;
     for (const auto& id : index().auto_remove_ids()) {
-        if (id.size() != 64 || !exists(id)) {
+        if (!exists(id)) {
             if (!stdfs::exists(dir(id))) index_.unmark_auto_remove(id);  // its removal was cut short
             continue;
         }

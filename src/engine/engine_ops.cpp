@@ -263,12 +263,7 @@ void Engine::rename(const std::string& name, const std::string& new_name) {
     rec = containers_.load(rec.id);  // the latest, the supervisor may have written since
     std::string old_name = rec.name;
     rec.name = new_name;
-    try {
-        containers_.save(rec);
-    } catch (...) {
-        containers_.release_name(new_name, rec.id);
-        throw;
-    }
+    containers_.save_claimed(rec);
     containers_.release_name(old_name, rec.id);
     container_event(containers_, rec, "rename", {{"oldName", "/" + old_name}});
     ContainerNetwork(storage_, containers_).renamed(rec);

@@ -22,8 +22,6 @@ namespace {
 // Beside rootfs/ when it is a complete private copy rather than an overlay mount.
 constexpr const char* kRootfsCopyMarker = "rootfs.copied";
 
-// Overlay options are limited to one page: with the layers dir as cwd, each lowerdir is
-// just its 64-hex name (about 60 layers fit; more go through the new mount API).
 // A diff id's directory name under layers/: its hex, checked (it comes from a record).
 std::string layer_name(const std::string& diff_id) {
     std::string hex = diff_id.rfind("sha256:", 0) == 0 ? diff_id.substr(7) : "";
@@ -31,10 +29,6 @@ std::string layer_name(const std::string& diff_id) {
         throw Error("invalid layer id " + diff_id);
     return hex;
 }
-
-}  // namespace
-
-namespace {
 
 // Overlay's own limit on stacked lower layers (OVL_MAX_STACK).
 constexpr size_t kMaxOverlayLayers = 500;
@@ -66,6 +60,8 @@ void mount_layers_one_by_one(const std::string& layers_dir, const std::vector<st
 
 }  // namespace
 
+// Overlay options are limited to one page: with the layers dir as cwd, each lowerdir is
+// just its 64-hex name (about 60 layers fit); more go one by one, above.
 void mount_layers(const std::string& layers_dir, const std::vector<std::string>& diff_ids, const OverlayDirs& d) {
     std::vector<std::string> lowers;  // topmost first, as overlay stacks them
     for (auto it = diff_ids.rbegin(); it != diff_ids.rend(); ++it) lowers.push_back(layer_name(*it));

@@ -24,7 +24,8 @@ public:
     };
     void build(const std::vector<Entry>& records) const;
 
-    // The id a name points to, "" for none (or a name that cannot be a file name).
+    // The id a name points to, "" for none (or a name that cannot be a file name). Ids
+    // from the index are always 64 hex digits.
     std::string name_owner(const std::string& name) const;
     // Points `name` at `id`. An entry already there is kept when `holds(owner,
     // age_seconds)` says its owner still holds it: that owner's id is returned. Otherwise

@@ -107,6 +107,8 @@ public:
     // name ... is already in use by container ..." when another container holds it.
     void claim_name(const std::string& name, const std::string& id) const;
     void release_name(const std::string& name, const std::string& id) const;
+    // save() of a record whose name was just claimed: a failed write releases the claim.
+    void save_claimed(const ContainerRecord& r, bool create = false) const;
     // Claims a free Docker-style name (brave_turing) for `id` and returns it.
     std::string claim_free_name(const std::string& id) const;
     // The records of --rm containers, read through the index (not every record).
